@@ -1,0 +1,212 @@
+//! [`Audio`]: mono `f32` samples with their rate, and the operations LLark applies to them.
+
+use crate::error::{AudioError, Result};
+use crate::resample::Resampled;
+use crate::source::{AudioSource, SampleSource};
+
+/// Mono audio: `f32` samples (nominally in `[-1, 1]`) and a sample rate in Hz.
+///
+/// Decoders mix every channel down to mono by the channel mean, as `librosa.load(mono=True)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Audio {
+    samples: Vec<f32>,
+    sample_rate: u32,
+}
+
+impl Audio {
+    /// Wraps samples at `sample_rate` Hz; fails if the rate is zero.
+    pub fn new(samples: Vec<f32>, sample_rate: u32) -> Result<Self> {
+        if sample_rate == 0 {
+            return Err(AudioError::InvalidSampleRate {
+                rate: 0,
+                detail: "the sample rate must be positive".into(),
+            });
+        }
+        Ok(Self {
+            samples,
+            sample_rate,
+        })
+    }
+
+    /// Reads a whole [`SampleSource`] into memory.
+    pub fn from_source<S: SampleSource>(mut source: S) -> Result<Self> {
+        let mut samples = Vec::new();
+        let mut chunk = vec![0.0f32; 1 << 14];
+        loop {
+            let n = source.read(&mut chunk)?;
+            if n == 0 {
+                break;
+            }
+            samples.extend_from_slice(&chunk[..n]);
+        }
+        Self::new(samples, source.sample_rate())
+    }
+
+    /// The samples.
+    pub fn samples(&self) -> &[f32] {
+        &self.samples
+    }
+
+    /// Gives the samples back.
+    pub fn into_samples(self) -> Vec<f32> {
+        self.samples
+    }
+
+    /// The sample rate in Hz.
+    pub fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// True when there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+
+    /// Duration in seconds.
+    pub fn duration_seconds(&self) -> f64 {
+        self.samples.len() as f64 / f64::from(self.sample_rate)
+    }
+
+    /// Streams these samples as a [`SampleSource`].
+    pub fn source(&self) -> AudioSource<'_> {
+        AudioSource::new(self)
+    }
+
+    /// Index of the first NaN or infinite sample, with its value.
+    pub fn first_non_finite(&self) -> Option<(usize, f32)> {
+        self.samples
+            .iter()
+            .enumerate()
+            .find(|(_, s)| !s.is_finite())
+            .map(|(i, s)| (i, *s))
+    }
+
+    /// Resamples to `sample_rate` Hz with a band-limited (windowed-sinc) filter; returns a copy
+    /// when the rate already matches.
+    ///
+    /// The output has `ceil(len * sample_rate / self.sample_rate)` samples, as `librosa.resample`.
+    /// Processing is chunked: besides input and output, memory is a few thousand samples.
+    /// Non-finite samples are an error.
+    pub fn resample(&self, sample_rate: u32) -> Result<Audio> {
+        if let Some((index, value)) = self.first_non_finite() {
+            return Err(AudioError::NonFinite {
+                origin: "audio to resample".into(),
+                index,
+                value,
+            });
+        }
+        let expected =
+            crate::resample::output_len(self.len() as u64, self.sample_rate, sample_rate);
+        let mut resampled = Resampled::new(self.source(), sample_rate)?;
+        let mut samples = vec![0.0f32; expected as usize];
+        let n = resampled.read_full(&mut samples)?;
+        samples.truncate(n);
+        Audio::new(samples, sample_rate)
+    }
+
+    /// Divides by the peak absolute value, as LLark (`audio /= max|audio|`), only when the peak
+    /// is above zero. Returns the peak found. NaN or infinite samples are an error and leave the
+    /// audio unchanged.
+    pub fn peak_normalise(&mut self) -> Result<f32> {
+        let mut peak = 0.0f32;
+        for (index, &s) in self.samples.iter().enumerate() {
+            if !s.is_finite() {
+                return Err(AudioError::NonFinite {
+                    origin: "audio to normalise".into(),
+                    index,
+                    value: s,
+                });
+            }
+            peak = peak.max(s.abs());
+        }
+        if peak > 0.0 {
+            for s in &mut self.samples {
+                *s /= peak;
+            }
+        }
+        Ok(peak)
+    }
+
+    /// The samples in `[start, start + duration)` seconds (rounded to the nearest sample),
+    /// clipped to the audio; `None` for the duration means "to the end".
+    pub fn crop(&self, start_seconds: f64, duration_seconds: Option<f64>) -> Result<Audio> {
+        let (start, len) = crop_range(start_seconds, duration_seconds, self.sample_rate)?;
+        let begin = usize::try_from(start).unwrap_or(usize::MAX).min(self.len());
+        let end = match len {
+            Some(len) => begin.saturating_add(usize::try_from(len).unwrap_or(usize::MAX)),
+            None => self.len(),
+        }
+        .min(self.len());
+        Audio::new(self.samples[begin..end].to_vec(), self.sample_rate)
+    }
+
+    /// Cuts or zero-pads at the end to exactly `len` samples, keeping the original length
+    /// (LLark's fixed input window; see [`fit`]).
+    pub fn fit(self, len: usize) -> Fitted {
+        fit(self, len)
+    }
+}
+
+/// Start and length in samples of `[start, start + duration)` seconds at `sample_rate`.
+pub(crate) fn crop_range(
+    start_seconds: f64,
+    duration_seconds: Option<f64>,
+    sample_rate: u32,
+) -> Result<(u64, Option<u64>)> {
+    if !(start_seconds.is_finite() && start_seconds >= 0.0) {
+        return Err(AudioError::InvalidArgument {
+            name: "start",
+            detail: format!("must be a finite number of seconds >= 0, got {start_seconds}"),
+        });
+    }
+    if let Some(d) = duration_seconds {
+        if !(d.is_finite() && d > 0.0) {
+            return Err(AudioError::InvalidArgument {
+                name: "duration",
+                detail: format!("must be a finite number of seconds > 0, got {d}"),
+            });
+        }
+    }
+    let rate = f64::from(sample_rate);
+    let start = (start_seconds * rate).round() as u64;
+    let len = duration_seconds.map(|d| (d * rate).round() as u64);
+    Ok((start, len))
+}
+
+/// Audio cut or zero-padded to a fixed length, with the length it had before.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fitted {
+    /// Exactly the requested number of samples.
+    pub audio: Audio,
+    /// Length before fitting (LLark's `input_audio_len`); may exceed the fitted length.
+    pub input_len: usize,
+}
+
+impl Fitted {
+    /// Number of real (not padded) samples in [`Fitted::audio`]: `min(input_len, len)`.
+    pub fn valid_len(&self) -> usize {
+        self.input_len.min(self.audio.len())
+    }
+}
+
+/// Cuts `audio` to its first `len` samples, or zero-pads it at the end to `len`, as LLark does
+/// before the Jukebox encoder (`len` = [`crate::LLARK_WINDOW_SAMPLES`]). The original length is
+/// kept in [`Fitted::input_len`].
+pub fn fit(audio: Audio, len: usize) -> Fitted {
+    let input_len = audio.len();
+    let sample_rate = audio.sample_rate;
+    let mut samples = audio.samples;
+    samples.resize(len, 0.0);
+    Fitted {
+        audio: Audio {
+            samples,
+            sample_rate,
+        },
+        input_len,
+    }
+}

@@ -1,0 +1,232 @@
+//! MP3, FLAC and OGG/Vorbis decoding (and WAV encodings `hound` lacks) through `symphonia`.
+
+use std::io::{Read, Seek, SeekFrom};
+
+use symphonia::core::audio::SampleBuffer;
+use symphonia::core::codecs::{Decoder, DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::{FormatOptions, FormatReader};
+use symphonia::core::io::{MediaSource, MediaSourceStream};
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::probe::Hint;
+
+use super::{mix_to_mono, MediaReader};
+use crate::error::AudioError;
+
+/// Adapts a boxed reader to symphonia's `MediaSource`.
+struct Source(Box<dyn MediaReader>);
+
+impl Read for Source {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Seek for Source {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        self.0.seek(pos)
+    }
+}
+
+impl MediaSource for Source {
+    fn is_seekable(&self) -> bool {
+        true
+    }
+    fn byte_len(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// Streams the first audio track of a container as mono samples.
+pub(super) struct CompressedDecoder {
+    format: Box<dyn FormatReader>,
+    decoder: Box<dyn Decoder>,
+    track_id: u32,
+    sample_rate: u32,
+    channels: usize,
+    frames: Option<u64>,
+    frames_decoded: u64,
+    /// Decoded mono samples not yet handed out: `pending[pending_pos..]`.
+    pending: Vec<f32>,
+    pending_pos: usize,
+    interleaved: Option<SampleBuffer<f32>>,
+    done: bool,
+}
+
+impl CompressedDecoder {
+    pub(super) fn new(
+        reader: Box<dyn MediaReader>,
+        origin: &str,
+        extension: Option<&str>,
+    ) -> Result<Self, AudioError> {
+        let stream = MediaSourceStream::new(Box::new(Source(reader)), Default::default());
+        let mut hint = Hint::new();
+        if let Some(ext) = extension {
+            hint.with_extension(ext);
+        }
+        let probed = symphonia::default::get_probe()
+            .format(
+                &hint,
+                stream,
+                &FormatOptions::default(),
+                &MetadataOptions::default(),
+            )
+            .map_err(|e| open_error(e, origin))?;
+        let format = probed.format;
+        let track = format
+            .tracks()
+            .iter()
+            .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
+            .ok_or_else(|| AudioError::Unsupported {
+                origin: origin.to_owned(),
+                detail: "no decodable audio track".into(),
+            })?;
+        let params = &track.codec_params;
+        let sample_rate =
+            params
+                .sample_rate
+                .filter(|&r| r > 0)
+                .ok_or_else(|| AudioError::Corrupt {
+                    origin: origin.to_owned(),
+                    detail: "the stream does not declare a sample rate".into(),
+                })?;
+        let channels = params.channels.map(|c| c.count()).unwrap_or(0);
+        let decoder = symphonia::default::get_codecs()
+            .make(params, &DecoderOptions::default())
+            .map_err(|e| open_error(e, origin))?;
+        Ok(Self {
+            track_id: track.id,
+            frames: params.n_frames,
+            format,
+            decoder,
+            sample_rate,
+            channels,
+            frames_decoded: 0,
+            pending: Vec::new(),
+            pending_pos: 0,
+            interleaved: None,
+            done: false,
+        })
+    }
+
+    pub(super) fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+
+    pub(super) fn channels(&self) -> usize {
+        self.channels
+    }
+
+    pub(super) fn frames(&self) -> Option<u64> {
+        self.frames
+    }
+
+    pub(super) fn read(&mut self, buf: &mut [f32], origin: &str) -> Result<usize, AudioError> {
+        while self.pending_pos == self.pending.len() {
+            if self.done || !self.decode_packet(origin)? {
+                self.done = true;
+                return Ok(0);
+            }
+        }
+        let rest = &self.pending[self.pending_pos..];
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.pending_pos += n;
+        Ok(n)
+    }
+
+    /// Decodes the next packet of the track into `pending`; false at the end of the stream.
+    fn decode_packet(&mut self, origin: &str) -> Result<bool, AudioError> {
+        let packet = loop {
+            match self.format.next_packet() {
+                Ok(packet) if packet.track_id() == self.track_id => break packet,
+                Ok(_) => continue,
+                Err(SymphoniaError::IoError(e))
+                    if e.kind() == std::io::ErrorKind::UnexpectedEof =>
+                {
+                    return self.finish(origin).map(|()| false);
+                }
+                Err(e) => return Err(stream_error(e, origin)),
+            }
+        };
+        let decoded = self
+            .decoder
+            .decode(&packet)
+            .map_err(|e| stream_error(e, origin))?;
+        let spec = *decoded.spec();
+        let channels = spec.channels.count();
+        if channels == 0 {
+            return Err(AudioError::Corrupt {
+                origin: origin.to_owned(),
+                detail: "a packet decoded to zero channels".into(),
+            });
+        }
+        self.channels = channels;
+        let capacity = decoded.capacity() as u64;
+        let buffer = match &mut self.interleaved {
+            Some(b) if b.capacity() as u64 >= capacity * channels as u64 => b,
+            slot => slot.insert(SampleBuffer::new(capacity, spec)),
+        };
+        buffer.copy_interleaved_ref(decoded);
+        let interleaved = buffer.samples();
+        let frames = interleaved.len() / channels;
+        self.pending.resize(frames, 0.0);
+        mix_to_mono(interleaved, channels, &mut self.pending);
+        self.pending_pos = 0;
+        self.frames_decoded += frames as u64;
+        Ok(true)
+    }
+
+    /// At the end of the stream: fewer frames than the container announced means truncation.
+    fn finish(&self, origin: &str) -> Result<(), AudioError> {
+        match self.frames {
+            Some(expected) if self.frames_decoded < expected => Err(AudioError::Truncated {
+                origin: origin.to_owned(),
+                detail: format!(
+                    "decoded {} of the {} frames the stream announces",
+                    self.frames_decoded, expected
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn open_error(e: SymphoniaError, origin: &str) -> AudioError {
+    match e {
+        SymphoniaError::Unsupported(what) => AudioError::Unsupported {
+            origin: origin.to_owned(),
+            detail: what.to_owned(),
+        },
+        SymphoniaError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            AudioError::Unsupported {
+                origin: origin.to_owned(),
+                detail: "no known audio format found".into(),
+            }
+        }
+        other => stream_error(other, origin),
+    }
+}
+
+fn stream_error(e: SymphoniaError, origin: &str) -> AudioError {
+    match e {
+        SymphoniaError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            AudioError::Truncated {
+                origin: origin.to_owned(),
+                detail: e.to_string(),
+            }
+        }
+        SymphoniaError::IoError(source) => AudioError::Io {
+            origin: origin.to_owned(),
+            source,
+        },
+        SymphoniaError::Unsupported(what) => AudioError::Unsupported {
+            origin: origin.to_owned(),
+            detail: what.to_owned(),
+        },
+        other => AudioError::Corrupt {
+            origin: origin.to_owned(),
+            detail: other.to_string(),
+        },
+    }
+}
