@@ -1,0 +1,234 @@
+//! The Llama tokenizer with LLark's special tokens.
+//!
+//! [`LlarkTokenizer`] loads a Hugging Face `tokenizer.json` and adds, in LLark's order,
+//! `[PAD]`, `<audio_patch>`, `<audio_start>`, `<audio_end>` as special tokens (not normalised,
+//! no stripping), which gives ids 32000..=32003 on Llama 2. Tokens already in the file keep
+//! their ids. Encoding prepends `<s>` as transformers' Llama tokenizer does (`add_bos_token`),
+//! independently of the file's post-processor.
+
+use std::path::Path;
+
+use tokenizers::{AddedToken, Tokenizer};
+
+/// The padding token LLark adds (`[PAD]`).
+pub const PAD_TOKEN: &str = "[PAD]";
+/// The audio patch token (`<audio_patch>`), one per audio frame.
+pub const AUDIO_PATCH_TOKEN: &str = "<audio_patch>";
+/// The token opening an audio span (`<audio_start>`).
+pub const AUDIO_START_TOKEN: &str = "<audio_start>";
+/// The token closing an audio span (`<audio_end>`).
+pub const AUDIO_END_TOKEN: &str = "<audio_end>";
+/// Beginning-of-sequence token of Llama.
+pub const BOS_TOKEN: &str = "<s>";
+/// End-of-sequence token of Llama.
+pub const EOS_TOKEN: &str = "</s>";
+/// Unknown token of Llama.
+pub const UNK_TOKEN: &str = "<unk>";
+
+/// Errors of tokenizer loading, encoding and decoding.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenizerError {
+    /// The file could not be read or parsed as `tokenizer.json`.
+    #[error("cannot load tokenizer from {path}: {reason}")]
+    Load {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// A token the Llama vocabulary must have is missing.
+    #[error("tokenizer {path} has no `{token}` token")]
+    MissingToken {
+        /// The file.
+        path: String,
+        /// The token.
+        token: &'static str,
+    },
+    /// Encoding failed.
+    #[error("cannot encode text ({len} bytes, starting {start:?}): {reason}")]
+    Encode {
+        /// Length of the text in bytes.
+        len: usize,
+        /// The first characters of the text.
+        start: String,
+        /// Why.
+        reason: String,
+    },
+    /// Decoding failed (e.g. an id outside the vocabulary).
+    #[error("cannot decode {count} ids: {reason}")]
+    Decode {
+        /// How many ids.
+        count: usize,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Ids of the special tokens LLark uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpecialTokenIds {
+    /// `<s>`.
+    pub bos: u32,
+    /// `</s>`.
+    pub eos: u32,
+    /// `<unk>`.
+    pub unk: u32,
+    /// `[PAD]`.
+    pub pad: u32,
+    /// `<audio_patch>`.
+    pub audio_patch: u32,
+    /// `<audio_start>`.
+    pub audio_start: u32,
+    /// `<audio_end>`.
+    pub audio_end: u32,
+}
+
+/// A token sequence with byte offsets into the encoded text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedText {
+    /// Token ids (with `<s>` first when asked for).
+    pub ids: Vec<u32>,
+    /// For each token, the byte range `[start, end)` of the text it came from (`(0, 0)` for `<s>`).
+    pub offsets: Vec<(usize, usize)>,
+}
+
+/// Llama tokenizer plus LLark's special tokens.
+#[derive(Debug, Clone)]
+pub struct LlarkTokenizer {
+    inner: Tokenizer,
+    special: SpecialTokenIds,
+}
+
+impl LlarkTokenizer {
+    /// Loads a `tokenizer.json` and adds LLark's special tokens.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, TokenizerError> {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let inner = Tokenizer::from_file(path).map_err(|e| TokenizerError::Load {
+            path: name.clone(),
+            reason: e.to_string(),
+        })?;
+        Self::from_tokenizer(inner, &name)
+    }
+
+    /// Parses `tokenizer.json` bytes (`name` appears in errors) and adds LLark's special tokens.
+    pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Self, TokenizerError> {
+        let inner = Tokenizer::from_bytes(bytes).map_err(|e| TokenizerError::Load {
+            path: name.to_string(),
+            reason: e.to_string(),
+        })?;
+        Self::from_tokenizer(inner, name)
+    }
+
+    /// Wraps an already loaded tokenizer, adding LLark's special tokens in LLark's order:
+    /// `[PAD]` (as the pad token), then `<audio_patch>`, then `<audio_start>` and `<audio_end>`.
+    pub fn from_tokenizer(mut inner: Tokenizer, name: &str) -> Result<Self, TokenizerError> {
+        let require = |tok: &Tokenizer, token: &'static str| {
+            tok.token_to_id(token)
+                .ok_or_else(|| TokenizerError::MissingToken {
+                    path: name.to_string(),
+                    token,
+                })
+        };
+        let bos = require(&inner, BOS_TOKEN)?;
+        let eos = require(&inner, EOS_TOKEN)?;
+        let unk = require(&inner, UNK_TOKEN)?;
+        for group in [
+            &[PAD_TOKEN][..],
+            &[AUDIO_PATCH_TOKEN],
+            &[AUDIO_START_TOKEN, AUDIO_END_TOKEN],
+        ] {
+            let tokens: Vec<AddedToken> = group
+                .iter()
+                .map(|t| AddedToken::from(*t, true).normalized(false))
+                .collect();
+            inner.add_special_tokens(&tokens);
+        }
+        let special = SpecialTokenIds {
+            bos,
+            eos,
+            unk,
+            pad: require(&inner, PAD_TOKEN)?,
+            audio_patch: require(&inner, AUDIO_PATCH_TOKEN)?,
+            audio_start: require(&inner, AUDIO_START_TOKEN)?,
+            audio_end: require(&inner, AUDIO_END_TOKEN)?,
+        };
+        Ok(LlarkTokenizer { inner, special })
+    }
+
+    /// The special token ids.
+    pub fn special_ids(&self) -> SpecialTokenIds {
+        self.special
+    }
+
+    /// Vocabulary size including added tokens (32,004 for Llama 2).
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+
+    /// The id of a token string, if it is in the vocabulary.
+    pub fn token_to_id(&self, token: &str) -> Option<u32> {
+        self.inner.token_to_id(token)
+    }
+
+    /// The underlying `tokenizers` tokenizer.
+    pub fn inner(&self) -> &Tokenizer {
+        &self.inner
+    }
+
+    /// Encodes text; with `add_bos`, `<s>` comes first (as transformers' Llama tokenizer does).
+    pub fn encode(&self, text: &str, add_bos: bool) -> Result<Vec<u32>, TokenizerError> {
+        let enc = self.encode_raw(text)?;
+        let mut ids = Vec::with_capacity(enc.len() + 1);
+        if add_bos {
+            ids.push(self.special.bos);
+        }
+        ids.extend_from_slice(enc.get_ids());
+        Ok(ids)
+    }
+
+    /// Encodes text and also returns each token's byte range in `text`.
+    pub fn encode_with_offsets(
+        &self,
+        text: &str,
+        add_bos: bool,
+    ) -> Result<EncodedText, TokenizerError> {
+        let enc = self.encode_raw(text)?;
+        let mut ids = Vec::with_capacity(enc.len() + 1);
+        let mut offsets = Vec::with_capacity(enc.len() + 1);
+        if add_bos {
+            ids.push(self.special.bos);
+            offsets.push((0, 0));
+        }
+        ids.extend_from_slice(enc.get_ids());
+        offsets.extend_from_slice(enc.get_offsets());
+        Ok(EncodedText { ids, offsets })
+    }
+
+    fn encode_raw(&self, text: &str) -> Result<tokenizers::Encoding, TokenizerError> {
+        self.inner
+            .encode(text, false)
+            .map_err(|e| TokenizerError::Encode {
+                len: text.len(),
+                start: text.chars().take(40).collect(),
+                reason: e.to_string(),
+            })
+    }
+
+    /// Decodes ids to text, optionally skipping special tokens.
+    pub fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String, TokenizerError> {
+        let vocab = self.vocab_size();
+        if let Some(bad) = ids.iter().find(|&&id| id as usize >= vocab) {
+            return Err(TokenizerError::Decode {
+                count: ids.len(),
+                reason: format!("id {bad} is outside the vocabulary of {vocab}"),
+            });
+        }
+        self.inner
+            .decode(ids, skip_special_tokens)
+            .map_err(|e| TokenizerError::Decode {
+                count: ids.len(),
+                reason: e.to_string(),
+            })
+    }
+}
