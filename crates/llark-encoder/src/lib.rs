@@ -1,1 +1,31 @@
-//! llark-encoder.
+//! Audio encoders for LLark.
+//!
+//! - [`AudioEncoder`]: the trait every encoder implements (mono audio → `[T, D]` [`Frames`] at a
+//!   fixed frame rate), used by the projector and the pipeline.
+//! - [`jukebox::Jukebox`]: the Jukebox-5B path LLark uses — VQ-VAE level-2 codes fed to the top
+//!   prior `prior_5b` cut to 36 layers, giving 4800-wide frames at 344.53125 Hz. Weights are read
+//!   from safetensors files with the original checkpoint names (`tools/convert_jukebox.py`).
+//! - [`parity::check_fixture`]: compares the model with golden outputs of the original code.
+//!
+//! ```no_run
+//! use burn::backend::Flex;
+//! use llark_encoder::{jukebox::{Jukebox, JukeboxOptions}, AudioEncoder};
+//!
+//! let device = Default::default();
+//! let model = Jukebox::<Flex>::load_dir("weights/jukebox", JukeboxOptions::default(), &device)?;
+//! let samples = vec![0.0f32; 44_100 * 10];
+//! let frames = model.encode(&samples, 44_100)?;
+//! assert_eq!(frames.width, model.width());
+//! # Ok::<(), llark_encoder::EncoderError>(())
+//! ```
+#![warn(missing_docs)]
+
+mod encoder;
+mod error;
+pub mod jukebox;
+pub mod parity;
+pub mod weights;
+
+pub use encoder::{AudioEncoder, Frames};
+pub use error::EncoderError;
+pub use jukebox::{Jukebox, JukeboxConfig, JukeboxOptions};

@@ -1,0 +1,333 @@
+//! The Jukebox-5B encoder path used by LLark: audio → VQ-VAE level-2 codes → top prior (`prior_5b`
+//! cut to its first layers, `only_encode`) → activations `[T, width]` at 344.53125 Hz.
+
+pub mod config;
+pub mod labels;
+pub mod prior;
+pub mod synthetic;
+pub mod vqvae;
+
+mod attention;
+
+use std::path::Path;
+
+use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
+
+pub use config::{AttnPattern, JukeboxConfig, PriorConfig, VqvaeConfig};
+pub use labels::{Conditioning, LabelConditioner};
+pub use prior::{LayerSource, Prior, PriorBlock};
+pub use vqvae::VqvaeEncoder;
+
+use crate::weights::WeightFile;
+use crate::{AudioEncoder, EncoderError, Frames};
+
+/// How the Jukebox weights are held in memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JukeboxOptions {
+    /// Keep the transformer layers in the memory-mapped weight file and convert each to f32 only
+    /// while it runs (peak: one f32 layer instead of all of them; see the crate README).
+    pub stream_layers: bool,
+}
+
+/// A prepared input window: peak-normalised, truncated or end-padded to `window_samples`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    /// The samples fed to the VQ-VAE (`window_samples` of them).
+    pub samples: Vec<f32>,
+    /// `floor(n / hop)` for the `n` samples given: the number of frames that carry real audio
+    /// (may exceed `n_ctx`; the output keeps `min(latent_len, n_ctx)` frames).
+    pub latent_len: usize,
+}
+
+/// Every intermediate of one encoding, in host memory (used by [`crate::parity`]).
+#[derive(Debug, Clone)]
+pub struct JukeboxTrace {
+    /// The prepared window.
+    pub window: Window,
+    /// Output of each level block of the VQ-VAE encoder, `[emb_width, len]` row-major.
+    pub level_outputs: Vec<Frames>,
+    /// Codes `[n_ctx]`.
+    pub codes: Vec<i64>,
+    /// The label conditioning used.
+    pub conditioning: Conditioning,
+    /// Transformer input `[n_ctx, width]`.
+    pub h0: Frames,
+    /// Output of every kept layer `[n_ctx, width]`.
+    pub layers: Vec<Frames>,
+    /// Activations over the whole context `[n_ctx, width]` (= last layer).
+    pub acts: Frames,
+    /// Activations cropped to `min(latent_len, n_ctx)` rows.
+    pub acts_truncated: Frames,
+}
+
+/// The Jukebox encoder: VQ-VAE `encoders[level]` + codebook, label conditioning and the top prior.
+pub struct Jukebox<B: Backend> {
+    config: JukeboxConfig,
+    vqvae: VqvaeEncoder<B>,
+    prior: Prior<B>,
+    conditioning: Conditioning,
+    y_cond: Tensor<B, 2>,
+    x_cond: Tensor<B, 2>,
+    device: B::Device,
+}
+
+impl<B: Backend> std::fmt::Debug for Jukebox<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jukebox")
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+pub(crate) fn to_host<B: Backend, const D: usize>(
+    tensor: Tensor<B, D>,
+) -> Result<Vec<f32>, EncoderError> {
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .map_err(|e| EncoderError::Backend(format!("{e:?}")))
+}
+
+impl<B: Backend> Jukebox<B> {
+    /// Loads the model from a VQ-VAE and a prior safetensors file with the original checkpoint key
+    /// names (see `tools/convert_jukebox.py`); tensors the path does not use are skipped.
+    pub fn load(
+        config: JukeboxConfig,
+        vqvae_path: impl AsRef<Path>,
+        prior_path: impl AsRef<Path>,
+        options: JukeboxOptions,
+        device: &B::Device,
+    ) -> Result<Self, EncoderError> {
+        config.validate("JukeboxConfig")?;
+        let vqvae_file = WeightFile::open(vqvae_path)?;
+        let vqvae = VqvaeEncoder::load(&vqvae_file, &config.vqvae, config.prior.level, device)?;
+        drop(vqvae_file);
+        let prior_file = WeightFile::open(prior_path)?;
+        let conditioning =
+            LabelConditioner::load(&prior_file, &config.prior)?.condition(&config.labels)?;
+        let prior = Prior::load(prior_file, &config.prior, options.stream_layers, device)?;
+        let w = config.prior.width;
+        let y_cond =
+            Tensor::from_data(TensorData::new(conditioning.y_cond.clone(), [1, w]), device);
+        let x_cond = Tensor::from_data(
+            TensorData::new(conditioning.x_cond.clone(), [config.prior.n_ctx, w]),
+            device,
+        );
+        Ok(Self {
+            config,
+            vqvae,
+            prior,
+            conditioning,
+            y_cond,
+            x_cond,
+            device: device.clone(),
+        })
+    }
+
+    /// Loads `config.json`, `vqvae.safetensors` and `prior.safetensors` from one directory.
+    pub fn load_dir(
+        dir: impl AsRef<Path>,
+        options: JukeboxOptions,
+        device: &B::Device,
+    ) -> Result<Self, EncoderError> {
+        let dir = dir.as_ref();
+        let config = JukeboxConfig::from_json_file(dir.join("config.json"))?;
+        Self::load(
+            config,
+            dir.join("vqvae.safetensors"),
+            dir.join("prior.safetensors"),
+            options,
+            device,
+        )
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &JukeboxConfig {
+        &self.config
+    }
+
+    /// The label conditioning computed from the configuration's label vector.
+    pub fn conditioning(&self) -> &Conditioning {
+        &self.conditioning
+    }
+
+    /// LLark's preprocessing: checks the rate, peak-normalises (if the peak is > 0), and truncates
+    /// or zero-pads at the end to one window.
+    pub fn prepare(&self, samples: &[f32], sample_rate: u32) -> Result<Window, EncoderError> {
+        if sample_rate != self.config.sample_rate {
+            return Err(EncoderError::SampleRate {
+                actual: sample_rate,
+                expected: self.config.sample_rate,
+            });
+        }
+        if let Some((index, &value)) = samples.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(EncoderError::NonFiniteSample { index, value });
+        }
+        let window = self.config.window_samples();
+        let peak = samples.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let mut out: Vec<f32> = samples.iter().take(window).copied().collect();
+        if peak > 0.0 {
+            out.iter_mut().for_each(|v| *v /= peak);
+        }
+        out.resize(window, 0.0);
+        Ok(Window {
+            samples: out,
+            latent_len: samples.len() / self.config.hop_length(),
+        })
+    }
+
+    /// Level-block outputs and codes `[N, n_ctx]` of a batch of prepared windows.
+    fn codes(&self, windows: &[&Window]) -> (Vec<Tensor<B, 3>>, Tensor<B, 2, Int>) {
+        let s = self.config.window_samples();
+        let data: Vec<f32> = windows
+            .iter()
+            .flat_map(|w| w.samples.iter().copied())
+            .collect();
+        let audio = Tensor::from_data(TensorData::new(data, [windows.len(), 1, s]), &self.device);
+        let levels = self.vqvae.encode_levels(audio);
+        let e = levels[levels.len() - 1].clone();
+        let codes = self.vqvae.quantise(e);
+        (levels, codes)
+    }
+
+    /// The VQ-VAE codes `[n_ctx]` of one prepared window.
+    pub fn window_codes(&self, window: &Window) -> Vec<i64> {
+        let (_, codes) = self.codes(&[window]);
+        codes.into_data().iter::<i64>().collect()
+    }
+
+    /// Tokens the transformer must run for `latent_len` real frames: the smallest multiple of
+    /// `block_ctx` covering them (every operation is causal, so later tokens cannot change them).
+    fn tokens_needed(&self, latent_len: usize) -> usize {
+        let bc = self.config.prior.block_ctx();
+        (latent_len.div_ceil(bc) * bc).clamp(bc, self.config.prior.n_ctx)
+    }
+
+    /// Encodes prepared windows into activations cropped to each window's real length.
+    pub fn encode_windows(&self, windows: &[&Window]) -> Result<Vec<Frames>, EncoderError> {
+        let w = self.config.prior.width;
+        let n_ctx = self.config.prior.n_ctx;
+        let keep: Vec<usize> = windows
+            .iter()
+            .map(|win| win.latent_len.min(n_ctx))
+            .collect();
+        let max_keep = keep.iter().copied().max().unwrap_or(0);
+        if max_keep == 0 {
+            return Ok(keep.iter().map(|_| Frames::empty(w)).collect());
+        }
+        let t = self.tokens_needed(max_keep);
+        let (_, codes) = self.codes(windows);
+        let n = windows.len();
+        let codes = codes.slice([0..n, 0..t]);
+        let h0 = self
+            .prior
+            .embed(codes, self.y_cond.clone(), self.x_cond.clone());
+        let acts = self.prior.transform(h0, |_, _| {})?;
+        let host = to_host(acts)?;
+        Ok(keep
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| Frames {
+                data: host[i * t * w..(i * t + k) * w].to_vec(),
+                frames: k,
+                width: w,
+            })
+            .collect())
+    }
+
+    /// Runs one clip over the whole context and records every intermediate tensor.
+    pub fn trace(&self, samples: &[f32], sample_rate: u32) -> Result<JukeboxTrace, EncoderError> {
+        let window = self.prepare(samples, sample_rate)?;
+        let (levels, codes) = self.codes(&[&window]);
+        let level_outputs = levels
+            .into_iter()
+            .map(|x| {
+                let [_, c, len] = x.dims();
+                Ok(Frames {
+                    data: to_host(x)?,
+                    frames: c,
+                    width: len,
+                })
+            })
+            .collect::<Result<Vec<_>, EncoderError>>()?;
+        let code_list: Vec<i64> = codes.clone().into_data().iter::<i64>().collect();
+        let w = self.config.prior.width;
+        let n_ctx = self.config.prior.n_ctx;
+        let frames = |data: Vec<f32>| Frames {
+            frames: data.len() / w,
+            data,
+            width: w,
+        };
+        let h0 = self
+            .prior
+            .embed(codes, self.y_cond.clone(), self.x_cond.clone());
+        let h0_host = frames(to_host(h0.clone())?);
+        let mut layers = Vec::new();
+        let mut failure = None;
+        let acts = self.prior.transform(h0, |_, h| match to_host(h.clone()) {
+            Ok(v) => layers.push(frames(v)),
+            Err(e) => failure = Some(e),
+        })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        let acts = frames(to_host(acts)?);
+        let keep = window.latent_len.min(n_ctx);
+        let acts_truncated = frames(acts.data[..keep * w].to_vec());
+        Ok(JukeboxTrace {
+            window,
+            level_outputs,
+            codes: code_list,
+            conditioning: self.conditioning.clone(),
+            h0: h0_host,
+            layers,
+            acts,
+            acts_truncated,
+        })
+    }
+}
+
+impl<B: Backend> AudioEncoder for Jukebox<B> {
+    fn name(&self) -> &str {
+        "jukebox"
+    }
+
+    fn frame_rate(&self) -> f64 {
+        self.config.frame_rate()
+    }
+
+    fn width(&self) -> usize {
+        self.config.prior.width
+    }
+
+    fn sample_rate(&self) -> u32 {
+        self.config.sample_rate
+    }
+
+    fn max_input_samples(&self) -> Option<usize> {
+        Some(self.config.window_samples())
+    }
+
+    /// LLark's Jukebox features of one clip: `min(floor(n / 128), n_ctx)` frames of the prior's
+    /// residual stream (audio past one window, 23.78 s for the real model, is ignored as in LLark).
+    fn encode(&self, samples: &[f32], sample_rate: u32) -> Result<Frames, EncoderError> {
+        let window = self.prepare(samples, sample_rate)?;
+        let mut frames = self.encode_windows(&[&window])?;
+        Ok(frames.remove(0))
+    }
+
+    /// Encodes the clips as one batch `[N, n_ctx, width]` (memory grows linearly with `N`).
+    fn encode_batch(
+        &self,
+        clips: &[&[f32]],
+        sample_rate: u32,
+    ) -> Result<Vec<Frames>, EncoderError> {
+        let windows = clips
+            .iter()
+            .map(|clip| self.prepare(clip, sample_rate))
+            .collect::<Result<Vec<_>, _>>()?;
+        let refs: Vec<&Window> = windows.iter().collect();
+        self.encode_windows(&refs)
+    }
+}
