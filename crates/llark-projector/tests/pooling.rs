@@ -1,0 +1,74 @@
+//! Pooling against LLark's `windowed_average` (torch `AvgPool1d`), including the pooled outputs
+//! of the original Jukebox fixtures.
+
+mod common;
+
+use burn::backend::Flex;
+use burn::tensor::Tensor;
+use llark_projector::{Pooling, ProjectorError};
+
+const JUKEBOX_RATE: f64 = 344.53125;
+
+#[test]
+fn pooling_matches_reference_cases() {
+    let fixture = common::read_fixture("pooling.safetensors");
+    let device = Default::default();
+    let cases = fixture.keys().filter(|k| k.ends_with(".acts")).count();
+    assert_eq!(cases, 10, "fixture holds 10 cases");
+    for case in 0..cases {
+        let acts = &fixture[&format!("c{case}.acts")];
+        let expected = &fixture[&format!("c{case}.pooled")];
+        let fps = fixture[&format!("c{case}.fps")].to_vec::<i64>().unwrap()[0] as u32;
+        let pooling = Pooling::new(JUKEBOX_RATE, fps);
+        let frames = Tensor::<Flex, 2>::from_data(acts.clone(), &device);
+        let pooled = pooling.apply(frames).unwrap().into_data();
+        assert_eq!(
+            pooling.output_len(acts.shape[0]).unwrap(),
+            expected.shape[0],
+            "case {case}: output length"
+        );
+        let err = common::max_abs_diff(&pooled, expected);
+        let tol = 1e-5 * common::rms(expected).max(1.0);
+        assert!(
+            err <= tol,
+            "case {case} (fps {fps}): max abs err {err} > {tol}"
+        );
+    }
+}
+
+#[test]
+fn window_lengths_follow_the_exact_activation_rate() {
+    // floor(344.53125 / fps): 34 at 10 fps; 68 (not 69) at 5 fps; 344 at 1 fps.
+    for (fps, len) in [(10, 34), (5, 68), (1, 344), (3, 114), (25, 13)] {
+        assert_eq!(
+            Pooling::new(JUKEBOX_RATE, fps).window_len().unwrap(),
+            Some(len)
+        );
+    }
+    assert_eq!(Pooling::new(JUKEBOX_RATE, 0).window_len().unwrap(), None);
+    assert_eq!(
+        Pooling::new(JUKEBOX_RATE, 10).output_len(8192).unwrap(),
+        240
+    );
+}
+
+#[test]
+fn too_short_clips_and_bad_rates_are_errors() {
+    let device = Default::default();
+    let frames = Tensor::<Flex, 2>::ones([20, 3], &device);
+    assert_eq!(
+        Pooling::new(JUKEBOX_RATE, 10).apply(frames).unwrap_err(),
+        ProjectorError::ClipTooShort {
+            frames: 20,
+            window_len: 34
+        }
+    );
+    assert!(matches!(
+        Pooling::new(5.0, 10).window_len(),
+        Err(ProjectorError::InvalidPooling { .. })
+    ));
+    assert!(matches!(
+        Pooling::new(f64::NAN, 10).window_len(),
+        Err(ProjectorError::InvalidPooling { .. })
+    ));
+}
