@@ -1,1 +1,33 @@
-//! llark-lm.
+//! Llama decoder for LLark, generic over burn backends.
+//!
+//! Loads a Hugging Face Llama directory unchanged (`config.json`, single or sharded safetensors in
+//! f32/f16/bf16) and computes what transformers computes: forward over token ids or input
+//! embeddings with padding masks and a preallocated KV cache, vocabulary resizing with
+//! mean-initialised rows, the causal-LM loss, and generation (greedy and sampled, stop ids, stop
+//! strings, streaming, left-padded batches, prompts given as embeddings, continuation from a
+//! cache). [`parity::check_fixture`] compares a model with reference outputs of transformers.
+#![warn(missing_docs)]
+
+pub mod cache;
+pub mod config;
+pub mod error;
+pub mod generate;
+pub mod layers;
+pub mod load;
+pub mod loss;
+pub mod mask;
+pub mod model;
+pub mod parity;
+pub mod rope;
+pub mod weights;
+
+pub use cache::KvCache;
+pub use config::{LlamaConfig, RopeKind, RopeScaling, TokenIds};
+pub use error::{LmError, Result};
+pub use generate::{GenerationConfig, GenerationOutput, Prompt, StopReason};
+pub use load::{check_weights, LoadOptions};
+pub use loss::{causal_lm_loss, IGNORE_INDEX};
+pub use mask::AttentionMask;
+pub use model::{tensor_specs, Llama, TensorProvider, VectorKind};
+pub use parity::{check_fixture, ParityReport};
+pub use weights::{TensorMeta, WeightSource};

@@ -1,0 +1,98 @@
+//! Prefill (256 tokens) and decode (64 tokens after a 256-token prefix) of a ~150M-parameter
+//! Llama with a 32,004-token vocabulary and random weights, on the CPU backend (burn-flex).
+//! `tools/reference/llama_bench.py` runs transformers on the same configuration and inputs.
+//!
+//! Run with `cargo bench -p llark-lm --bench llama`.
+
+use burn::backend::Flex;
+use burn::tensor::{Int, Tensor, TensorData};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use llark_lm::{Llama, LlamaConfig};
+
+type B = Flex;
+
+const PREFILL: usize = 256;
+const DECODE: usize = 64;
+
+fn bench_config() -> LlamaConfig {
+    LlamaConfig {
+        vocab_size: 32004,
+        hidden_size: 768,
+        intermediate_size: 2048,
+        num_hidden_layers: 14,
+        num_attention_heads: 12,
+        num_key_value_heads: Some(12),
+        max_position_embeddings: 1024,
+        ..LlamaConfig::llama2_7b()
+    }
+}
+
+/// Deterministic token ids, identical to the Python script: `(i * 7919 + 13) % vocab`.
+fn token_ids(n: usize, offset: usize, vocab: usize) -> Vec<i64> {
+    (offset..offset + n)
+        .map(|i| ((i * 7919 + 13) % vocab) as i64)
+        .collect()
+}
+
+fn ids_tensor(
+    ids: Vec<i64>,
+    device: &<B as burn::tensor::backend::Backend>::Device,
+) -> Tensor<B, 2, Int> {
+    let n = ids.len();
+    Tensor::from_data(TensorData::new(ids, [1, n]), device)
+}
+
+fn benches(c: &mut Criterion) {
+    let device = Default::default();
+    let config = bench_config();
+    let vocab = config.vocab_size;
+    let model = Llama::<B>::random(config, 0.02, 0, &device).expect("valid bench config");
+    let prompt = token_ids(PREFILL, 0, vocab);
+    let decode_ids = token_ids(DECODE, PREFILL, vocab);
+
+    let mut group = c.benchmark_group("llama-150m");
+    group.sample_size(10);
+    group.warm_up_time(std::time::Duration::from_secs(1));
+    group.measurement_time(std::time::Duration::from_secs(20));
+
+    group.throughput(Throughput::Elements(PREFILL as u64));
+    group.bench_function("prefill_256", |b| {
+        b.iter(|| {
+            let mut cache = model.new_cache(1, PREFILL + DECODE);
+            let logits = model
+                .forward(ids_tensor(prompt.clone(), &device), None, Some(&mut cache))
+                .expect("forward");
+            logits.into_data()
+        })
+    });
+
+    let mut prefilled = model.new_cache(1, PREFILL + DECODE);
+    model
+        .forward(
+            ids_tensor(prompt.clone(), &device),
+            None,
+            Some(&mut prefilled),
+        )
+        .expect("prefill");
+    group.throughput(Throughput::Elements(DECODE as u64));
+    group.bench_function("decode_64", |b| {
+        b.iter_batched(
+            || prefilled.clone(),
+            |mut cache| {
+                for &id in &decode_ids {
+                    let logits = model
+                        .forward(ids_tensor(vec![id], &device), None, Some(&mut cache))
+                        .expect("decode step");
+                    // Read the logits back as generation does.
+                    let _ = logits.into_data();
+                }
+                cache
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(llama, benches);
+criterion_main!(llama);

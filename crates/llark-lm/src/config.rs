@@ -1,0 +1,295 @@
+//! `LlamaConfig`: the Hugging Face `config.json` of a Llama 1, 2 or 3 model.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{LmError, Result};
+
+/// One token id or a list of them (`eos_token_id` is a list in Llama 3 configs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TokenIds {
+    /// A single id.
+    One(u32),
+    /// Several ids.
+    Many(Vec<u32>),
+}
+
+impl TokenIds {
+    /// The ids as a vector.
+    pub fn to_vec(&self) -> Vec<u32> {
+        match self {
+            TokenIds::One(id) => vec![*id],
+            TokenIds::Many(ids) => ids.clone(),
+        }
+    }
+}
+
+/// RoPE frequency scaling, as `rope_scaling` in `config.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RopeScaling {
+    /// `"linear"`, `"llama3"` or `"default"` (written by transformers >= 4.43).
+    #[serde(default)]
+    pub rope_type: Option<String>,
+    /// The same, as older files name it (`type`); `rope_type` wins when both are present.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub legacy_type: Option<String>,
+    /// Scaling factor.
+    #[serde(default)]
+    pub factor: Option<f64>,
+    /// Llama 3: low-frequency factor.
+    #[serde(default)]
+    pub low_freq_factor: Option<f64>,
+    /// Llama 3: high-frequency factor.
+    #[serde(default)]
+    pub high_freq_factor: Option<f64>,
+    /// Llama 3: context length of pre-training.
+    #[serde(default)]
+    pub original_max_position_embeddings: Option<usize>,
+}
+
+/// The Hugging Face Llama configuration. Unknown fields (e.g. LLark's `mm_hidden_size`) are ignored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LlamaConfig {
+    /// Vocabulary size (rows of the embedding).
+    pub vocab_size: usize,
+    /// Model width.
+    pub hidden_size: usize,
+    /// Width of the gated MLP.
+    pub intermediate_size: usize,
+    /// Number of decoder layers.
+    pub num_hidden_layers: usize,
+    /// Number of query heads.
+    pub num_attention_heads: usize,
+    /// Number of key/value heads (grouped-query attention); defaults to `num_attention_heads`.
+    #[serde(default)]
+    pub num_key_value_heads: Option<usize>,
+    /// Per-head width; defaults to `hidden_size / num_attention_heads`.
+    #[serde(default)]
+    pub head_dim: Option<usize>,
+    /// Maximum context length.
+    #[serde(default = "default_max_positions")]
+    pub max_position_embeddings: usize,
+    /// Epsilon of the RMS norms.
+    #[serde(default = "default_eps")]
+    pub rms_norm_eps: f64,
+    /// RoPE base.
+    #[serde(default = "default_theta")]
+    pub rope_theta: f64,
+    /// RoPE frequency scaling.
+    #[serde(default)]
+    pub rope_scaling: Option<RopeScaling>,
+    /// Whether the output projection shares the input embedding.
+    #[serde(default)]
+    pub tie_word_embeddings: bool,
+    /// Biases on q/k/v/o projections.
+    #[serde(default)]
+    pub attention_bias: bool,
+    /// Biases on the MLP projections.
+    #[serde(default)]
+    pub mlp_bias: bool,
+    /// Activation of the MLP (only `silu` is supported).
+    #[serde(default = "default_act")]
+    pub hidden_act: String,
+    /// Beginning-of-sequence id.
+    #[serde(default)]
+    pub bos_token_id: Option<u32>,
+    /// End-of-sequence id or ids.
+    #[serde(default)]
+    pub eos_token_id: Option<TokenIds>,
+    /// Padding id.
+    #[serde(default)]
+    pub pad_token_id: Option<u32>,
+}
+
+fn default_max_positions() -> usize {
+    2048
+}
+fn default_eps() -> f64 {
+    1e-6
+}
+fn default_theta() -> f64 {
+    10000.0
+}
+fn default_act() -> String {
+    "silu".to_string()
+}
+
+impl LlamaConfig {
+    /// Reads and validates `config.json`.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| LmError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let config: Self = serde_json::from_str(&text).map_err(|source| LmError::ConfigParse {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses and validates a JSON string.
+    pub fn from_json_str(text: &str) -> Result<Self> {
+        let config: Self = serde_json::from_str(text).map_err(|source| LmError::ConfigParse {
+            path: "<string>".into(),
+            source,
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks the fields for consistency (head counts, activation, RoPE scaling).
+    pub fn validate(&self) -> Result<()> {
+        let bad = |field: &str, reason: String| {
+            Err(LmError::ConfigValue {
+                field: field.to_string(),
+                reason,
+            })
+        };
+        for (field, value) in [
+            ("vocab_size", self.vocab_size),
+            ("hidden_size", self.hidden_size),
+            ("intermediate_size", self.intermediate_size),
+            ("num_attention_heads", self.num_attention_heads),
+        ] {
+            if value == 0 {
+                return bad(field, "must be positive".into());
+            }
+        }
+        if self.head_dim.is_none() && self.hidden_size % self.num_attention_heads != 0 {
+            return bad(
+                "num_attention_heads",
+                format!(
+                    "{} does not divide hidden_size {}",
+                    self.num_attention_heads, self.hidden_size
+                ),
+            );
+        }
+        let kv = self.num_kv_heads();
+        if kv == 0 || self.num_attention_heads % kv != 0 {
+            return bad(
+                "num_key_value_heads",
+                format!(
+                    "{kv} does not divide num_attention_heads {}",
+                    self.num_attention_heads
+                ),
+            );
+        }
+        if self.head_dim() % 2 != 0 {
+            return bad("head_dim", format!("{} is odd", self.head_dim()));
+        }
+        if self.hidden_act != "silu" {
+            return bad(
+                "hidden_act",
+                format!("`{}` is not supported (silu)", self.hidden_act),
+            );
+        }
+        self.rope_kind()?;
+        Ok(())
+    }
+
+    /// Number of key/value heads.
+    pub fn num_kv_heads(&self) -> usize {
+        self.num_key_value_heads.unwrap_or(self.num_attention_heads)
+    }
+
+    /// Per-head width.
+    pub fn head_dim(&self) -> usize {
+        self.head_dim
+            .unwrap_or(self.hidden_size / self.num_attention_heads.max(1))
+    }
+
+    /// End-of-sequence ids (empty when the config has none).
+    pub fn eos_ids(&self) -> Vec<u32> {
+        self.eos_token_id
+            .as_ref()
+            .map(TokenIds::to_vec)
+            .unwrap_or_default()
+    }
+
+    /// The validated RoPE scaling.
+    pub fn rope_kind(&self) -> Result<RopeKind> {
+        let Some(s) = &self.rope_scaling else {
+            return Ok(RopeKind::Default);
+        };
+        let need = |v: Option<f64>, name: &str| {
+            v.ok_or_else(|| LmError::ConfigValue {
+                field: format!("rope_scaling.{name}"),
+                reason: "missing".into(),
+            })
+        };
+        let kind = s.rope_type.as_deref().or(s.legacy_type.as_deref());
+        match kind.unwrap_or("default") {
+            "default" => Ok(RopeKind::Default),
+            "linear" => Ok(RopeKind::Linear {
+                factor: need(s.factor, "factor")?,
+            }),
+            "llama3" => Ok(RopeKind::Llama3 {
+                factor: need(s.factor, "factor")?,
+                low_freq_factor: need(s.low_freq_factor, "low_freq_factor")?,
+                high_freq_factor: need(s.high_freq_factor, "high_freq_factor")?,
+                original_max_position_embeddings: s.original_max_position_embeddings.ok_or_else(
+                    || LmError::ConfigValue {
+                        field: "rope_scaling.original_max_position_embeddings".into(),
+                        reason: "missing".into(),
+                    },
+                )? as f64,
+            }),
+            other => Err(LmError::ConfigValue {
+                field: "rope_scaling.rope_type".into(),
+                reason: format!("`{other}` is not supported (linear, llama3)"),
+            }),
+        }
+    }
+
+    /// Llama 2 7B (the language model of LLark before its vocabulary is extended).
+    pub fn llama2_7b() -> Self {
+        Self {
+            vocab_size: 32000,
+            hidden_size: 4096,
+            intermediate_size: 11008,
+            num_hidden_layers: 32,
+            num_attention_heads: 32,
+            num_key_value_heads: Some(32),
+            head_dim: None,
+            max_position_embeddings: 4096,
+            rms_norm_eps: 1e-5,
+            rope_theta: 10000.0,
+            rope_scaling: None,
+            tie_word_embeddings: false,
+            attention_bias: false,
+            mlp_bias: false,
+            hidden_act: "silu".into(),
+            bos_token_id: Some(1),
+            eos_token_id: Some(TokenIds::One(2)),
+            pad_token_id: None,
+        }
+    }
+}
+
+/// Validated RoPE scaling variants.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RopeKind {
+    /// Plain RoPE.
+    Default,
+    /// Positions divided by `factor` (frequencies divided by `factor`).
+    Linear {
+        /// Scaling factor.
+        factor: f64,
+    },
+    /// Llama 3.1 frequency-dependent scaling.
+    Llama3 {
+        /// Scaling factor.
+        factor: f64,
+        /// Low-frequency factor.
+        low_freq_factor: f64,
+        /// High-frequency factor.
+        high_freq_factor: f64,
+        /// Pre-training context length.
+        original_max_position_embeddings: f64,
+    },
+}

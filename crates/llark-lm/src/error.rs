@@ -1,0 +1,106 @@
+//! The error type of the crate.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while loading, running or checking a Llama model.
+#[derive(Debug, thiserror::Error)]
+pub enum LmError {
+    /// A file could not be opened, mapped or read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file at fault.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// `config.json` is not valid JSON or misses a required field.
+    #[error("invalid config {path}: {source}")]
+    ConfigParse {
+        /// The file at fault.
+        path: PathBuf,
+        /// The underlying error.
+        source: serde_json::Error,
+    },
+    /// A configuration field has a value this crate cannot use.
+    #[error("invalid config field `{field}`: {reason}")]
+    ConfigValue {
+        /// The field at fault.
+        field: String,
+        /// Why the value is rejected.
+        reason: String,
+    },
+    /// A safetensors file or its index is malformed.
+    #[error("invalid safetensors file {path}: {reason}")]
+    Safetensors {
+        /// The file at fault.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A tensor asked for by name is in none of the files.
+    #[error("tensor `{name}` not found in {source_desc}")]
+    TensorNotFound {
+        /// The tensor name.
+        name: String,
+        /// The files that were searched.
+        source_desc: String,
+    },
+    /// A tensor is stored with a dtype that cannot be converted to floats.
+    #[error("tensor `{name}` has unsupported dtype {dtype}")]
+    UnsupportedDtype {
+        /// The tensor name.
+        name: String,
+        /// The stored dtype.
+        dtype: String,
+    },
+    /// A tensor has an unexpected shape.
+    #[error("tensor `{name}` has shape {actual:?}, expected {expected:?}")]
+    Shape {
+        /// The tensor name.
+        name: String,
+        /// The shape the model needs.
+        expected: Vec<usize>,
+        /// The shape found in the file.
+        actual: Vec<usize>,
+    },
+    /// Strict loading found missing, unexpected or mis-shaped tensors (all of them are listed).
+    #[error("weights in {source_desc} do not match the model:{}", format_mismatch(.missing, .unexpected, .mis_shaped))]
+    WeightMismatch {
+        /// The files that were read.
+        source_desc: String,
+        /// Tensors the model needs that are absent.
+        missing: Vec<String>,
+        /// Tensors in the files that the model does not use.
+        unexpected: Vec<String>,
+        /// Tensors with the wrong shape: `name: found [..], expected [..]`.
+        mis_shaped: Vec<String>,
+    },
+    /// An input (ids, mask, labels, embeddings, cache) is inconsistent.
+    #[error("invalid input: {0}")]
+    Input(String),
+    /// A parity fixture is malformed.
+    #[error("invalid fixture {path}: {reason}")]
+    Fixture {
+        /// The fixture file or directory.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn format_mismatch(missing: &[String], unexpected: &[String], mis_shaped: &[String]) -> String {
+    let mut out = String::new();
+    for (label, list) in [
+        ("missing", missing),
+        ("unexpected", unexpected),
+        ("mis-shaped", mis_shaped),
+    ] {
+        if !list.is_empty() {
+            out.push_str(&format!(" {label} ({}): {};", list.len(), list.join(", ")));
+        }
+    }
+    out
+}
+
+/// Result alias of the crate.
+pub type Result<T> = std::result::Result<T, LmError>;

@@ -1,0 +1,179 @@
+//! The building blocks of a Llama decoder layer: projections, RMS norm, attention and gated MLP.
+//! Weights keep the Hugging Face layout (`[out, in]`), so names and shapes match the checkpoint.
+
+use burn::module::{Module, Param};
+use burn::tensor::{activation, backend::Backend, Tensor};
+
+use crate::cache::KvCache;
+use crate::rope;
+
+/// A linear projection `y = x W^T + b` with `W` stored as `[out, in]`.
+#[derive(Module, Debug)]
+pub struct Projection<B: Backend> {
+    /// `[out, in]` weight.
+    pub weight: Param<Tensor<B, 2>>,
+    /// Optional `[out]` bias.
+    pub bias: Option<Param<Tensor<B, 1>>>,
+}
+
+impl<B: Backend> Projection<B> {
+    /// Wraps loaded tensors.
+    pub fn new(weight: Tensor<B, 2>, bias: Option<Tensor<B, 1>>) -> Self {
+        Self {
+            weight: Param::from_tensor(weight),
+            bias: bias.map(Param::from_tensor),
+        }
+    }
+
+    /// Applies the projection to `[B, T, in]`.
+    pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        let [b, t, d_in] = x.dims();
+        let d_out = self.weight.dims()[0];
+        let mut y = x
+            .reshape([b * t, d_in])
+            .matmul(self.weight.val().transpose());
+        if let Some(bias) = &self.bias {
+            y = y + bias.val().unsqueeze::<2>();
+        }
+        y.reshape([b, t, d_out])
+    }
+}
+
+/// Root-mean-square normalisation with a learned scale, computed as transformers does.
+#[derive(Module, Debug)]
+pub struct RmsNorm<B: Backend> {
+    /// `[hidden]` scale.
+    pub weight: Param<Tensor<B, 1>>,
+    /// Epsilon added to the mean square.
+    pub eps: f64,
+}
+
+impl<B: Backend> RmsNorm<B> {
+    /// Wraps a loaded scale.
+    pub fn new(weight: Tensor<B, 1>, eps: f64) -> Self {
+        Self {
+            weight: Param::from_tensor(weight),
+            eps,
+        }
+    }
+
+    /// Normalises the last dimension of `[B, T, D]`.
+    pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        let variance = x.clone().powi_scalar(2).mean_dim(2);
+        let inv = variance.add_scalar(self.eps).sqrt().recip();
+        x * inv * self.weight.val().unsqueeze::<3>()
+    }
+}
+
+/// Multi-head self-attention with grouped key/value heads and rotary positions.
+#[derive(Module, Debug)]
+pub struct Attention<B: Backend> {
+    /// Query projection.
+    pub q_proj: Projection<B>,
+    /// Key projection.
+    pub k_proj: Projection<B>,
+    /// Value projection.
+    pub v_proj: Projection<B>,
+    /// Output projection.
+    pub o_proj: Projection<B>,
+    /// Query heads.
+    pub heads: usize,
+    /// Key/value heads.
+    pub kv_heads: usize,
+    /// Width of a head.
+    pub head_dim: usize,
+}
+
+/// Per-pass inputs shared by every layer: rotary tables and the additive attention bias.
+pub(crate) struct PassContext<B: Backend> {
+    pub cos: Tensor<B, 4>,
+    pub sin: Tensor<B, 4>,
+    /// `[B, 1, 1, T, S]`, `None` when nothing is masked.
+    pub bias: Option<Tensor<B, 5>>,
+}
+
+impl<B: Backend> Attention<B> {
+    fn split_heads(x: Tensor<B, 3>, heads: usize, head_dim: usize) -> Tensor<B, 4> {
+        let [b, t, _] = x.dims();
+        x.reshape([b, t, heads, head_dim]).swap_dims(1, 2)
+    }
+
+    /// Attends `[B, T, D]` to itself and to the cached positions of `layer`.
+    pub(crate) fn forward(
+        &self,
+        x: Tensor<B, 3>,
+        ctx: &PassContext<B>,
+        cache: Option<(&mut KvCache<B>, usize)>,
+    ) -> Tensor<B, 3> {
+        let [b, t, _] = x.dims();
+        let (h, kvh, dh) = (self.heads, self.kv_heads, self.head_dim);
+        let q = Self::split_heads(self.q_proj.forward(x.clone()), h, dh);
+        let k = Self::split_heads(self.k_proj.forward(x.clone()), kvh, dh);
+        let v = Self::split_heads(self.v_proj.forward(x), kvh, dh);
+        let q = rope::apply(q, &ctx.cos, &ctx.sin);
+        let k = rope::apply(k, &ctx.cos, &ctx.sin);
+        let (k, v) = match cache {
+            Some((cache, layer)) => cache.append(layer, k, v),
+            None => (k, v),
+        };
+        let s = k.dims()[2];
+        let rep = h / kvh;
+        // Query heads of one group share a key/value head: fold them into the row dimension.
+        let q = q.reshape([b, kvh, rep * t, dh]);
+        let mut scores = q.matmul(k.swap_dims(2, 3)).div_scalar((dh as f64).sqrt());
+        if let Some(bias) = &ctx.bias {
+            scores =
+                (scores.reshape([b, kvh, rep, t, s]) + bias.clone()).reshape([b, kvh, rep * t, s]);
+        }
+        let probs = activation::softmax(scores, 3);
+        let out = probs.matmul(v).reshape([b, h, t, dh]).swap_dims(1, 2);
+        self.o_proj.forward(out.reshape([b, t, h * dh]))
+    }
+}
+
+/// The gated feed-forward block `down(silu(gate(x)) * up(x))`.
+#[derive(Module, Debug)]
+pub struct Mlp<B: Backend> {
+    /// Gate projection.
+    pub gate_proj: Projection<B>,
+    /// Up projection.
+    pub up_proj: Projection<B>,
+    /// Down projection.
+    pub down_proj: Projection<B>,
+}
+
+impl<B: Backend> Mlp<B> {
+    /// Applies the block to `[B, T, D]`.
+    pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        let gate = activation::silu(self.gate_proj.forward(x.clone()));
+        self.down_proj.forward(gate * self.up_proj.forward(x))
+    }
+}
+
+/// One pre-norm decoder layer.
+#[derive(Module, Debug)]
+pub struct DecoderLayer<B: Backend> {
+    /// Norm before attention.
+    pub input_layernorm: RmsNorm<B>,
+    /// Self-attention.
+    pub self_attn: Attention<B>,
+    /// Norm before the MLP.
+    pub post_attention_layernorm: RmsNorm<B>,
+    /// Feed-forward block.
+    pub mlp: Mlp<B>,
+}
+
+impl<B: Backend> DecoderLayer<B> {
+    pub(crate) fn forward(
+        &self,
+        x: Tensor<B, 3>,
+        ctx: &PassContext<B>,
+        cache: Option<(&mut KvCache<B>, usize)>,
+    ) -> Tensor<B, 3> {
+        let h = x.clone()
+            + self
+                .self_attn
+                .forward(self.input_layernorm.forward(x), ctx, cache);
+        h.clone() + self.mlp.forward(self.post_attention_layernorm.forward(h))
+    }
+}
