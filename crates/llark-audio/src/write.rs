@@ -13,7 +13,8 @@ pub enum WavFormat {
     /// 32-bit IEEE float, lossless for `f32` audio.
     #[default]
     Float32,
-    /// 16-bit integer PCM: samples are clipped to `[-1, 1]` and rounded to `round(x * 32767)`.
+    /// 16-bit integer PCM: `round(x * 32768)` clamped to the `i16` range, so that reading back
+    /// (`/ 32768`) is within half a step of the original for `x` in `[-1, 1)`.
     Pcm16,
 }
 
@@ -52,7 +53,7 @@ pub fn write_wav(path: impl AsRef<Path>, audio: &Audio, format: WavFormat) -> Re
         }
         WavFormat::Pcm16 => {
             for &s in audio.samples() {
-                let pcm = (s.clamp(-1.0, 1.0) * 32767.0).round() as i16;
+                let pcm = (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
                 writer.write_sample(pcm).map_err(write_err)?;
             }
         }

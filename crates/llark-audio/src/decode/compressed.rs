@@ -3,7 +3,9 @@
 use std::io::{Read, Seek, SeekFrom};
 
 use symphonia::core::audio::SampleBuffer;
-use symphonia::core::codecs::{Decoder, DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::codecs::{
+    Decoder, DecoderOptions, CODEC_TYPE_MP1, CODEC_TYPE_MP2, CODEC_TYPE_MP3, CODEC_TYPE_NULL,
+};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader};
 use symphonia::core::io::{MediaSource, MediaSourceStream};
@@ -13,18 +15,33 @@ use symphonia::core::probe::Hint;
 use super::{mix_to_mono, MediaReader};
 use crate::error::AudioError;
 
-/// Adapts a boxed reader to symphonia's `MediaSource`.
-struct Source(Box<dyn MediaReader>);
+/// Adapts a boxed reader to symphonia's `MediaSource`, with its length in bytes (which lets
+/// the Ogg reader find the last page and so the exact stream length).
+struct Source {
+    reader: Box<dyn MediaReader>,
+    len: Option<u64>,
+}
+
+impl Source {
+    fn new(mut reader: Box<dyn MediaReader>) -> Self {
+        let len = reader.seek(SeekFrom::End(0)).ok();
+        let rewound = reader.seek(SeekFrom::Start(0)).is_ok();
+        Self {
+            reader,
+            len: len.filter(|_| rewound),
+        }
+    }
+}
 
 impl Read for Source {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.0.read(buf)
+        self.reader.read(buf)
     }
 }
 
 impl Seek for Source {
     fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
-        self.0.seek(pos)
+        self.reader.seek(pos)
     }
 }
 
@@ -33,7 +50,7 @@ impl MediaSource for Source {
         true
     }
     fn byte_len(&self) -> Option<u64> {
-        None
+        self.len
     }
 }
 
@@ -45,6 +62,9 @@ pub(super) struct CompressedDecoder {
     sample_rate: u32,
     channels: usize,
     frames: Option<u64>,
+    /// Whether the container's frame count is exact (FLAC, Ogg, PCM) rather than an estimate
+    /// (MP3 without a Xing/LAME header); only an exact count caps and checks the stream.
+    exact_length: bool,
     frames_decoded: u64,
     /// Decoded mono samples not yet handed out: `pending[pending_pos..]`.
     pending: Vec<f32>,
@@ -58,8 +78,10 @@ impl CompressedDecoder {
         reader: Box<dyn MediaReader>,
         origin: &str,
         extension: Option<&str>,
+        magic: &[u8],
     ) -> Result<Self, AudioError> {
-        let stream = MediaSourceStream::new(Box::new(Source(reader)), Default::default());
+        let recognised = known_signature(magic);
+        let stream = MediaSourceStream::new(Box::new(Source::new(reader)), Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = extension {
             hint.with_extension(ext);
@@ -68,10 +90,16 @@ impl CompressedDecoder {
             .format(
                 &hint,
                 stream,
-                &FormatOptions::default(),
+                &FormatOptions {
+                    // Drop encoder delay and padding (LAME/iTunes tags, Vorbis granule
+                    // positions), as libsndfile and ffmpeg do, so that samples line up with
+                    // the original.
+                    enable_gapless: true,
+                    ..FormatOptions::default()
+                },
                 &MetadataOptions::default(),
             )
-            .map_err(|e| open_error(e, origin))?;
+            .map_err(|e| open_error(e, origin, recognised))?;
         let format = probed.format;
         let track = format
             .tracks()
@@ -93,10 +121,15 @@ impl CompressedDecoder {
         let channels = params.channels.map(|c| c.count()).unwrap_or(0);
         let decoder = symphonia::default::get_codecs()
             .make(params, &DecoderOptions::default())
-            .map_err(|e| open_error(e, origin))?;
+            .map_err(|e| open_error(e, origin, true))?;
+        let exact_length = !matches!(
+            params.codec,
+            CODEC_TYPE_MP1 | CODEC_TYPE_MP2 | CODEC_TYPE_MP3
+        );
         Ok(Self {
             track_id: track.id,
             frames: params.n_frames,
+            exact_length,
             format,
             decoder,
             sample_rate,
@@ -169,9 +202,27 @@ impl CompressedDecoder {
         };
         buffer.copy_interleaved_ref(decoded);
         let interleaved = buffer.samples();
-        let frames = interleaved.len() / channels;
+        let mut frames = interleaved.len() / channels;
+        if self.exact_length {
+            // Ogg learns the true length (end padding removed) only at its last page.
+            let announced = self
+                .format
+                .tracks()
+                .iter()
+                .find(|t| t.id == self.track_id)
+                .and_then(|t| t.codec_params.n_frames)
+                .or(self.frames);
+            if let Some(total) = announced {
+                let room = total.saturating_sub(self.frames_decoded);
+                frames = frames.min(usize::try_from(room).unwrap_or(usize::MAX));
+            }
+        }
         self.pending.resize(frames, 0.0);
-        mix_to_mono(interleaved, channels, &mut self.pending);
+        mix_to_mono(
+            &interleaved[..frames * channels],
+            channels,
+            &mut self.pending,
+        );
         self.pending_pos = 0;
         self.frames_decoded += frames as u64;
         Ok(true)
@@ -180,24 +231,46 @@ impl CompressedDecoder {
     /// At the end of the stream: fewer frames than the container announced means truncation.
     fn finish(&self, origin: &str) -> Result<(), AudioError> {
         match self.frames {
-            Some(expected) if self.frames_decoded < expected => Err(AudioError::Truncated {
-                origin: origin.to_owned(),
-                detail: format!(
-                    "decoded {} of the {} frames the stream announces",
-                    self.frames_decoded, expected
-                ),
-            }),
+            Some(expected) if self.exact_length && self.frames_decoded < expected => {
+                Err(AudioError::Truncated {
+                    origin: origin.to_owned(),
+                    detail: format!(
+                        "decoded {} of the {} frames the stream announces",
+                        self.frames_decoded, expected
+                    ),
+                })
+            }
             _ => Ok(()),
         }
     }
 }
 
-fn open_error(e: SymphoniaError, origin: &str) -> AudioError {
+/// Whether the first bytes are those of a container this build reads (Ogg, FLAC, MP3 with an
+/// ID3 tag or a frame sync, RIFF/WAVE).
+fn known_signature(magic: &[u8]) -> bool {
+    magic.starts_with(b"OggS")
+        || magic.starts_with(b"fLaC")
+        || magic.starts_with(b"ID3")
+        || (magic.len() >= 2 && magic[0] == 0xFF && magic[1] & 0xE0 == 0xE0)
+        || (magic.starts_with(b"RIFF") && magic.get(8..12) == Some(b"WAVE"))
+}
+
+/// Maps an error met while opening. Running out of data in a file whose signature was
+/// recognised means it was cut short; otherwise no format matched.
+fn open_error(e: SymphoniaError, origin: &str, recognised: bool) -> AudioError {
     match e {
         SymphoniaError::Unsupported(what) => AudioError::Unsupported {
             origin: origin.to_owned(),
             detail: what.to_owned(),
         },
+        SymphoniaError::IoError(e)
+            if recognised && e.kind() == std::io::ErrorKind::UnexpectedEof =>
+        {
+            AudioError::Truncated {
+                origin: origin.to_owned(),
+                detail: "the stream ends inside its headers".into(),
+            }
+        }
         SymphoniaError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
             AudioError::Unsupported {
                 origin: origin.to_owned(),

@@ -95,12 +95,12 @@ impl AudioStream {
             match wav::WavDecoder::new(BufReader::new(reader), &origin) {
                 Ok(decoder) => Inner::Wav(decoder),
                 Err(wav::WavOpenError::Unsupported(reader, detail)) => {
-                    Self::fallback(reader.into_inner(), &origin, detail)?
+                    Self::fallback(reader.into_inner(), &origin, detail, &magic)?
                 }
                 Err(wav::WavOpenError::Failed(e)) => return Err(e),
             }
         } else {
-            Self::compressed(reader, &origin, extension)?
+            Self::compressed(reader, &origin, extension, &magic[..got])?
         };
         Ok(Self {
             inner,
@@ -111,18 +111,28 @@ impl AudioStream {
 
     /// A WAV encoding `hound` does not read (64-bit float, A-law, ...): try `symphonia`.
     #[cfg(feature = "compressed")]
-    fn fallback(mut reader: Box<dyn MediaReader>, origin: &str, _detail: String) -> Result<Inner> {
+    fn fallback(
+        mut reader: Box<dyn MediaReader>,
+        origin: &str,
+        _detail: String,
+        magic: &[u8],
+    ) -> Result<Inner> {
         reader
             .seek(SeekFrom::Start(0))
             .map_err(|source| AudioError::Io {
                 origin: origin.to_owned(),
                 source,
             })?;
-        Self::compressed(reader, origin, Some("wav"))
+        Self::compressed(reader, origin, Some("wav"), magic)
     }
 
     #[cfg(not(feature = "compressed"))]
-    fn fallback(_reader: Box<dyn MediaReader>, origin: &str, detail: String) -> Result<Inner> {
+    fn fallback(
+        _reader: Box<dyn MediaReader>,
+        origin: &str,
+        detail: String,
+        _magic: &[u8],
+    ) -> Result<Inner> {
         Err(AudioError::Unsupported {
             origin: origin.to_owned(),
             detail,
@@ -134,8 +144,9 @@ impl AudioStream {
         reader: Box<dyn MediaReader>,
         origin: &str,
         extension: Option<&str>,
+        magic: &[u8],
     ) -> Result<Inner> {
-        compressed::CompressedDecoder::new(reader, origin, extension).map(Inner::Compressed)
+        compressed::CompressedDecoder::new(reader, origin, extension, magic).map(Inner::Compressed)
     }
 
     #[cfg(not(feature = "compressed"))]
@@ -143,6 +154,7 @@ impl AudioStream {
         _reader: Box<dyn MediaReader>,
         origin: &str,
         _extension: Option<&str>,
+        _magic: &[u8],
     ) -> Result<Inner> {
         Err(AudioError::Unsupported {
             origin: origin.to_owned(),
