@@ -68,7 +68,11 @@ pub fn collate(
             });
         }
     }
-    let longest = examples.iter().map(|e| e.input_ids.len()).max().unwrap_or(0);
+    let longest = examples
+        .iter()
+        .map(|e| e.input_ids.len())
+        .max()
+        .unwrap_or(0);
     let multiple = pad_to_multiple_of.max(1);
     let seq_len = longest.div_ceil(multiple) * multiple;
     let n = examples.len() * seq_len;

@@ -160,11 +160,17 @@ pub fn find_audio_spans(
                 .count();
             let end = i + 1 + patches;
             if ids.get(end) != Some(&special.audio_end) {
-                return Err((end, "<audio_start> and its patches are not followed by <audio_end>".into()));
+                return Err((
+                    end,
+                    "<audio_start> and its patches are not followed by <audio_end>".into(),
+                ));
             }
             if let Some(n) = expected {
                 if patches != n {
-                    return Err((i, format!("span has {patches} patches, the clip has {n} frames")));
+                    return Err((
+                        i,
+                        format!("span has {patches} patches, the clip has {n} frames"),
+                    ));
                 }
             }
             spans.push(AudioSpan {
@@ -254,7 +260,10 @@ impl<'t> ExampleEncoder<'t> {
         };
         let (input_ids, labels, audio_spans) = match self.masking {
             MaskingPolicy::LlarkCompatible => {
-                let ids = self.tokenizer.encode(&rendered.text, true).map_err(tok_err)?;
+                let ids = self
+                    .tokenizer
+                    .encode(&rendered.text, true)
+                    .map_err(tok_err)?;
                 let spans = self.spans(id, &ids, frames, rendered.audio_placeholders)?;
                 let labels =
                     llark_compatible_labels(self.tokenizer, &rendered, &ids).map_err(tok_err)?;
@@ -313,7 +322,10 @@ impl<'t> ExampleEncoder<'t> {
             id: id.into(),
             source,
         };
-        let ids = self.tokenizer.encode(&rendered.text, true).map_err(tok_err)?;
+        let ids = self
+            .tokenizer
+            .encode(&rendered.text, true)
+            .map_err(tok_err)?;
         let end_seq = self.prompt_end_ids().map_err(tok_err)?;
         let cut = ids
             .windows(end_seq.len().max(1))

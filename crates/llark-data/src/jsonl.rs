@@ -254,11 +254,13 @@ impl<W: Write> JsonlWriter<W> {
                 }
             }
         })?;
-        self.writer.write_all(b"\n").map_err(|source| JsonlError::Io {
-            name: self.name.clone(),
-            line: self.written + 1,
-            source,
-        })?;
+        self.writer
+            .write_all(b"\n")
+            .map_err(|source| JsonlError::Io {
+                name: self.name.clone(),
+                line: self.written + 1,
+                source,
+            })?;
         self.written += 1;
         Ok(())
     }
@@ -292,7 +294,9 @@ mod tests {
             JsonlReader::new(DATA.as_bytes(), "mem", OnError::Skip);
         let ok: Vec<_> = r.by_ref().map(|x| x.unwrap()).collect();
         assert_eq!(
-            ok.iter().map(|n| (n.line, n.value.id.as_str())).collect::<Vec<_>>(),
+            ok.iter()
+                .map(|n| (n.line, n.value.id.as_str()))
+                .collect::<Vec<_>>(),
             vec![(1, "a"), (5, "c")]
         );
         let lines: Vec<u64> = r.skipped().iter().map(|e| e.line).collect();

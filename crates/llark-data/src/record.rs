@@ -211,7 +211,9 @@ impl ConversationRecord {
     /// The number of audio frames (patch tokens) this record's `<audio>` stands for, read
     /// from `audio_encoding_shape` as LLark does: `shape[1]` for `[1, frames, D]`, else `shape[0]`.
     pub fn audio_frames(&self) -> Option<usize> {
-        self.audio_encoding_shape.as_deref().and_then(frames_of_shape)
+        self.audio_encoding_shape
+            .as_deref()
+            .and_then(frames_of_shape)
     }
 }
 
@@ -318,7 +320,10 @@ mod tests {
             TaskFamily::from_name("shards/musiccaps-captioning-000.tar"),
             Some(TaskFamily::Captioning)
         );
-        assert_eq!(TaskFamily::from_name("fma-mir-1.jsonl"), Some(TaskFamily::Mir));
+        assert_eq!(
+            TaskFamily::from_name("fma-mir-1.jsonl"),
+            Some(TaskFamily::Mir)
+        );
         assert_eq!(TaskFamily::from_name("plain.jsonl"), None);
     }
 

@@ -312,7 +312,8 @@ impl EncodingStoreWriter {
     }
 
     fn push(&mut self, clip: &str, frames: usize, bytes: Vec<u8>) -> Result<(), StoreError> {
-        if !self.pending.is_empty() && self.pending_bytes + bytes.len() > self.options.max_shard_bytes
+        if !self.pending.is_empty()
+            && self.pending_bytes + bytes.len() > self.options.max_shard_bytes
         {
             self.flush_shard()?;
         }

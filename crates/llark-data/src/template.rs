@@ -8,9 +8,10 @@
 //! + "### "
 //! ```
 //! The human prompt holds `<audio>` before (`"<audio>\n" + question`) or after
-//! (`question + "\n<audio>"`) the question; `<audio>` becomes `<audio_start>` + N x `<audio_patch>`
-//! + `<audio_end>`, N being the clip's pooled frame count. [`render_conversation`] builds the text
-//! and remembers the byte range of every part, which the masking policies use.
+//! (`question + "\n<audio>"`) the question; `<audio>` becomes `<audio_start>`, then N times
+//! `<audio_patch>`, then `<audio_end>`, N being the clip's pooled frame count.
+//! [`render_conversation`] builds the text and remembers the byte range of every part, which the
+//! masking policies use.
 
 use std::ops::Range;
 
@@ -87,10 +88,7 @@ pub fn role_name(speaker: Speaker) -> &'static str {
 
 /// One turn as rendered: `"### " + role + ": " + value + "\n"`.
 pub fn format_turn(speaker: Speaker, value: &str) -> String {
-    format!(
-        "{BEGIN_SIGNAL}{}: {value}{END_SIGNAL}",
-        role_name(speaker)
-    )
+    format!("{BEGIN_SIGNAL}{}: {value}{END_SIGNAL}", role_name(speaker))
 }
 
 /// Where one rendered turn lies in the conversation text.

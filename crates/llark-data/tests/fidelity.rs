@@ -81,13 +81,19 @@ fn encodes_like_llama2() {
     let ids = tok
         .encode("Hello <audio_start><audio_patch><audio_end> world!", false)
         .unwrap();
-    assert_eq!(ids, vec![15043, 29871, 32002, 32001, 32003, 29871, 3186, 29991]);
+    assert_eq!(
+        ids,
+        vec![15043, 29871, 32002, 32001, 32003, 29871, 3186, 29991]
+    );
     assert_eq!(
         tok.decode(&ids, false).unwrap(),
         "Hello <audio_start><audio_patch><audio_end>  world!"
     );
     let ids = tok.encode("The key is E minor.\n### Human", true).unwrap();
-    assert_eq!(ids, vec![1, 450, 1820, 338, 382, 9461, 29889, 13, 2277, 29937, 12968]);
+    assert_eq!(
+        ids,
+        vec![1, 450, 1820, 338, 382, 9461, 29889, 13, 2277, 29937, 12968]
+    );
     assert_eq!(
         tok.decode(&ids, true).unwrap(),
         "The key is E minor.\n### Human"
@@ -116,7 +122,9 @@ fn golden_vectors_reproduce_exactly() {
             g.audio_frames,
         );
         assert_eq!(rendered.text, g.text);
-        let ex = enc.encode_turns("golden", &turns, Some(g.audio_frames)).unwrap();
+        let ex = enc
+            .encode_turns("golden", &turns, Some(g.audio_frames))
+            .unwrap();
         assert_eq!(ex.input_ids, g.input_ids, "ids of {:?}", g.question);
         assert_eq!(ex.labels, g.labels, "labels of {:?}", g.question);
         assert_eq!(ex.audio_spans.len(), 1);
@@ -193,7 +201,10 @@ fn missing_frames_and_stray_audio_tokens_are_errors() {
     let enc = ExampleEncoder::new(&tok);
     let rec = ConversationRecord::new("r1", vec![Turn::human("<audio>\nKey?"), Turn::gpt("E.")]);
     let err = enc.encode(&rec).unwrap_err().to_string();
-    assert!(err.contains("r1") && err.contains("audio_encoding_shape"), "{err}");
+    assert!(
+        err.contains("r1") && err.contains("audio_encoding_shape"),
+        "{err}"
+    );
 
     let mut rec = ConversationRecord::new(
         "r2",
