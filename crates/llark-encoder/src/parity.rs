@@ -45,7 +45,7 @@ pub struct ExactReport {
 /// The result of [`check_fixture`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParityReport {
-    /// The fixture directory.
+    /// The reference file compared against.
     pub fixture: PathBuf,
     /// Integer comparisons (codes, bins, lengths).
     pub exact: Vec<ExactReport>,
@@ -159,8 +159,18 @@ pub fn check_fixture<B: Backend>(
 ) -> Result<ParityReport, EncoderError> {
     let dir = dir.as_ref();
     let model = Jukebox::<B>::load_dir(dir, JukeboxOptions::default(), device)?;
+    check_model(&model, dir.join("reference.safetensors"))
+}
+
+/// Runs an already loaded model on the `audio_raw` of a `reference.safetensors` file and compares
+/// it as [`check_fixture`] does (for weights converted separately, or streamed layers).
+pub fn check_model<B: Backend>(
+    model: &Jukebox<B>,
+    reference_path: impl AsRef<Path>,
+) -> Result<ParityReport, EncoderError> {
+    let reference_path = reference_path.as_ref();
     let reference = Reference {
-        file: WeightFile::open(dir.join("reference.safetensors"))?,
+        file: WeightFile::open(reference_path)?,
     };
     let (_, audio_raw) = reference.floats("audio_raw")?;
     let rate = model.config().sample_rate;
@@ -232,7 +242,7 @@ pub fn check_fixture<B: Backend>(
     let max_rel_err = tensors.iter().map(|t| t.rel_err).fold(0.0, f64::max);
     let passed = tensors.iter().all(|t| t.passed) && exacts.iter().all(|e| e.mismatched == 0);
     Ok(ParityReport {
-        fixture: dir.to_path_buf(),
+        fixture: reference_path.to_path_buf(),
         exact: exacts,
         tensors,
         max_rel_err,

@@ -6,7 +6,7 @@
 use burn::tensor::activation::softmax;
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 
-use super::config::AttnPattern;
+use super::config::{AttnPattern, PriorConfig};
 
 /// The fill value of masked scores, as in the reference (`w * mask - 1e9 * (1 - mask)`).
 const MASK_FILL: f32 = -1e9;
@@ -26,6 +26,18 @@ pub(crate) struct AttnShape {
     pub block_ctx: usize,
     /// `1 / sqrt(head_dim)`, applied as the reference does (`scale * scale` in f32 after `q @ k`).
     pub scale: f32,
+}
+
+impl AttnShape {
+    /// The shape of a prior configuration.
+    pub fn of(config: &PriorConfig) -> Self {
+        let quarter = 1.0 / (config.head_dim() as f64).sqrt().sqrt();
+        Self {
+            heads: config.heads,
+            block_ctx: config.block_ctx(),
+            scale: (quarter * quarter) as f32,
+        }
+    }
 }
 
 /// Dense multi-head attention on `[B', L, S]` inputs; `mask` is an optional additive `[1, 1, L, L]`.

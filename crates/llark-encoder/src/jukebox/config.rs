@@ -269,7 +269,7 @@ impl JukeboxConfig {
         if v.strides_t.iter().any(|&s| s < 2) {
             return Err(err("vqvae.strides_t", "strides must be at least 2".into()));
         }
-        if v.downs_t.iter().any(|&d| d == 0) {
+        if v.downs_t.contains(&0) {
             return Err(err(
                 "vqvae.downs_t",
                 "each level needs at least one downsampling step".into(),
@@ -290,7 +290,10 @@ impl JukeboxConfig {
                 return Err(err(field, "must be positive".into()));
             }
         }
-        if !(v.m_conv > 0.0) || (v.m_conv * v.level_width(p.level.min(v.levels - 1)) as f64) < 1.0 {
+        if v.m_conv.is_nan()
+            || v.m_conv <= 0.0
+            || (v.m_conv * v.level_width(p.level.min(v.levels - 1)) as f64) < 1.0
+        {
             return Err(err(
                 "vqvae.m_conv",
                 format!("{} gives an empty residual branch", v.m_conv),
@@ -314,13 +317,13 @@ impl JukeboxConfig {
                 format!("{} is not supported (only 2)", p.attn_order),
             ));
         }
-        if p.n_ctx % p.blocks != 0 {
+        if !p.n_ctx.is_multiple_of(p.blocks) {
             return Err(err(
                 "prior.blocks",
                 format!("{} does not divide n_ctx {}", p.blocks, p.n_ctx),
             ));
         }
-        if p.attn_state() == 0 || p.attn_state() % p.heads != 0 {
+        if p.attn_state() == 0 || !p.attn_state().is_multiple_of(p.heads) {
             return Err(err(
                 "prior.m_attn",
                 format!(
@@ -333,7 +336,7 @@ impl JukeboxConfig {
         if p.mlp_state() == 0 {
             return Err(err("prior.m_mlp", "gives an empty MLP".into()));
         }
-        if !(p.min_duration < p.max_duration) || p.min_duration < 0.0 {
+        if p.min_duration.is_nan() || p.min_duration >= p.max_duration || p.min_duration < 0.0 {
             return Err(err(
                 "prior.min_duration",
                 "need 0 <= min_duration < max_duration".into(),

@@ -14,7 +14,7 @@ use std::path::Path;
 use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
 
 pub use config::{AttnPattern, JukeboxConfig, PriorConfig, VqvaeConfig};
-pub use labels::{Conditioning, LabelConditioner};
+pub use labels::{time_bins, Conditioning, LabelConditioner, TimeBins};
 pub use prior::{LayerSource, Prior, PriorBlock};
 pub use vqvae::VqvaeEncoder;
 

@@ -73,6 +73,7 @@ impl<B: Backend> LayerNorm<B> {
 #[derive(Debug, Clone)]
 pub struct PriorBlock<B: Backend> {
     pattern: AttnPattern,
+    shape: AttnShape,
     ln_0: LayerNorm<B>,
     c_attn: Affine<B>,
     c_proj: Affine<B>,
@@ -93,6 +94,7 @@ impl<B: Backend> PriorBlock<B> {
         let (w, s, m) = (config.width, config.attn_state(), config.mlp_state());
         Ok(Self {
             pattern: config.pattern(index),
+            shape: AttnShape::of(config),
             ln_0: LayerNorm::load(file, &format!("{p}.ln_0"), w, device)?,
             c_attn: Affine::load(file, &format!("{p}.attn.c_attn"), w, 3 * s, device)?,
             c_proj: Affine::load(file, &format!("{p}.attn.c_proj"), s, w, device)?,
@@ -102,7 +104,18 @@ impl<B: Backend> PriorBlock<B> {
         })
     }
 
-    fn forward(&self, x: Tensor<B, 3>, ctx: &AttnContext<B>) -> Tensor<B, 3> {
+    /// The attention pattern of this layer.
+    pub fn pattern(&self) -> AttnPattern {
+        self.pattern
+    }
+
+    /// Runs this layer alone on `x [N, T, W]` (`T` a multiple of `block_ctx`).
+    pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        let ctx = AttnContext::new(self.shape, x.dims()[1], &x.device());
+        self.forward_with(x, &ctx)
+    }
+
+    fn forward_with(&self, x: Tensor<B, 3>, ctx: &AttnContext<B>) -> Tensor<B, 3> {
         let qkv = self.c_attn.forward(self.ln_0.forward(x.clone()));
         let [n, t, s3] = qkv.dims();
         let s = s3 / 3;
@@ -134,17 +147,11 @@ pub(crate) struct AttnContext<B: Backend> {
 
 impl<B: Backend> AttnContext<B> {
     /// Context for sequences of `t` tokens (`t` a multiple of `block_ctx`).
-    pub(crate) fn new(config: &PriorConfig, t: usize, device: &B::Device) -> Self {
-        let block_ctx = config.block_ctx();
-        let quarter = 1.0 / (config.head_dim() as f64).sqrt().sqrt();
+    pub(crate) fn new(shape: AttnShape, t: usize, device: &B::Device) -> Self {
         Self {
-            shape: AttnShape {
-                heads: config.heads,
-                block_ctx,
-                scale: (quarter * quarter) as f32,
-            },
-            block_mask: causal_mask(block_ctx, device),
-            transpose_mask: causal_mask(t / block_ctx, device),
+            shape,
+            block_mask: causal_mask(shape.block_ctx, device),
+            transpose_mask: causal_mask(t / shape.block_ctx, device),
         }
     }
 }
@@ -232,7 +239,7 @@ impl<B: Backend> Prior<B> {
         mut observe: impl FnMut(usize, &Tensor<B, 3>),
     ) -> Result<Tensor<B, 3>, EncoderError> {
         let device = h0.device();
-        let ctx = AttnContext::new(&self.config, h0.dims()[1], &device);
+        let ctx = AttnContext::new(AttnShape::of(&self.config), h0.dims()[1], &device);
         let mut h = h0;
         for i in 0..self.config.prior_depth {
             let loaded;
@@ -243,7 +250,7 @@ impl<B: Backend> Prior<B> {
                     &loaded
                 }
             };
-            h = block.forward(h, &ctx);
+            h = block.forward_with(h, &ctx);
             observe(i, &h);
         }
         Ok(h)
