@@ -14,6 +14,8 @@ safetensors and numpy. Each sub-directory is a tiny random Llama in the Hugging 
 - optional `attention_mask` [B, T] i64: the batch is left-padded; logits are compared only where the
   mask is 1, positions are `cumsum(mask) - 1` (as `generate` computes them), and `greedy_ids`
   comes from batched left-padded generation;
+- optional `greedy_ids_repetition_penalty` [B, T + N] i64 with `repetition_penalty` [1] f32: greedy
+  generation with transformers' repetition penalty;
 - optional `loss_input_ids`, `loss_attention_mask`, `loss_labels` [B, T] i64 and `loss` [1] f32: a
   right-padded training batch with labels (-100 = ignored) and the causal-LM loss of transformers.
 
@@ -134,8 +136,23 @@ def loss_case(model, vocab, gen):
     }
 
 
+def repetition_case(model, input_ids, penalty):
+    with torch.no_grad():
+        ids = model.generate(
+            input_ids=input_ids,
+            attention_mask=torch.ones_like(input_ids),
+            do_sample=False,
+            max_new_tokens=NEW_TOKENS,
+            repetition_penalty=penalty,
+        )
+    return {
+        "greedy_ids_repetition_penalty": ids.to(torch.int64),
+        "repetition_penalty": torch.tensor([penalty], dtype=torch.float32),
+    }
+
+
 def make_fixture(out_root, name, seed, cfg, storage_dtype=torch.float32, shard_size=None,
-                 batch=2, left_pad=None, with_loss=False):
+                 batch=2, left_pad=None, with_loss=False, repetition_penalty=None):
     out = os.path.join(out_root, name)
     os.makedirs(out, exist_ok=True)
     for f in os.listdir(out):
@@ -153,6 +170,8 @@ def make_fixture(out_root, name, seed, cfg, storage_dtype=torch.float32, shard_s
     ref = reference(model, ids, mask)
     if with_loss:
         ref.update(loss_case(model, vocab, gen))
+    if repetition_penalty is not None:
+        ref.update(repetition_case(model, ids, repetition_penalty))
     save_model(model, out, storage_dtype, shard_size)
     save_file(ref, os.path.join(out, "reference.safetensors"))
     # Keep the dtype the weights are stored in visible in config.json (as transformers does).
@@ -170,7 +189,7 @@ def main():
     # Grouped-query attention, Llama-3 style rope_theta, batch of 3, a loss case.
     make_fixture(out_root, "gqa-theta", 11,
                  base_config(num_key_value_heads=2, rope_theta=500000.0, vocab_size=320),
-                 batch=3, with_loss=True)
+                 batch=3, with_loss=True, repetition_penalty=3.0)
     # bf16 storage, sharded weights with an index.
     make_fixture(out_root, "sharded-bf16", 12,
                  base_config(hidden_size=48, intermediate_size=128, num_attention_heads=6,

@@ -24,7 +24,7 @@ pub mod weights;
 pub use cache::KvCache;
 pub use config::{LlamaConfig, RopeKind, RopeScaling, TokenIds};
 pub use error::{LmError, Result};
-pub use generate::{GenerationConfig, GenerationOutput, Prompt, StopReason};
+pub use generate::{GenerationConfig, GenerationHooks, GenerationOutput, Prompt, StopReason};
 pub use load::{check_weights, LoadOptions};
 pub use loss::{causal_lm_loss, IGNORE_INDEX};
 pub use mask::AttentionMask;
