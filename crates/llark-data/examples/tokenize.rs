@@ -97,7 +97,11 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut writer = JsonlWriter::create(&args.output)?;
     let mut failed = Vec::new();
     for item in reader.by_ref() {
-        let numbered = item?;
+        let mut numbered = item?;
+        // The new ids and labels replace any the input already had.
+        for key in ["input_ids", "labels"] {
+            numbered.value.extra.remove(key);
+        }
         match encoder.encode(&numbered.value) {
             Ok(ex) => writer.write(&Output {
                 record: &numbered.value,

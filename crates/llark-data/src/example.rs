@@ -6,10 +6,13 @@
 //! ([`ExampleEncoder::inference_prompt`]).
 
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::masking::{assistant_only_labels, llark_compatible_labels, MaskingPolicy};
+use crate::masking::{
+    assistant_only_labels, llark_compatible_labels, llark_token_count, MaskingPolicy,
+};
 use crate::record::{ConversationRecord, TaskFamily, Turn};
 use crate::template::{
     prompt_with_audio, render_conversation, AudioPlacement, EMPTY_ANSWER, HEADER, PROMPT_END,
@@ -194,6 +197,7 @@ pub struct ExampleEncoder<'t> {
     masking: MaskingPolicy,
     truncation: Truncation,
     header: String,
+    header_len: OnceLock<usize>,
 }
 
 impl<'t> ExampleEncoder<'t> {
@@ -204,6 +208,7 @@ impl<'t> ExampleEncoder<'t> {
             masking: MaskingPolicy::default(),
             truncation: Truncation::default(),
             header: HEADER.to_string(),
+            header_len: OnceLock::new(),
         }
     }
 
@@ -222,6 +227,7 @@ impl<'t> ExampleEncoder<'t> {
     /// Replaces the conversation header (LLark's system prompt and blank line by default).
     pub fn with_header(mut self, header: impl Into<String>) -> Self {
         self.header = header.into();
+        self.header_len = OnceLock::new();
         self
     }
 
@@ -265,8 +271,16 @@ impl<'t> ExampleEncoder<'t> {
                     .encode(&rendered.text, true)
                     .map_err(tok_err)?;
                 let spans = self.spans(id, &ids, frames, rendered.audio_placeholders)?;
+                let header_len = match self.header_len.get() {
+                    Some(&n) => n,
+                    None => {
+                        let n = llark_token_count(self.tokenizer, &self.header).map_err(tok_err)?;
+                        *self.header_len.get_or_init(|| n)
+                    }
+                };
                 let labels =
-                    llark_compatible_labels(self.tokenizer, &rendered, &ids).map_err(tok_err)?;
+                    llark_compatible_labels(self.tokenizer, &rendered, &ids, Some(header_len))
+                        .map_err(tok_err)?;
                 (ids, labels, spans)
             }
             MaskingPolicy::AssistantOnly => {

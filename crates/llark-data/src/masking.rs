@@ -64,22 +64,25 @@ impl FromStr for MaskingPolicy {
     }
 }
 
-/// LLark's labels for `ids` (the tokenised `rendered.text` with `<s>`).
-///
-/// Lengths count the ids that are not `[PAD]`, as LLark's `_tokenize_fn` does.
+/// The length LLark's `_tokenize_fn` gives a text: its ids with `<s>`, not counting `[PAD]`.
+pub fn llark_token_count(tokenizer: &LlarkTokenizer, text: &str) -> Result<usize, TokenizerError> {
+    let pad = tokenizer.special_ids().pad;
+    Ok(tokenizer
+        .encode(text, true)?
+        .iter()
+        .filter(|&&id| id != pad)
+        .count())
+}
+
+/// LLark's labels for `ids` (the tokenised `rendered.text` with `<s>`); `header_len` is
+/// [`llark_token_count`] of the header (computed here when `None`).
 pub fn llark_compatible_labels(
     tokenizer: &LlarkTokenizer,
     rendered: &RenderedConversation,
     ids: &[u32],
+    header_len: Option<usize>,
 ) -> Result<Vec<i64>, TokenizerError> {
-    let pad = tokenizer.special_ids().pad;
-    let len_of = |text: &str| -> Result<usize, TokenizerError> {
-        Ok(tokenizer
-            .encode(text, true)?
-            .iter()
-            .filter(|&&id| id != pad)
-            .count())
-    };
+    let len_of = |text: &str| llark_token_count(tokenizer, text);
     let mut labels: Vec<i64> = ids.iter().map(|&id| i64::from(id)).collect();
     let n = labels.len();
     let mut mask = |range: Range<usize>| {
@@ -88,7 +91,10 @@ pub fn llark_compatible_labels(
             labels[start..end].fill(IGNORE_INDEX);
         }
     };
-    let mut cur = len_of(rendered.header_text())?;
+    let mut cur = match header_len {
+        Some(n) => n,
+        None => len_of(rendered.header_text())?,
+    };
     mask(0..cur);
     for (i, turn) in rendered.turns.iter().enumerate() {
         let len = len_of(rendered.turn_text(i))?;
