@@ -115,6 +115,11 @@ impl Batch {
         &self.labels[i * self.seq_len..(i + 1) * self.seq_len]
     }
 
+    /// The ids widened to `i64` (the integer type most tensor libraries take).
+    pub fn input_ids_i64(&self) -> Vec<i64> {
+        self.input_ids.iter().map(|&id| i64::from(id)).collect()
+    }
+
     /// Total audio frames in the batch (rows of projected audio the model will splice in).
     pub fn total_audio_frames(&self) -> usize {
         self.audio_spans.iter().flatten().map(|s| s.frames).sum()
