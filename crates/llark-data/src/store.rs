@@ -293,8 +293,10 @@ impl EncodingStoreWriter {
             clip: clip.into(),
             reason,
         };
-        if clip.is_empty() {
-            return Err(err("empty clip id".into()));
+        if clip.is_empty() || clip == "__metadata__" {
+            return Err(err(
+                "empty or reserved clip id (`__metadata__` is safetensors' header key)".into(),
+            ));
         }
         if self.index.clips.contains_key(clip) || self.pending.iter().any(|p| p.id == clip) {
             return Err(err("already in the store".into()));

@@ -217,5 +217,7 @@ fn writer_checks_shapes() {
         "{err}"
     );
     assert!(w.add("zero", &[], 0).is_err());
+    assert!(w.add("__metadata__", &[0.0; 3], 1).is_err());
+    assert!(w.add("", &[0.0; 3], 1).is_err());
     assert!(w.is_empty());
 }
