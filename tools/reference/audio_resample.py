@@ -6,7 +6,7 @@ libsndfile decoders behind soundfile) give, so that the Rust crate can be compar
 Run from the repository root:
 
     .venv/bin/python tools/reference/audio_resample.py                # fixtures
-    .venv/bin/python tools/reference/audio_resample.py --timing DIR   # + timing files and numbers
+    .venv/bin/python tools/reference/audio_resample.py --timing DIR   # timings only
 
 Fixtures (all small, committed) go to `crates/llark-audio/tests/fixtures/`:
 
@@ -23,9 +23,9 @@ Fixtures (all small, committed) go to `crates/llark-audio/tests/fixtures/`:
   (FLAC, OGG/Vorbis, MP3/LAME) and `librosa.load(sr=None)` of it.
 - `meta.json`: the parameters above and the versions used.
 
-With `--timing DIR` it also writes `DIR/music_30s_48k_stereo.wav` (16-bit) and
-`DIR/music_30s_48k_stereo.mp3`, and prints the best-of-5 wall time of
-`librosa.load(file, sr=44100)` for each; the Rust side of the comparison is
+With `--timing DIR` it writes no fixtures; instead it writes `DIR/music_30s_48k_stereo.wav` (16-bit) and
+`DIR/music_30s_48k_stereo.mp3`, and prints the best and median of 5 wall times of
+`librosa.load(file, sr=44100)` for each, with the default `res_type` and `kaiser_best`; the Rust side of the comparison is
 `LLARK_AUDIO_BENCH_DIR=DIR cargo bench -p llark-audio --bench load`.
 """
 
@@ -86,8 +86,11 @@ def write_float(path, y, rate):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=OUT)
-    ap.add_argument("--timing", metavar="DIR", help="also write 30 s timing files to DIR and time librosa.load")
+    ap.add_argument("--timing", metavar="DIR", help="write 30 s timing files to DIR and time librosa.load (no fixtures)")
     args = ap.parse_args()
+    if args.timing:
+        timing(args.timing)
+        return
     os.makedirs(args.out, exist_ok=True)
 
     try:
@@ -145,9 +148,6 @@ def main():
         json.dump(meta, f, indent=2, sort_keys=True)
     print(json.dumps(meta, indent=2, sort_keys=True))
 
-    if args.timing:
-        timing(args.timing)
-
 
 def timing(directory):
     os.makedirs(directory, exist_ok=True)
@@ -161,14 +161,24 @@ def timing(directory):
     }
     sf.write(files["wav"], stereo, rate, subtype="PCM_16")
     sf.write(files["mp3"], stereo, rate, format="MP3", subtype="MPEG_LAYER_III")
+    try:
+        import resampy  # noqa: F401
+
+        res_types = ["soxr_hq", "kaiser_best"]
+    except ImportError:
+        res_types = ["soxr_hq"]
     for name, path in files.items():
-        librosa.load(path, sr=TARGET)  # warm-up (imports, caches)
-        best = float("inf")
-        for _ in range(5):
-            start = time.perf_counter()
-            y, _ = librosa.load(path, sr=TARGET)
-            best = min(best, time.perf_counter() - start)
-        print(f"librosa.load({os.path.basename(path)}, sr={TARGET}) [{len(y)} samples]: best of 5 = {best * 1000:.1f} ms")
+        for res_type in res_types:
+            librosa.load(path, sr=TARGET, res_type=res_type)  # warm-up (imports, caches, JIT)
+            runs = []
+            for _ in range(5):
+                start = time.perf_counter()
+                y, _ = librosa.load(path, sr=TARGET, res_type=res_type)
+                runs.append(time.perf_counter() - start)
+            print(
+                f"librosa.load({os.path.basename(path)}, sr={TARGET}, res_type={res_type}) "
+                f"[{len(y)} samples]: best {min(runs) * 1000:.1f} ms, median {np.median(runs) * 1000:.1f} ms (5 runs)"
+            )
     sys.stdout.flush()
 
 

@@ -104,3 +104,69 @@ impl SampleSource for AudioSource<'_> {
         Ok(n)
     }
 }
+
+/// A [`SampleSource`] limited to `[start, start + duration)` seconds of another source
+/// (rounded to the nearest sample), read without holding what is skipped.
+#[derive(Debug)]
+pub struct Cropped<S> {
+    source: S,
+    to_skip: u64,
+    /// Samples still to hand out; `None` means up to the end.
+    remaining: Option<u64>,
+}
+
+impl<S: SampleSource> Cropped<S> {
+    /// Crops `source`; `duration_seconds = None` means to the end. The start must be finite and
+    /// non-negative, the duration finite and positive.
+    pub fn new(source: S, start_seconds: f64, duration_seconds: Option<f64>) -> Result<Self> {
+        let (start, len) =
+            crate::audio::crop_range(start_seconds, duration_seconds, source.sample_rate())?;
+        Ok(Self {
+            source,
+            to_skip: start,
+            remaining: len,
+        })
+    }
+
+    /// Skips to the start of the crop now (it happens on the first read otherwise); returns
+    /// false when the source ends before the start.
+    pub fn seek_to_start(&mut self) -> Result<bool> {
+        if self.to_skip > 0 {
+            let skipped = self.source.skip(self.to_skip)?;
+            let reached = skipped == self.to_skip;
+            self.to_skip = 0;
+            if !reached {
+                self.remaining = Some(0);
+            }
+            return Ok(reached);
+        }
+        Ok(true)
+    }
+
+    /// Gives the source back.
+    pub fn into_inner(self) -> S {
+        self.source
+    }
+}
+
+impl<S: SampleSource> SampleSource for Cropped<S> {
+    fn sample_rate(&self) -> u32 {
+        self.source.sample_rate()
+    }
+
+    fn read(&mut self, buf: &mut [f32]) -> Result<usize> {
+        self.seek_to_start()?;
+        let want = match self.remaining {
+            Some(left) => (left.min(buf.len() as u64)) as usize,
+            None => buf.len(),
+        };
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.source.read(&mut buf[..want])?;
+        if let Some(left) = &mut self.remaining {
+            *left -= n as u64;
+        }
+        Ok(n)
+    }
+}

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use common::{fixture, load_fixture, snr_db};
 use llark_audio::{
-    fit, load_llark, window_count, Audio, AudioStream, Resampled, SampleSource, Windows,
+    fit, load_llark, window_count, Audio, AudioStream, Cropped, Resampled, SampleSource, Windows,
     LLARK_SAMPLE_RATE, LLARK_WINDOW_SAMPLES,
 };
 
@@ -80,6 +80,29 @@ fn crop_selects_whole_samples_in_seconds() {
     assert!(audio.crop(20.0, Some(1.0)).unwrap().is_empty());
     assert!(audio.crop(-1.0, None).is_err());
     assert!(audio.crop(0.0, Some(0.0)).is_err());
+}
+
+#[test]
+fn cropped_stream_equals_in_memory_crop() {
+    let audio = Audio::new((0..1000).map(|i| i as f32).collect(), 100).unwrap();
+    for (start, duration) in [
+        (1.5, Some(2.0)),
+        (0.0, None),
+        (9.5, Some(3.0)),
+        (0.004, Some(0.01)),
+    ] {
+        let streamed =
+            Audio::from_source(Cropped::new(audio.source(), start, duration).unwrap()).unwrap();
+        assert_eq!(
+            streamed,
+            audio.crop(start, duration).unwrap(),
+            "{start} {duration:?}"
+        );
+    }
+    let mut past_end = Cropped::new(audio.source(), 11.0, None).unwrap();
+    assert!(!past_end.seek_to_start().unwrap());
+    assert_eq!(past_end.read(&mut [0.0; 4]).unwrap(), 0);
+    assert!(Cropped::new(audio.source(), f64::NAN, None).is_err());
 }
 
 /// A generated stream of `total` samples whose value encodes its index; counts samples read.

@@ -264,7 +264,7 @@ pub(crate) fn mix_to_mono(interleaved: &[f32], channels: usize, out: &mut [f32])
     frames
 }
 
-fn read_up_to(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+pub(crate) fn read_up_to(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(&mut buf[filled..]) {
