@@ -96,8 +96,8 @@ pub fn llark_compatible_labels(
         None => len_of(rendered.header_text())?,
     };
     mask(0..cur);
-    for (i, turn) in rendered.turns.iter().enumerate() {
-        let len = len_of(rendered.turn_text(i))?;
+    for turn in &rendered.turns {
+        let len = len_of(rendered.turn_text(turn))?;
         if turn.speaker == Speaker::Human {
             mask(cur + 2..cur + len);
         }

@@ -118,14 +118,15 @@ pub struct RenderedConversation {
 }
 
 impl RenderedConversation {
-    /// The text of one rendered turn (`"### Role: value\n"`).
-    pub fn turn_text(&self, index: usize) -> &str {
-        &self.text[self.turns[index].range.clone()]
+    /// The text of one rendered turn (`"### Role: value\n"`); empty for a turn of another
+    /// conversation that does not fit this text.
+    pub fn turn_text(&self, turn: &RenderedTurn) -> &str {
+        self.text.get(turn.range.clone()).unwrap_or_default()
     }
 
     /// The header text.
     pub fn header_text(&self) -> &str {
-        &self.text[self.header.clone()]
+        self.text.get(self.header.clone()).unwrap_or_default()
     }
 }
 
@@ -196,7 +197,7 @@ mod tests {
             "H\n\n### Human: Key?\n<audio_start><audio_patch><audio_patch><audio_end>\n### Assistant: E minor.\n### "
         );
         assert_eq!(&r.text[r.turns[1].value.clone()], "E minor.");
-        assert_eq!(r.turn_text(1), "### Assistant: E minor.\n");
+        assert_eq!(r.turn_text(&r.turns[1]), "### Assistant: E minor.\n");
         assert_eq!(&r.text[r.tail.clone()], "### ");
         assert_eq!(r.audio_placeholders, 1);
     }

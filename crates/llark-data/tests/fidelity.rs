@@ -246,3 +246,17 @@ fn bad_tokenizer_files_are_typed_errors() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn saved_tokenizer_with_special_tokens_keeps_their_ids() {
+    let tok = tokenizer();
+    let saved = tok.inner().to_string(false).unwrap();
+    let again = LlarkTokenizer::from_bytes(saved.as_bytes(), "saved.json").unwrap();
+    assert_eq!(again.special_ids(), tok.special_ids());
+    assert_eq!(again.vocab_size(), 32004);
+    let text = "### Human: <audio_start><audio_patch><audio_end>\nKey?";
+    assert_eq!(
+        again.encode(text, true).unwrap(),
+        tok.encode(text, true).unwrap()
+    );
+}
