@@ -23,6 +23,7 @@ use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
 
+use crate::collate::Batch;
 use crate::npy::{read_npy, NpyError};
 
 /// File name of the index inside a store directory.
@@ -643,6 +644,34 @@ impl EncodingStore {
             ),
         }
         Ok(shape)
+    }
+
+    /// The audio rows of a batch, in the order the model splices them: for each example, for each
+    /// of its audio spans, the frames of the clip named by the example's id. Returns the values and
+    /// their shape `[total frames, D]`; a clip whose frame count differs from its span is an error.
+    pub fn gather_batch(&self, batch: &Batch) -> Result<(Vec<f32>, [usize; 2]), StoreError> {
+        let total = batch.total_audio_frames();
+        let mut out = Vec::with_capacity(total * self.index.dim);
+        let mut clip_values = Vec::new();
+        for (clip, spans) in batch.ids.iter().zip(&batch.audio_spans) {
+            if spans.is_empty() {
+                continue;
+            }
+            let [frames, _] = self.get_into(clip, &mut clip_values)?;
+            for span in spans {
+                if span.frames != frames {
+                    return Err(StoreError::Clip {
+                        clip: clip.clone(),
+                        reason: format!(
+                            "the example's audio span has {} frames, the store has {frames}",
+                            span.frames
+                        ),
+                    });
+                }
+                out.extend_from_slice(&clip_values);
+            }
+        }
+        Ok((out, [total, self.index.dim]))
     }
 
     /// Checks every clip's CRC-32; the first mismatch is the error.

@@ -221,3 +221,43 @@ fn writer_checks_shapes() {
     assert!(w.add("", &[0.0; 3], 1).is_err());
     assert!(w.is_empty());
 }
+
+#[test]
+fn gathers_batch_audio_in_span_order() {
+    use llark_data::{collate, AudioSpan, TokenizedExample};
+    let dir = small_store();
+    let store = EncodingStore::open(dir.path()).unwrap();
+    let example = |id: &str, frames: &[usize]| TokenizedExample {
+        id: id.into(),
+        input_ids: vec![1; 12],
+        labels: vec![-100; 12],
+        audio_spans: frames
+            .iter()
+            .enumerate()
+            .map(|(k, &f)| AudioSpan {
+                start: k * 6,
+                frames: f,
+            })
+            .collect(),
+        task: None,
+    };
+    let batch = collate(
+        &[
+            example("y", &[4]),
+            example("text-only", &[]),
+            example("x", &[2, 2]),
+        ],
+        0,
+        1,
+    )
+    .unwrap();
+    let (rows, shape) = store.gather_batch(&batch).unwrap();
+    assert_eq!(shape, [8, 3]);
+    let x = values(0, 2, 3);
+    let want: Vec<f32> = [values(1, 4, 3), x.clone(), x].concat();
+    assert_eq!(rows, want);
+
+    let wrong = collate(&[example("x", &[3])], 0, 1).unwrap();
+    let err = store.gather_batch(&wrong).unwrap_err().to_string();
+    assert!(err.contains("clip x") && err.contains("3 frames"), "{err}");
+}
