@@ -10,7 +10,7 @@
 //! | [`template`] | LLark's conversation template and audio placeholder expansion |
 //! | [`masking`] | label masking policies: `llark-compatible` (bit-exact) and `assistant-only` |
 //! | [`example`] | conversation -> ids, labels, audio spans; truncation; inference prompts |
-//! | [`collate`] | padding examples into a [`Batch`] of row-major arrays |
+//! | [`collate`](mod@collate) | padding examples into a [`Batch`] of row-major arrays |
 //! | [`store`] | per-clip encodings in sharded safetensors files with a JSON index |
 //! | [`npy`] | reading LLark's `.npy` encodings |
 //!
