@@ -29,8 +29,17 @@ impl Audio {
     }
 
     /// Reads a whole [`SampleSource`] into memory.
-    pub fn from_source<S: SampleSource>(mut source: S) -> Result<Self> {
-        let mut samples = Vec::new();
+    pub fn from_source<S: SampleSource>(source: S) -> Result<Self> {
+        Self::from_source_with_capacity(source, 0)
+    }
+
+    /// Reads a whole source, reserving `capacity` samples up front (an expected length avoids
+    /// the over-allocation of a growing buffer).
+    pub(crate) fn from_source_with_capacity<S: SampleSource>(
+        mut source: S,
+        capacity: usize,
+    ) -> Result<Self> {
+        let mut samples = Vec::with_capacity(capacity);
         let mut chunk = vec![0.0f32; 1 << 14];
         loop {
             let n = source.read(&mut chunk)?;
@@ -39,6 +48,7 @@ impl Audio {
             }
             samples.extend_from_slice(&chunk[..n]);
         }
+        samples.shrink_to_fit();
         Self::new(samples, source.sample_rate())
     }
 

@@ -52,7 +52,7 @@ pub enum AudioError {
     NonFinite {
         /// The file, reader or operation at fault.
         origin: String,
-        /// Index of the first bad sample (mono samples, or interleaved samples while decoding).
+        /// Index of the first bad sample (in mono samples).
         index: usize,
         /// The bad value.
         value: f32,

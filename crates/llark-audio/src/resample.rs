@@ -226,3 +226,32 @@ impl<S: SampleSource> SampleSource for Resampled<S> {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_are_even_multiples_of_the_rate_granule() {
+        for (from, to) in [
+            (48_000, 44_100),
+            (8000, 44_100),
+            (22_050, 44_100),
+            (44_101, 44_100),
+        ] {
+            let frames = block_frames(from, to);
+            let granule = (from / gcd(from as usize, to as usize) as u32) as usize;
+            assert_eq!(frames % (2 * granule), 0, "{from} -> {to}");
+            let out_block = frames / granule * (to as usize / gcd(from as usize, to as usize));
+            assert_eq!(out_block % 2, 0, "{from} -> {to}");
+        }
+    }
+
+    #[test]
+    fn output_len_is_ceil_without_overflow() {
+        assert_eq!(output_len(0, 48_000, 44_100), 0);
+        assert_eq!(output_len(1, 48_000, 44_100), 1);
+        assert_eq!(output_len(u64::MAX / 2, 44_100, 44_100), u64::MAX / 2);
+        assert_eq!(output_len(3, 2, 3), 5);
+    }
+}

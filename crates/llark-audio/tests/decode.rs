@@ -158,6 +158,34 @@ fn readers_are_decoded_by_content() {
     }
 }
 
+/// A 64-bit float WAV, which `hound` does not read, is decoded by `symphonia` instead.
+#[cfg(feature = "compressed")]
+#[test]
+fn float64_wav_falls_back_to_symphonia() {
+    let values = [0.25f64, -0.5, 0.125, 1.0 / 3.0];
+    let mut bytes = Vec::new();
+    let data = (values.len() * 8) as u32;
+    bytes.extend_from_slice(b"RIFF");
+    bytes.extend_from_slice(&(36 + data).to_le_bytes());
+    bytes.extend_from_slice(b"WAVEfmt ");
+    bytes.extend_from_slice(&16u32.to_le_bytes());
+    bytes.extend_from_slice(&3u16.to_le_bytes()); // IEEE float
+    bytes.extend_from_slice(&1u16.to_le_bytes()); // mono
+    bytes.extend_from_slice(&16_000u32.to_le_bytes());
+    bytes.extend_from_slice(&(16_000u32 * 8).to_le_bytes());
+    bytes.extend_from_slice(&8u16.to_le_bytes());
+    bytes.extend_from_slice(&64u16.to_le_bytes());
+    bytes.extend_from_slice(b"data");
+    bytes.extend_from_slice(&data.to_le_bytes());
+    for v in values {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    let audio = load_reader(Cursor::new(bytes)).unwrap();
+    let expected: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+    assert_eq!(audio.sample_rate(), 16_000);
+    assert_eq!(audio.samples(), &expected[..]);
+}
+
 #[test]
 fn stream_reads_in_small_pieces_like_a_whole_load() {
     let whole = load_fixture("wav_pcm_24.wav");

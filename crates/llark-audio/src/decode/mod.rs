@@ -188,7 +188,8 @@ impl AudioStream {
     /// Reads the rest of the stream into memory; an empty result is [`AudioError::Empty`].
     pub fn read_to_end(self) -> Result<Audio> {
         let origin = self.origin.clone();
-        let audio = Audio::from_source(self)?;
+        let capacity = capacity_hint(self.len_hint());
+        let audio = Audio::from_source_with_capacity(self, capacity)?;
         if audio.is_empty() {
             return Err(AudioError::Empty { origin });
         }
@@ -242,11 +243,22 @@ pub fn load_reader<R: MediaReader + 'static>(reader: R) -> Result<Audio> {
 pub fn load_resampled(path: impl AsRef<Path>, sample_rate: u32) -> Result<Audio> {
     let stream = AudioStream::open(path)?;
     let origin = stream.origin().to_owned();
-    let audio = Audio::from_source(crate::Resampled::new(stream, sample_rate)?)?;
+    let expected = stream
+        .len_hint()
+        .map(|n| crate::resampled_len(n, stream.sample_rate(), sample_rate));
+    let resampled = crate::Resampled::new(stream, sample_rate)?;
+    let audio = Audio::from_source_with_capacity(resampled, capacity_hint(expected))?;
     if audio.is_empty() {
         return Err(AudioError::Empty { origin });
     }
     Ok(audio)
+}
+
+/// A reservation for an announced length, bounded so that a lying header cannot make us
+/// allocate gigabytes up front.
+fn capacity_hint(len: Option<u64>) -> usize {
+    const MAX_RESERVE: u64 = 1 << 26;
+    len.map_or(0, |n| n.min(MAX_RESERVE) as usize)
 }
 
 /// Mixes interleaved frames to mono by the channel mean (as `numpy.mean(axis=0)` in `f32`) into
@@ -275,4 +287,27 @@ pub(crate) fn read_up_to(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Resu
         }
     }
     Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mono_mix_is_the_channel_mean() {
+        let mut out = [0.0f32; 3];
+        let n = mix_to_mono(&[1.0, 0.0, 0.5, -0.5, 0.25, 0.25], 2, &mut out);
+        assert_eq!(n, 3);
+        assert_eq!(out, [0.5, 0.0, 0.25]);
+        let mut short = [0.0f32; 1];
+        assert_eq!(mix_to_mono(&[0.1, 0.2, 0.3], 1, &mut short), 1);
+        assert_eq!(short, [0.1]);
+    }
+
+    #[test]
+    fn capacity_hint_is_bounded() {
+        assert_eq!(capacity_hint(None), 0);
+        assert_eq!(capacity_hint(Some(10)), 10);
+        assert_eq!(capacity_hint(Some(u64::MAX)), 1 << 26);
+    }
 }

@@ -125,11 +125,11 @@ impl WavDecoder {
             reader.read_exact(&mut len).map_err(io)?;
             u32::from_le_bytes(len)
         };
-        let bytes = if samples == 0 {
-            usize::from(spec.bits_per_sample).div_ceil(8)
-        } else {
-            (data_len / samples) as usize
-        };
+        let bytes = data_len
+            .checked_div(samples)
+            .map_or(usize::from(spec.bits_per_sample).div_ceil(8), |b| {
+                b as usize
+            });
         let encoding = match (spec.sample_format, bytes) {
             (SampleFormat::Int, 1) => Encoding::U8,
             (SampleFormat::Int, 2..=4) => Encoding::Int { bytes },
