@@ -15,13 +15,21 @@ const BLOCK_FRAMES: usize = 1024;
 /// `from / gcd(from, to)` near [`BLOCK_FRAMES`], taken as an even multiple so that both block
 /// sizes are even. The filter delay (half a block) is then a whole number of samples on both
 /// sides and can be trimmed exactly; with an odd output block the output would lag by half a
-/// sample.
+/// sample. For extreme ratios the output block is kept below [`MAX_OUTPUT_BLOCK`] frames.
 fn block_frames(from: u32, to: u32) -> usize {
     let (from, to) = (from as usize, to as usize);
-    let granule = from / gcd(from, to);
-    let blocks = BLOCK_FRAMES.div_ceil(granule).max(1);
-    (blocks + blocks % 2) * granule
+    let divisor = gcd(from, to);
+    let (granule_in, granule_out) = (from / divisor, to / divisor);
+    let blocks = BLOCK_FRAMES
+        .div_ceil(granule_in)
+        .min(MAX_OUTPUT_BLOCK / granule_out)
+        .max(1);
+    (blocks + blocks % 2) * granule_in
 }
+
+/// Upper bound on the output block, in frames (reached only for ratios far beyond audio use,
+/// such as 1 Hz to 44.1 kHz).
+const MAX_OUTPUT_BLOCK: usize = 1 << 20;
 
 fn gcd(mut a: usize, mut b: usize) -> usize {
     while b != 0 {
@@ -244,6 +252,7 @@ mod tests {
             assert_eq!(frames % (2 * granule), 0, "{from} -> {to}");
             let out_block = frames / granule * (to as usize / gcd(from as usize, to as usize));
             assert_eq!(out_block % 2, 0, "{from} -> {to}");
+            assert!(out_block <= 2 * MAX_OUTPUT_BLOCK, "{from} -> {to}");
         }
     }
 
