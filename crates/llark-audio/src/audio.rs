@@ -112,8 +112,18 @@ impl Audio {
         }
         let expected =
             crate::resample::output_len(self.len() as u64, self.sample_rate, sample_rate);
+        let too_large = || AudioError::Resample {
+            from: self.sample_rate,
+            to: sample_rate,
+            detail: format!("an output of {expected} samples does not fit in memory"),
+        };
+        let expected = usize::try_from(expected).map_err(|_| too_large())?;
+        let mut samples = Vec::new();
+        samples
+            .try_reserve_exact(expected)
+            .map_err(|_| too_large())?;
+        samples.resize(expected, 0.0f32);
         let mut resampled = Resampled::new(self.source(), sample_rate)?;
-        let mut samples = vec![0.0f32; expected as usize];
         let n = resampled.read_full(&mut samples)?;
         samples.truncate(n);
         Audio::new(samples, sample_rate)

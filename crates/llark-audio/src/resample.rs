@@ -99,6 +99,17 @@ impl<S: SampleSource> Resampled<S> {
                 });
             }
         }
+        let divisor = gcd(from as usize, to as usize);
+        if (from as usize / divisor).max(to as usize / divisor) > MAX_OUTPUT_BLOCK {
+            return Err(AudioError::InvalidSampleRate {
+                rate: to,
+                detail: format!(
+                    "{from} Hz -> {to} Hz reduces to {}/{}, whose blocks are too large to resample",
+                    to as usize / divisor,
+                    from as usize / divisor
+                ),
+            });
+        }
         let engine = if from == to {
             None
         } else {

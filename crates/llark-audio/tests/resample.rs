@@ -120,6 +120,17 @@ fn non_finite_input_and_zero_rates_are_errors() {
         Err(llark_audio::AudioError::InvalidSampleRate { rate: 0, .. })
     ));
     assert!(Audio::new(vec![0.0], 0).is_err());
+    // Absurd ratios and sizes are errors, not aborts.
+    let one_hz = Audio::new(Vec::new(), 1).unwrap();
+    assert!(matches!(
+        one_hz.resample(u32::MAX),
+        Err(llark_audio::AudioError::InvalidSampleRate { .. })
+    ));
+    let long = Audio::new(vec![0.0; 1 << 20], 1).unwrap();
+    assert!(matches!(
+        long.resample(1 << 30),
+        Err(llark_audio::AudioError::Resample { .. })
+    ));
 }
 
 proptest! {
