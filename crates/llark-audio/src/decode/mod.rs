@@ -162,6 +162,11 @@ impl AudioStream {
         })
     }
 
+    /// The file's sample rate in Hz (also available through [`SampleSource`]).
+    pub fn sample_rate(&self) -> u32 {
+        SampleSource::sample_rate(self)
+    }
+
     /// The file name or reader label this stream reports in errors.
     pub fn origin(&self) -> &str {
         &self.origin
