@@ -14,8 +14,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use llark_audio::{
-    write_wav, Audio, AudioError, AudioStream, Cropped, Resampled, SampleSource, WavFormat,
-    LLARK_SAMPLE_RATE,
+    write_wav, Audio, AudioError, AudioStream, Cropped, Resampled, WavFormat, LLARK_SAMPLE_RATE,
 };
 
 /// Command-line arguments.
