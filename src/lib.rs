@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod eval;
 
 pub use llark_audio as audio;
 pub use llark_data as data;

@@ -1,0 +1,276 @@
+//! Key estimation (GiantSteps-Key): answer parsing, GiantSteps spelling and the MIREX weighted
+//! score with `mir_eval.key` 0.8.2 semantics.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use super::error::{EvalError, KeyLabelProblem};
+use super::pytext::{py_split_whitespace, PY_SPACE_CLASS, PY_WORD_CLASS_BODY};
+
+/// The 24 key labels of GiantSteps-Key, all flat-spelled. The LLark pipeline only scores an
+/// answer whose (sharp→flat mapped) key is one of these strings, compared case-sensitively.
+pub const GIANTSTEPS_KEYS: [&str; 24] = [
+    "C major", "Db major", "D major", "Eb major", "E major", "F major", "Gb major", "G major",
+    "Ab major", "A major", "Bb major", "B major", "C minor", "Db minor", "D minor", "Eb minor",
+    "E minor", "F minor", "Gb minor", "G minor", "Ab minor", "A minor", "Bb minor", "B minor",
+];
+
+/// LLark's key regex `[\w+#]+\smajor|[\w+#]+\sminor`, with Python's `\w` and `\s`.
+static KEY_REGEX: LazyLock<Regex> = LazyLock::new(|| {
+    let token = format!("[{PY_WORD_CLASS_BODY}+#]+{PY_SPACE_CLASS}");
+    Regex::new(&format!("{token}major|{token}minor")).expect("static key regex compiles")
+});
+
+/// Extracts a key from free text exactly like LLark's `key_parse_fn`
+/// (`notebooks/eval_tempo_key_giantsteps.ipynb`).
+///
+/// In order: `" sharp"`, `"-sharp"` and `"sharp"` become `"#"`, `"-flat"` becomes `"b"`; then
+/// the leftmost match of `[\w+#]+\smajor|[\w+#]+\sminor` is returned. The quirks are kept:
+/// `" flat"` is not handled ("A flat major" → `"flat major"`), the mode is case-sensitive
+/// ("E Minor" → `None`), "a minor key" → `"a minor"`, and `♯`/`♭` are not word characters.
+pub fn parse_key(text: &str) -> Option<String> {
+    let text = text
+        .replace(" sharp", "#")
+        .replace("-sharp", "#")
+        .replace("sharp", "#")
+        .replace("-flat", "b");
+    KEY_REGEX.find(&text).map(|m| m.as_str().to_owned())
+}
+
+/// Rewrites a sharp tonic to GiantSteps' flat spelling (`C#→Db`, `D#→Eb`, `F#→Gb`, `G#→Ab`,
+/// `A#→Bb`); anything else is returned unchanged. This is the reconstruction of LLark's
+/// unreleased `map_keys_to_giantsteps` (eval.md §2.1, [RECON]).
+///
+/// Only the text before the first whitespace character (the tonic) is rewritten; the rest,
+/// separator included, is kept as is.
+pub fn map_key_to_giantsteps(key: &str) -> String {
+    let (tonic, rest) = match key.find(super::pytext::is_py_space) {
+        Some(i) => key.split_at(i),
+        None => (key, ""),
+    };
+    let flat = match tonic {
+        "C#" => "Db",
+        "D#" => "Eb",
+        "F#" => "Gb",
+        "G#" => "Ab",
+        "A#" => "Bb",
+        other => other,
+    };
+    format!("{flat}{rest}")
+}
+
+/// Whether `key` is one of the 24 [`GIANTSTEPS_KEYS`] (exact, case-sensitive comparison).
+pub fn is_valid_giantsteps_key(key: &str) -> bool {
+    GIANTSTEPS_KEYS.contains(&key)
+}
+
+/// The mode of a key label in mir_eval's vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// `major`
+    Major,
+    /// `minor`
+    Minor,
+    /// `other` (mir_eval 0.8: a mode that is neither major nor minor)
+    Other,
+}
+
+impl Mode {
+    /// The mode as mir_eval spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Major => "major",
+            Mode::Minor => "minor",
+            Mode::Other => "other",
+        }
+    }
+}
+
+/// A key label validated by mir_eval's rules: either a tonic pitch class with a mode, or the
+/// uncategorised key `X`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Key {
+    /// A tonal key.
+    Tonal {
+        /// Pitch class of the tonic, semitones above C (0–11). Enharmonic spellings coincide.
+        pitch_class: u8,
+        /// The mode.
+        mode: Mode,
+    },
+    /// mir_eval's `X`: the key cannot be categorised.
+    Uncategorised,
+}
+
+/// Pitch class of a tonic, case-insensitive, with exactly mir_eval's `KEY_TO_SEMITONE` table.
+fn tonic_pitch_class(tonic: &str) -> Option<u8> {
+    Some(match tonic.to_lowercase().as_str() {
+        "c" => 0,
+        "c#" | "db" => 1,
+        "d" => 2,
+        "d#" | "eb" => 3,
+        "e" => 4,
+        "f" => 5,
+        "f#" | "gb" => 6,
+        "g" => 7,
+        "g#" | "ab" => 8,
+        "a" => 9,
+        "a#" | "bb" => 10,
+        "b" => 11,
+        _ => return None,
+    })
+}
+
+impl Key {
+    /// Parses and validates a key label like `mir_eval.key.validate_key` + `split_key_string`.
+    ///
+    /// Rules: exactly `X`/`x`, or two whitespace-separated tokens (Python `str.split()`); the
+    /// tonic is case-insensitive; the mode must be exactly `major`, `minor` or `other`.
+    pub fn parse(label: &str) -> Result<Self, EvalError> {
+        let fail = |problem| EvalError::MalformedKey {
+            label: label.to_owned(),
+            problem,
+        };
+        if label == "X" || label == "x" {
+            return Ok(Key::Uncategorised);
+        }
+        let tokens = py_split_whitespace(label);
+        let [tonic, mode] = tokens[..] else {
+            return Err(fail(KeyLabelProblem::TokenCount(tokens.len())));
+        };
+        if tonic.eq_ignore_ascii_case("x") {
+            return Err(fail(KeyLabelProblem::UncategorisedWithMode));
+        }
+        let pitch_class = tonic_pitch_class(tonic)
+            .ok_or_else(|| fail(KeyLabelProblem::UnknownTonic(tonic.to_owned())))?;
+        let mode = match mode {
+            "major" => Mode::Major,
+            "minor" => Mode::Minor,
+            "other" => Mode::Other,
+            other => return Err(fail(KeyLabelProblem::UnknownMode(other.to_owned()))),
+        };
+        Ok(Key::Tonal { pitch_class, mode })
+    }
+}
+
+impl FromStr for Key {
+    type Err = EvalError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Key::parse(s)
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const NAMES: [&str; 12] = [
+            "C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B",
+        ];
+        match self {
+            Key::Uncategorised => f.write_str("X"),
+            Key::Tonal { pitch_class, mode } => {
+                let name = NAMES.get(usize::from(*pitch_class)).copied().unwrap_or("?");
+                write!(f, "{name} {}", mode.as_str())
+            }
+        }
+    }
+}
+
+/// mir_eval's `weighted_score` on validated keys (MIREX key score).
+///
+/// 1.0 same key; 0.0 if either is `X` (and they differ); 0.5 estimate a perfect fifth
+/// **above** the reference in the same mode; 0.3 relative minor/major; 0.2 parallel;
+/// otherwise 0.0. As in mir_eval, the relative and parallel rules only test that the modes
+/// differ, so the `other` mode can trigger them.
+pub fn weighted_score(reference: Key, estimate: Key) -> f64 {
+    if reference == estimate {
+        return 1.0;
+    }
+    let (
+        Key::Tonal {
+            pitch_class: r,
+            mode: rm,
+        },
+        Key::Tonal {
+            pitch_class: e,
+            mode: em,
+        },
+    ) = (reference, estimate)
+    else {
+        return 0.0;
+    };
+    let interval = (i16::from(e) - i16::from(r)).rem_euclid(12);
+    if em == rm && interval == 7 {
+        0.5
+    } else if em != rm
+        && ((rm == Mode::Major && interval == 9) || (rm == Mode::Minor && interval == 3))
+    {
+        // Relative minor (ref major, +9) or relative major (ref minor, +3).
+        0.3
+    } else if em != rm && r == e {
+        0.2
+    } else {
+        0.0
+    }
+}
+
+/// `mir_eval.key.weighted_score(reference, estimate)` on key strings: both are validated,
+/// and a label mir_eval rejects is an [`EvalError::MalformedKey`].
+pub fn key_score(reference: &str, estimate: &str) -> Result<f64, EvalError> {
+    Ok(weighted_score(
+        Key::parse(reference)?,
+        Key::parse(estimate)?,
+    ))
+}
+
+/// Everything the LLark key pipeline derives from one answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyJudgement {
+    /// `key_parse_fn(answer)`.
+    pub parsed: Option<String>,
+    /// The parse after [`map_key_to_giantsteps`].
+    pub mapped: Option<String>,
+    /// Whether the mapped key is one of [`GIANTSTEPS_KEYS`].
+    pub valid: bool,
+    /// The per-track score: mir_eval's weighted score if valid, else 0.
+    pub score: f64,
+}
+
+/// The per-track score of LLark's key pipeline for an already parsed estimate
+/// (`key_parse_fn` output, or `None`): map sharps to flats, score 0 unless the result is one
+/// of the 24 GiantSteps keys, else mir_eval's weighted score.
+///
+/// The reference is always validated (a malformed reference is an error even when the
+/// estimate is invalid; LLark's notebook only validates it when the estimate is valid).
+pub fn pipeline_key_score(
+    reference: &str,
+    parsed_estimate: Option<&str>,
+) -> Result<f64, EvalError> {
+    let reference = Key::parse(reference)?;
+    let mapped = parsed_estimate.map(map_key_to_giantsteps);
+    match mapped {
+        Some(est) if is_valid_giantsteps_key(&est) => {
+            Ok(weighted_score(reference, Key::parse(&est)?))
+        }
+        _ => Ok(0.0),
+    }
+}
+
+/// Runs the whole LLark key pipeline on a free-text answer: [`parse_key`],
+/// [`map_key_to_giantsteps`], the [`GIANTSTEPS_KEYS`] check and [`weighted_score`].
+pub fn judge_key_answer(reference: &str, answer: &str) -> Result<KeyJudgement, EvalError> {
+    let parsed = parse_key(answer);
+    let mapped = parsed.as_deref().map(map_key_to_giantsteps);
+    let valid = mapped.as_deref().is_some_and(is_valid_giantsteps_key);
+    let score = pipeline_key_score(reference, parsed.as_deref())?;
+    Ok(KeyJudgement {
+        parsed,
+        mapped,
+        valid,
+        score,
+    })
+}
