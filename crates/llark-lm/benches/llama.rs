@@ -4,6 +4,7 @@
 //!
 //! Run with `cargo bench -p llark-lm --bench llama`.
 
+use burn::backend::flex::FlexDevice;
 use burn::backend::Flex;
 use burn::tensor::{Int, Tensor, TensorData};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -34,10 +35,7 @@ fn token_ids(n: usize, offset: usize, vocab: usize) -> Vec<i64> {
         .collect()
 }
 
-fn ids_tensor(
-    ids: Vec<i64>,
-    device: &<B as burn::tensor::backend::Backend>::Device,
-) -> Tensor<B, 2, Int> {
+fn ids_tensor(ids: Vec<i64>, device: &FlexDevice) -> Tensor<B, 2, Int> {
     let n = ids.len();
     Tensor::from_data(TensorData::new(ids, [1, n]), device)
 }

@@ -160,7 +160,7 @@ impl LlamaConfig {
                 return bad(field, "must be positive".into());
             }
         }
-        if self.head_dim.is_none() && self.hidden_size % self.num_attention_heads != 0 {
+        if self.head_dim.is_none() && !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return bad(
                 "num_attention_heads",
                 format!(
@@ -170,7 +170,7 @@ impl LlamaConfig {
             );
         }
         let kv = self.num_kv_heads();
-        if kv == 0 || self.num_attention_heads % kv != 0 {
+        if kv == 0 || !self.num_attention_heads.is_multiple_of(kv) {
             return bad(
                 "num_key_value_heads",
                 format!(
@@ -179,7 +179,7 @@ impl LlamaConfig {
                 ),
             );
         }
-        if self.head_dim() % 2 != 0 {
+        if !self.head_dim().is_multiple_of(2) {
             return bad("head_dim", format!("{} is odd", self.head_dim()));
         }
         if self.hidden_act != "silu" {

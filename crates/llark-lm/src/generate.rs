@@ -126,11 +126,14 @@ pub struct GenerationOutput {
     pub stop_reasons: Vec<StopReason>,
 }
 
+/// Turns generated ids into text (the tokenizer's decode), used to find stop strings.
+pub type DecodeFn<'a> = &'a dyn Fn(&[u32]) -> String;
+
 /// Optional callbacks of a generation.
 #[derive(Default)]
 pub struct GenerationHooks<'a> {
     /// Decodes a continuation to text; required when `stop_strings` is not empty.
-    pub decode: Option<&'a dyn Fn(&[u32]) -> String>,
+    pub decode: Option<DecodeFn<'a>>,
     /// Called with `(sequence index, token)` for every new token as soon as it is chosen.
     pub on_token: Option<&'a mut dyn FnMut(usize, u32)>,
 }

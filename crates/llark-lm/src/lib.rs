@@ -6,11 +6,28 @@
 //! mean-initialised rows, the causal-LM loss, and generation (greedy and sampled, stop ids, stop
 //! strings, streaming, left-padded batches, prompts given as embeddings, continuation from a
 //! cache). [`parity::check_fixture`] compares a model with reference outputs of transformers.
+//!
+//! ```no_run
+//! use burn::backend::Flex;
+//! use llark_lm::{GenerationConfig, GenerationHooks, Llama, Prompt};
+//!
+//! let device = Default::default();
+//! let model = Llama::<Flex>::from_pretrained("path/to/llama-2-7b-chat-hf", &device)?;
+//! let config = GenerationConfig {
+//!     eos_token_ids: model.config.eos_ids(),
+//!     ..GenerationConfig::greedy(64)
+//! };
+//! let prompt = Prompt::Ids(vec![vec![1, 15043, 29892]]);
+//! let out = model.generate(prompt, &config, GenerationHooks::default())?;
+//! println!("{:?} ({:?})", out.tokens[0], out.stop_reasons[0]);
+//! # Ok::<(), llark_lm::LmError>(())
+//! ```
 #![warn(missing_docs)]
 
 pub mod cache;
 pub mod config;
 pub mod error;
+pub mod export;
 pub mod generate;
 pub mod layers;
 pub mod load;
@@ -24,6 +41,7 @@ pub mod weights;
 pub use cache::KvCache;
 pub use config::{LlamaConfig, RopeKind, RopeScaling, TokenIds};
 pub use error::{LmError, Result};
+pub use export::{write_safetensors, SaveDtype};
 pub use generate::{GenerationConfig, GenerationHooks, GenerationOutput, Prompt, StopReason};
 pub use load::{check_weights, LoadOptions};
 pub use loss::{causal_lm_loss, IGNORE_INDEX};

@@ -5,9 +5,10 @@ use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
 
 use crate::error::{LmError, Result};
 
-/// Value added to the attention scores of masked keys. Finite and representable in f16/bf16, so
-/// that fully masked rows (left padding) give a uniform distribution rather than NaN.
-pub(crate) const MASKED: f32 = -65504.0;
+/// Value added to the attention scores of masked keys. Finite with room to spare in f16/bf16
+/// (a score plus this value never overflows to -inf), so that fully masked rows (queries at left
+/// padding) give a uniform distribution rather than NaN, and `exp` of it is exactly 0.
+pub(crate) const MASKED: f32 = -30000.0;
 
 /// A `[batch, len]` padding mask, `true` for real tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,10 +37,12 @@ impl AttentionMask {
                 values.len()
             )));
         }
+        if len == 0 {
+            return Ok(Self::empty(batch));
+        }
         Ok(Self {
             rows: values
-                .chunks(len.max(1))
-                .take(batch)
+                .chunks(len)
                 .map(|r| r.iter().map(|&v| v != 0).collect())
                 .collect(),
         })

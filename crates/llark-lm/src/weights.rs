@@ -192,6 +192,29 @@ impl WeightSource {
         })
     }
 
+    /// Tells the OS that the mapped pages of a tensor that has just been copied out are no longer
+    /// needed, so that loading does not keep the whole file resident next to the loaded weights.
+    fn release(&self, name: &str) {
+        #[cfg(unix)]
+        if let Some(file) = self.locations.get(name).map(|&i| &self.files[i]) {
+            if let Some(info) = file.metadata.info(name) {
+                let (start, end) = info.data_offsets;
+                // SAFETY: the map is read-only and backed by a file; dropping its pages only makes
+                // later reads fault them in again from the file, and no reference into the range
+                // outlives the copy that preceded this call. Failure is harmless and ignored.
+                let _ = unsafe {
+                    file.mmap.unchecked_advise_range(
+                        memmap2::UncheckedAdvice::DontNeed,
+                        file.data_start + start,
+                        end - start,
+                    )
+                };
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = name;
+    }
+
     fn raw(&self, name: &str) -> Result<(Dtype, Vec<usize>, &[u8])> {
         let not_found = || LmError::TensorNotFound {
             name: name.to_string(),
@@ -225,6 +248,7 @@ impl WeightSource {
                 })
             }
         };
+        self.release(name);
         Ok((values, shape))
     }
 
