@@ -13,6 +13,7 @@
 //! | [`collate`](mod@collate) | padding examples into a [`Batch`] of row-major arrays |
 //! | [`store`] | per-clip encodings in sharded safetensors files with a JSON index |
 //! | [`npy`] | reading LLark's `.npy` encodings |
+//! | [`instruct`] | instruction generation: clip metadata -> prompts -> question/answer records |
 //!
 //! ```no_run
 //! use llark_data::{ExampleEncoder, LlarkTokenizer, MaskingPolicy, AudioPlacement, collate};
@@ -35,6 +36,7 @@
 
 pub mod collate;
 pub mod example;
+pub mod instruct;
 pub mod jsonl;
 pub mod masking;
 pub mod npy;
