@@ -6,10 +6,12 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use llark::eval::{
-    accuracy_at_k, clopper_pearson, cosine_distances, evaluate, genre_accuracy_at_k, genre_in_text,
-    genres_in_text, gtzan_genre_from_id, is_valid_giantsteps_key, judge_key_answer, key_score,
-    map_key_to_giantsteps, medleydb_f1, medleydb_instrument_in_response, medleydb_search_string,
-    medleydb_track_counts, metric, musicnet_counts, musicnet_counts_with_vocabulary,
+    accuracy_at_k, clopper_pearson, cosine_distances, crop_start_end, evaluate,
+    genre_accuracy_at_k, genre_in_text, genres_in_text, giantsteps_track_id, gtzan_genre_from_id,
+    is_valid_giantsteps_key, judge_key_answer, key_score, majority_key_baseline,
+    map_key_to_giantsteps, medleydb_active_instruments, medleydb_f1,
+    medleydb_instrument_in_response, medleydb_search_string, medleydb_track_counts,
+    medleydb_track_id, metric, musicnet_counts, musicnet_counts_with_vocabulary,
     musicnet_instrument_name, musicnet_vocabulary, normalise_genre_text, parse_key, parse_tempo,
     pipeline_key_score, strip_completion, tempo_accuracy, tempo_hit_factor, Acc, EvalConfig,
     EvalError, Evaluator, InstrumentCounts, InstrumentF1Mode, Key, KeyLabelProblem, Reference,
@@ -86,7 +88,7 @@ fn parse_bool(s: &str) -> bool {
 fn assert_no_failures(what: &str, checked: usize, failures: &[String]) {
     assert!(
         failures.is_empty(),
-        "{what}: {} of {checked} rows failed:\n{}",
+        "{what}: {} failed checks over {checked} rows:\n{}",
         failures.len(),
         failures.join("\n")
     );
@@ -628,12 +630,11 @@ fn giantsteps_constant_prediction_baselines() {
     let keys = read_tsv("giantsteps-key-labels.tsv");
     let tempi = read_tsv("giantsteps-tempo-v2-labels.tsv");
     assert_eq!((keys.len(), tempi.len()), (604, 664));
-    let mut majority = std::collections::BTreeMap::<&str, usize>::new();
-    for (_, k) in &keys {
-        *majority.entry(k.as_str()).or_default() += 1;
-    }
-    let (majority_key, count) = majority.iter().max_by_key(|(_, c)| **c).unwrap();
-    assert_eq!((*majority_key, *count), ("F minor", 73));
+    let labels: Vec<&str> = keys.iter().map(|(_, k)| k.as_str()).collect();
+    let (majority_key, majority_score) = majority_key_baseline(&labels).unwrap().unwrap();
+    assert_eq!(majority_key, "F minor");
+    assert_eq!(labels.iter().filter(|k| **k == "F minor").count(), 73);
+    let majority_key = majority_key.as_str();
 
     let baselines = read_csv("giantsteps-constant-baselines.csv");
     assert_eq!(baselines.len(), 19);
@@ -658,6 +659,9 @@ fn giantsteps_constant_prediction_baselines() {
                 let table = evaluate(rows, &EvalConfig::default()).unwrap();
                 let row = table.get(Task::Key, metric::MIREX).unwrap();
                 assert_eq!((row.n, row.unusable_answers), (604, 0));
+                if b["prediction"] == "majority" {
+                    assert!((majority_score - want).abs() <= 1e-12);
+                }
                 (row.value.unwrap(), 1e-12)
             }
             _ => {
@@ -857,4 +861,62 @@ fn task_metadata() {
     assert!(Task::InstrumentsMusicNet.prompt_is_verified());
     assert!(!Task::Key.prompt_is_verified());
     assert_eq!(Task::GenreMedleyDb.to_string(), "genre (MedleyDB)");
+}
+
+#[test]
+fn example_ids_and_crops() {
+    assert_eq!(
+        giantsteps_track_id("enc/1004923_LOFI-start30.000-end60.000.npy"),
+        "1004923.LOFI"
+    );
+    assert_eq!(
+        giantsteps_track_id("1007941_LOFI-start30_000-end60_000"),
+        "1007941.LOFI"
+    );
+    // A short track's crop keeps its suffix and does not join (as in LLark).
+    assert_eq!(
+        giantsteps_track_id("1224698_LOFI-start0.000-end45.000.npy"),
+        "1224698.LOFI-start0.000-end45.000"
+    );
+    assert_eq!(
+        medleydb_track_id("wav-crop/MusicDelta_Rock_MIX-start30.000-end60.000.wav"),
+        "MusicDelta_Rock"
+    );
+    assert_eq!(
+        medleydb_track_id("dir/MusicDelta_Rock"),
+        "dir/MusicDelta_Rock"
+    );
+    assert_eq!(
+        crop_start_end("X_MIX-start30.000-end60.000.wav"),
+        (Some(30.0), Some(60.0))
+    );
+    assert_eq!(crop_start_end("X_MIX-start30-end60.wav"), (None, None));
+}
+
+#[test]
+fn medleydb_activations_to_active_labels() {
+    let table = "time,S01,S02,S03,S04\n\
+                 29.9,0.9,0.0,0.0,0.0\n\
+                 30.0,0.1,0.51,0.5,\n\
+                 45.0,0.2,0.0,0.4,0.0\n\
+                 60.0,0.0,0.0,0.0,0.7\n\
+                 60.1,0.0,0.0,0.9,0.0\n";
+    let stems = [
+        ("S01", "piano"),
+        ("S02", "drum set"),
+        ("S03", "electric bass"),
+        ("S04", "drum set"),
+    ];
+    let active = medleydb_active_instruments(table, &stems, 30.0, 60.0).unwrap();
+    // S01 and S03 peak outside the crop; 0.5 is not > 0.5; S02 and S04 share an instrument.
+    assert_eq!(active, vec!["drum set", "drum set"]);
+    let unnamed = medleydb_active_instruments(table, &[], 0.0, 100.0).unwrap();
+    assert_eq!(unnamed, vec!["S01", "S02", "S03", "S04"]);
+    match medleydb_active_instruments("time,S01\n1.0,0.2,0.3\n", &[], 0.0, 10.0) {
+        Err(EvalError::MalformedActivations { line: 2, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(medleydb_active_instruments("time,S01\n1.0,abc\n", &[], 0.0, 10.0).is_err());
+    assert!(medleydb_active_instruments("", &[], 0.0, 10.0).is_err());
+    assert_eq!(Task::InstrumentsMusicNet.baseline_answer(), Some("piano"));
 }

@@ -72,6 +72,14 @@ pub enum EvalError {
         #[source]
         source: Box<EvalError>,
     },
+    /// A MedleyDB activation-confidence table (`*_ACTIVATION_CONF.lab`) that cannot be read.
+    #[error("malformed activation table, line {line}: {reason}")]
+    MalformedActivations {
+        /// 1-based line number in the table.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
     /// Distance-matrix or embedding shapes do not agree.
     #[error("shape mismatch: {0}")]
     Shape(String),

@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use super::error::EvalError;
 use super::pytext::py_strip;
 
 /// LLark's `medleydb_instruments_mapping`, verbatim and in its order: raw MedleyDB instrument
@@ -80,6 +81,80 @@ pub const MEDLEYDB_INSTRUMENT_MAPPING: [(&str, Option<&str>); 67] = [
     ("yangqin", None),
     ("zhongruan", None),
 ];
+
+/// The constant answer of LLark's MedleyDB instrument baseline.
+pub const MEDLEYDB_BASELINE_ANSWER: &str = "drum set electric bass vocals piano guitar";
+
+/// The constant answer of LLark's MusicNet instrument baseline.
+pub const MUSICNET_BASELINE_ANSWER: &str = "piano";
+
+/// Activation confidence above which a stem counts as active.
+pub const MEDLEYDB_ACTIVATION_THRESHOLD: f64 = 0.5;
+
+/// Active raw instrument labels of a MedleyDB crop, as LLark's `load_medleydb_instruments`:
+/// read the activation-confidence table (`<id>_ACTIVATION_CONF.lab`, CSV with header
+/// `time,S01,S02,…`), rename stem columns to their instrument (`stem_instruments`: stem id →
+/// `stems.Sxx.instrument` of the track metadata; unknown stems keep their id), keep the
+/// frames with `start ≤ time ≤ end`, and return, in column order, every column with at
+/// least one kept confidence > 0.5. Two stems with the same instrument give the label twice
+/// (harmless: matching works per distinct raw label).
+pub fn medleydb_active_instruments(
+    activation_csv: &str,
+    stem_instruments: &[(&str, &str)],
+    start: f64,
+    end: f64,
+) -> Result<Vec<String>, EvalError> {
+    let bad = |line: usize, reason: String| EvalError::MalformedActivations { line, reason };
+    let mut lines = activation_csv
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let (_, header) = lines
+        .next()
+        .ok_or_else(|| bad(1, "empty table (no header)".into()))?;
+    let columns: Vec<&str> = header.split(',').map(str::trim).skip(1).collect();
+    let mut active = vec![false; columns.len()];
+    for (i, line) in lines {
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        if fields.len() != columns.len() + 1 {
+            return Err(bad(
+                i + 1,
+                format!(
+                    "{} fields where the header has {}",
+                    fields.len(),
+                    columns.len() + 1
+                ),
+            ));
+        }
+        let number = |s: &str| {
+            s.parse::<f64>()
+                .map_err(|_| bad(i + 1, format!("{s:?} is not a number")))
+        };
+        let time = number(fields[0])?;
+        let in_crop = time >= start && time <= end;
+        if !in_crop {
+            continue;
+        }
+        for (flag, value) in active.iter_mut().zip(&fields[1..]) {
+            // An empty cell is NaN in pandas and never exceeds the threshold.
+            if !value.is_empty() && number(value)? > MEDLEYDB_ACTIVATION_THRESHOLD {
+                *flag = true;
+            }
+        }
+    }
+    Ok(columns
+        .iter()
+        .zip(active)
+        .filter(|(_, on)| *on)
+        .map(|(stem, _)| {
+            stem_instruments
+                .iter()
+                .find(|(s, _)| s == stem)
+                .map_or(*stem, |(_, inst)| *inst)
+                .to_owned()
+        })
+        .collect())
+}
 
 /// The string searched for a raw MedleyDB label, or `None` if the label is ignored (mapped to
 /// `None`, or absent from [`MEDLEYDB_INSTRUMENT_MAPPING`]).

@@ -274,3 +274,32 @@ pub fn judge_key_answer(reference: &str, answer: &str) -> Result<KeyJudgement, E
         score,
     })
 }
+
+/// LLark's key baseline: predict the most frequent reference label for every track and
+/// score it with mir_eval. Returns the label and the mean score, or `None` for no references.
+/// Ties go to the label seen first (pandas' `value_counts().idxmax()` leaves them
+/// unspecified).
+pub fn majority_key_baseline<S: AsRef<str>>(
+    references: &[S],
+) -> Result<Option<(String, f64)>, EvalError> {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for r in references {
+        let r = r.as_ref();
+        match counts.iter_mut().find(|(label, _)| *label == r) {
+            Some((_, c)) => *c += 1,
+            None => counts.push((r, 1)),
+        }
+    }
+    let Some(max) = counts.iter().map(|(_, c)| *c).max() else {
+        return Ok(None);
+    };
+    let Some(&(majority, _)) = counts.iter().find(|(_, c)| *c == max) else {
+        return Ok(None);
+    };
+    let estimate = Key::parse(majority)?;
+    let mut total = 0.0;
+    for r in references {
+        total += weighted_score(Key::parse(r.as_ref())?, estimate);
+    }
+    Ok(Some((majority.to_owned(), total / references.len() as f64)))
+}

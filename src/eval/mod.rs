@@ -30,7 +30,11 @@
 //!
 //! [`Evaluator`] is the streaming form (push rows as they are generated, then
 //! [`Evaluator::finish`] or [`Evaluator::finish_with_embedder`]); [`Reference::parse`] reads
-//! textual labels; [`Task::default_prompt`] gives the question to ask per task.
+//! textual labels; [`Task::default_prompt`] gives the question to ask per task and
+//! [`Task::baseline_answer`] LLark's constant baseline answers. Joining answers with labels
+//! uses LLark's id rules ([`giantsteps_track_id`], [`medleydb_track_id`], [`crop_start_end`]);
+//! MedleyDB instrument references come from activation tables
+//! ([`medleydb_active_instruments`]); [`majority_key_baseline`] is the key baseline.
 //!
 //! # Metrics and modes
 //!
@@ -97,6 +101,7 @@
 
 mod error;
 pub mod genre;
+pub mod ids;
 pub mod instruments;
 pub mod key;
 mod pytext;
@@ -109,15 +114,19 @@ pub use genre::{
     accuracy_at_k, cosine_distances, genre_accuracy_at_k, genre_in_text, genres_in_text,
     gtzan_genre_from_id, normalise_genre_text, strip_completion, TextEmbedder, GTZAN_GENRES,
 };
+pub use ids::{crop_start_end, giantsteps_track_id, medleydb_track_id};
 pub use instruments::{
-    medleydb_f1, medleydb_instrument_in_response, medleydb_search_string, medleydb_track_counts,
-    musicnet_counts, musicnet_counts_with_vocabulary, musicnet_instrument_name,
-    musicnet_vocabulary, InstrumentCounts, InstrumentF1Mode, MeanF1, MEDLEYDB_INSTRUMENT_MAPPING,
+    medleydb_active_instruments, medleydb_f1, medleydb_instrument_in_response,
+    medleydb_search_string, medleydb_track_counts, musicnet_counts,
+    musicnet_counts_with_vocabulary, musicnet_instrument_name, musicnet_vocabulary,
+    InstrumentCounts, InstrumentF1Mode, MeanF1, MEDLEYDB_ACTIVATION_THRESHOLD,
+    MEDLEYDB_BASELINE_ANSWER, MEDLEYDB_INSTRUMENT_MAPPING, MUSICNET_BASELINE_ANSWER,
     MUSICNET_EXTRA_INSTRUMENTS,
 };
 pub use key::{
-    is_valid_giantsteps_key, judge_key_answer, key_score, map_key_to_giantsteps, parse_key,
-    pipeline_key_score, weighted_score, Key, KeyJudgement, Mode, GIANTSTEPS_KEYS,
+    is_valid_giantsteps_key, judge_key_answer, key_score, majority_key_baseline,
+    map_key_to_giantsteps, parse_key, pipeline_key_score, weighted_score, Key, KeyJudgement, Mode,
+    GIANTSTEPS_KEYS,
 };
 pub use report::{evaluate, metric, EvalConfig, EvalRow, EvalTable, Evaluator, Reference, Task};
 pub use stats::{

@@ -81,6 +81,17 @@ impl Task {
         self == Task::InstrumentsMusicNet
     }
 
+    /// The constant answer of LLark's baseline for the task, where it has one (instrument
+    /// tasks; the key baseline is the majority class, see
+    /// [`majority_key_baseline`](super::key::majority_key_baseline)).
+    pub fn baseline_answer(self) -> Option<&'static str> {
+        match self {
+            Task::InstrumentsMedleyDb => Some(super::instruments::MEDLEYDB_BASELINE_ANSWER),
+            Task::InstrumentsMusicNet => Some(super::instruments::MUSICNET_BASELINE_ANSWER),
+            _ => None,
+        }
+    }
+
     /// The kind of [`Reference`] the task needs.
     pub fn reference_kind(self) -> &'static str {
         match self {
