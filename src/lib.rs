@@ -16,7 +16,14 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod config;
+pub mod error;
 pub mod eval;
+pub mod model;
+
+pub use config::LlarkConfig;
+pub use error::{LlarkError, Result};
+pub use model::Llark;
 
 pub use llark_audio as audio;
 pub use llark_data as data;

@@ -32,7 +32,7 @@ impl<B: Backend> Llama<B> {
             "model.embed_tokens.weight".to_string(),
             f32_data(self.embed_tokens.val()),
         )];
-        let mut projection = |out: &mut Vec<(String, TensorData)>, name: String, p: &Projection<B>| {
+        let projection = |out: &mut Vec<(String, TensorData)>, name: String, p: &Projection<B>| {
             out.push((format!("{name}.weight"), f32_data(p.weight.val())));
             if let Some(bias) = &p.bias {
                 out.push((format!("{name}.bias"), vec_data(bias.val())));
@@ -65,7 +65,10 @@ impl<B: Backend> Llama<B> {
                 projection(&mut out, format!("{p}.mlp.{name}"), proj);
             }
         }
-        out.push(("model.norm.weight".to_string(), vec_data(self.norm.weight.val())));
+        out.push((
+            "model.norm.weight".to_string(),
+            vec_data(self.norm.weight.val()),
+        ));
         if let Some(head) = &self.lm_head {
             out.push(("lm_head.weight".to_string(), f32_data(head.val())));
         }
@@ -144,9 +147,11 @@ pub fn write_safetensors(
     let views = stored.iter().map(|(name, s)| (name.clone(), s));
     let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
     let tmp = path.with_extension("safetensors.partial");
-    safetensors::serialize_to_file(views, Some(metadata), &tmp).map_err(|e| LmError::Safetensors {
-        path: tmp.clone(),
-        reason: e.to_string(),
+    safetensors::serialize_to_file(views, Some(metadata), &tmp).map_err(|e| {
+        LmError::Safetensors {
+            path: tmp.clone(),
+            reason: e.to_string(),
+        }
     })?;
     std::fs::rename(&tmp, path).map_err(|source| LmError::Io {
         path: path.to_path_buf(),

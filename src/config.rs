@@ -1,0 +1,110 @@
+//! `config.json` of an LLark model directory.
+
+use std::path::Path;
+
+use llark_lm::LlamaConfig;
+use llark_projector::{AudioTokenIds, ProjectorConfig, ProjectorKind};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{LlarkError, Result};
+
+/// An LLark model's configuration: a Hugging Face `LlamaConfig` with LLark's fields beside it,
+/// stored flat in one `config.json` as LLark checkpoints do. Fields this crate does not know
+/// (`architectures`, `model_type`, `torch_dtype`, ...) are kept and written back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LlarkConfig {
+    /// The language model.
+    #[serde(flatten)]
+    pub llama: LlamaConfig,
+    /// Width of the audio encodings the projector takes (4800 for Jukebox, 512 for CLAP).
+    pub mm_hidden_size: usize,
+    /// Projector architecture (`linear`, LLark's, when absent).
+    #[serde(default)]
+    pub mm_projector_type: ProjectorKind,
+    /// Id of `<audio_start>`.
+    pub audio_start_token_id: u32,
+    /// Id of `<audio_end>`.
+    pub audio_end_token_id: u32,
+    /// Id of `<audio_patch>`.
+    pub audio_patch_token_id: u32,
+    /// Every other field of the file, kept as it was.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl LlarkConfig {
+    /// Reads and checks `path`.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| LlarkError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let config: Self = serde_json::from_str(&text).map_err(|e| LlarkError::Config {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        config.validate().map_err(|message| LlarkError::Config {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        Ok(config)
+    }
+
+    /// Writes the configuration as pretty JSON.
+    pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let text = serde_json::to_string_pretty(self).map_err(|e| LlarkError::Config {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        std::fs::write(path, text + "\n").map_err(|source| LlarkError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Checks that the audio token ids are inside the vocabulary and distinct, and that the
+    /// language model's own fields are consistent.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        self.llama.validate().map_err(|e| e.to_string())?;
+        let vocab = self.llama.vocab_size;
+        let ids = [
+            ("audio_start_token_id", self.audio_start_token_id),
+            ("audio_end_token_id", self.audio_end_token_id),
+            ("audio_patch_token_id", self.audio_patch_token_id),
+        ];
+        for (name, id) in ids {
+            if id as usize >= vocab {
+                return Err(format!(
+                    "{name} = {id} is outside the vocabulary of {vocab}"
+                ));
+            }
+        }
+        if ids[0].1 == ids[1].1 || ids[0].1 == ids[2].1 || ids[1].1 == ids[2].1 {
+            return Err("the audio token ids must be distinct".into());
+        }
+        if self.mm_hidden_size == 0 {
+            return Err("mm_hidden_size must be positive".into());
+        }
+        Ok(())
+    }
+
+    /// The audio token ids, for splicing.
+    pub fn audio_tokens(&self) -> AudioTokenIds {
+        AudioTokenIds {
+            start: self.audio_start_token_id,
+            end: self.audio_end_token_id,
+            patch: self.audio_patch_token_id,
+        }
+    }
+
+    /// The projector's configuration.
+    pub fn projector(&self) -> ProjectorConfig {
+        ProjectorConfig::new(
+            self.mm_projector_type,
+            self.mm_hidden_size,
+            self.llama.hidden_size,
+        )
+    }
+}
