@@ -10,12 +10,13 @@ use llark::eval::{
     genre_accuracy_at_k, genre_in_text, genres_in_text, giantsteps_track_id, gtzan_genre_from_id,
     is_valid_giantsteps_key, judge_key_answer, key_score, majority_key_baseline,
     map_key_to_giantsteps, medleydb_active_instruments, medleydb_f1,
-    medleydb_instrument_in_response, medleydb_search_string, medleydb_track_counts,
-    medleydb_track_id, metric, musicnet_counts, musicnet_counts_with_vocabulary,
-    musicnet_instrument_name, musicnet_vocabulary, normalise_genre_text, parse_key, parse_tempo,
-    pipeline_key_score, strip_completion, tempo_accuracy, tempo_hit_factor, Acc, EvalConfig,
-    EvalError, Evaluator, InstrumentCounts, InstrumentF1Mode, Key, KeyLabelProblem, Reference,
-    Task, TempoFormula, TextEmbedder, GTZAN_GENRES, MEDLEYDB_INSTRUMENT_MAPPING,
+    medleydb_instrument_in_response, medleydb_resample_f1, medleydb_search_string,
+    medleydb_track_counts, medleydb_track_id, metric, musicnet_counts,
+    musicnet_counts_with_vocabulary, musicnet_instrument_name, musicnet_vocabulary,
+    normalise_genre_text, parse_key, parse_tempo, pipeline_key_score, strip_completion,
+    tempo_accuracy, tempo_hit_factor, Acc, EvalConfig, EvalError, Evaluator, InstrumentCounts,
+    InstrumentF1Mode, Key, KeyLabelProblem, Reference, Task, TempoFormula, TextEmbedder,
+    GTZAN_GENRES, MEDLEYDB_INSTRUMENT_MAPPING,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -919,4 +920,13 @@ fn medleydb_activations_to_active_labels() {
     assert!(medleydb_active_instruments("time,S01\n1.0,abc\n", &[], 0.0, 10.0).is_err());
     assert!(medleydb_active_instruments("", &[], 0.0, 10.0).is_err());
     assert_eq!(Task::InstrumentsMusicNet.baseline_answer(), Some("piano"));
+}
+
+#[test]
+fn medleydb_resample_counts_each_drawn_track_once() {
+    let per_track = [Some(1.0), Some(0.0), None];
+    // LLark stores per-track F1 in a dict keyed by id: track 0 drawn twice counts once.
+    assert_eq!(medleydb_resample_f1(&per_track, &[0, 0, 1]), Some(0.5));
+    assert_eq!(medleydb_resample_f1(&per_track, &[0, 2, 2]), Some(1.0));
+    assert_eq!(medleydb_resample_f1(&per_track, &[2, 2, 2]), None);
 }

@@ -252,6 +252,19 @@ where
     }
 }
 
+/// The MedleyDB F1 of one bootstrap resample, as LLark's notebook computes it: per-track
+/// scores are stored in a dict keyed by track id, so a track drawn several times counts
+/// **once**; the result is the mean over the distinct drawn tracks with a defined F1.
+/// `per_track[i]` is track `i`'s F1 (`None` for 0/0), `sample` the drawn track indices.
+pub fn medleydb_resample_f1(per_track: &[Option<f64>], sample: &[usize]) -> Option<f64> {
+    let distinct: BTreeSet<usize> = sample.iter().copied().collect();
+    let scores: Vec<f64> = distinct
+        .into_iter()
+        .filter_map(|i| per_track.get(i).copied().flatten())
+        .collect();
+    (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64)
+}
+
 /// Which MusicNet F1 to compute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum InstrumentF1Mode {

@@ -65,6 +65,8 @@
 //!   answer, deduplicates instruments and sums false negatives.
 //! * **Intervals.** Instrument F1 gets LLark's percentile bootstrap (1000 resamples, 5–95 %
 //!   quantiles, [`bootstrap_ci`]), seeded for reproducibility where LLark used no seed.
+//!   As in the notebook, a MedleyDB track drawn several times in a resample counts once
+//!   ([`medleydb_resample_f1`]); a MusicNet resample keeps duplicates and its drawn order.
 //!   Key and tempo have no interval, as in LLark.
 //!
 //! # Reconstructions and deviations
@@ -117,7 +119,7 @@ pub use genre::{
 pub use ids::{crop_start_end, giantsteps_track_id, medleydb_track_id};
 pub use instruments::{
     medleydb_active_instruments, medleydb_f1, medleydb_instrument_in_response,
-    medleydb_search_string, medleydb_track_counts, musicnet_counts,
+    medleydb_resample_f1, medleydb_search_string, medleydb_track_counts, musicnet_counts,
     musicnet_counts_with_vocabulary, musicnet_instrument_name, musicnet_vocabulary,
     InstrumentCounts, InstrumentF1Mode, MeanF1, MEDLEYDB_ACTIVATION_THRESHOLD,
     MEDLEYDB_BASELINE_ANSWER, MEDLEYDB_INSTRUMENT_MAPPING, MUSICNET_BASELINE_ANSWER,

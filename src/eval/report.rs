@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::error::EvalError;
 use super::genre::{genre_accuracy_at_k, genre_in_text, TextEmbedder, GTZAN_GENRES};
 use super::instruments::{
-    medleydb_track_counts, musicnet_counts, musicnet_instrument_name, InstrumentCounts,
-    InstrumentF1Mode,
+    medleydb_resample_f1, medleydb_track_counts, musicnet_counts, musicnet_instrument_name,
+    InstrumentCounts, InstrumentF1Mode,
 };
 use super::key::{judge_key_answer, Key};
 use super::stats::{bootstrap_ci, clopper_pearson, BootstrapConfig, ConfidenceInterval};
@@ -503,12 +503,8 @@ impl Evaluator {
                 .map(|(a, act)| medleydb_track_counts(act, a).f1())
                 .collect();
             let scored: Vec<f64> = f1s.iter().flatten().copied().collect();
-            let ci = bootstrap.and_then(|b| {
-                bootstrap_ci(rows.len(), &b, |idx| {
-                    let v: Vec<f64> = idx.iter().filter_map(|&i| f1s[i]).collect();
-                    mean(&v)
-                })
-            });
+            let ci = bootstrap
+                .and_then(|b| bootstrap_ci(rows.len(), &b, |idx| medleydb_resample_f1(&f1s, idx)));
             table.rows.push(EvalRow {
                 task: Task::InstrumentsMedleyDb.name().into(),
                 dataset: Task::InstrumentsMedleyDb.dataset().into(),
