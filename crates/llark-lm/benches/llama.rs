@@ -1,4 +1,5 @@
-//! Prefill (256 tokens) and decode (64 tokens after a 256-token prefix) of a ~150M-parameter
+//! Prefill (256 tokens) and decode (64 tokens after a 256-token prefix, and after a 768-token
+//! prefix to show that a step only pays for attention over the longer cache) of a ~150M-parameter
 //! Llama with a 32,004-token vocabulary and random weights, on the CPU backend (burn-flex).
 //! `tools/reference/llama_bench.py` runs transformers on the same configuration and inputs.
 //!
@@ -14,6 +15,7 @@ type B = Flex;
 
 const PREFILL: usize = 256;
 const DECODE: usize = 64;
+const LONG_PREFIX: usize = 768;
 
 fn bench_config() -> LlamaConfig {
     LlamaConfig {
@@ -46,7 +48,6 @@ fn benches(c: &mut Criterion) {
     let vocab = config.vocab_size;
     let model = Llama::<B>::random(config, 0.02, 0, &device).expect("valid bench config");
     let prompt = token_ids(PREFILL, 0, vocab);
-    let decode_ids = token_ids(DECODE, PREFILL, vocab);
 
     let mut group = c.benchmark_group("llama-150m");
     group.sample_size(10);
@@ -64,31 +65,39 @@ fn benches(c: &mut Criterion) {
         })
     });
 
-    let mut prefilled = model.new_cache(1, PREFILL + DECODE);
-    model
-        .forward(
-            ids_tensor(prompt.clone(), &device),
-            None,
-            Some(&mut prefilled),
-        )
-        .expect("prefill");
-    group.throughput(Throughput::Elements(DECODE as u64));
-    group.bench_function("decode_64", |b| {
-        b.iter_batched(
-            || prefilled.clone(),
-            |mut cache| {
-                for &id in &decode_ids {
-                    let logits = model
-                        .forward(ids_tensor(vec![id], &device), None, Some(&mut cache))
-                        .expect("decode step");
-                    // Read the logits back as generation does.
-                    let _ = logits.into_data();
-                }
-                cache
-            },
-            BatchSize::LargeInput,
-        )
-    });
+    for prefix in [PREFILL, LONG_PREFIX] {
+        let mut prefilled = model.new_cache(1, prefix + DECODE);
+        model
+            .forward(
+                ids_tensor(token_ids(prefix, 0, vocab), &device),
+                None,
+                Some(&mut prefilled),
+            )
+            .expect("prefill");
+        let decode_ids = token_ids(DECODE, prefix, vocab);
+        group.throughput(Throughput::Elements(DECODE as u64));
+        let name = if prefix == PREFILL {
+            "decode_64".to_string()
+        } else {
+            format!("decode_64_after_{prefix}")
+        };
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || prefilled.clone(),
+                |mut cache| {
+                    for &id in &decode_ids {
+                        let logits = model
+                            .forward(ids_tensor(vec![id], &device), None, Some(&mut cache))
+                            .expect("decode step");
+                        // Read the logits back as generation does.
+                        let _ = logits.into_data();
+                    }
+                    cache
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
     group.finish();
 }
 

@@ -65,6 +65,15 @@ impl<B: Backend> KvCache<B> {
         &self.mask
     }
 
+    /// Forgets every position from `len` on (no-op when `len >= self.len()`), so that a
+    /// conversation can continue from a shared prefix: the next forward pass writes over them.
+    pub fn truncate(&mut self, len: usize) {
+        if len < self.len {
+            self.mask.truncate(len);
+            self.len = len;
+        }
+    }
+
     /// Checks the batch and the layer count before a forward pass of `new` positions.
     pub(crate) fn check(&self, batch: usize, layers: usize) -> Result<()> {
         if batch != self.batch() {

@@ -59,7 +59,7 @@ impl<B: Backend> RmsNorm<B> {
 
     /// Normalises the last dimension of `[B, T, D]`.
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        let variance = x.clone().powi_scalar(2).mean_dim(2);
+        let variance = (x.clone() * x.clone()).mean_dim(2);
         let inv = variance.add_scalar(self.eps).sqrt().recip();
         x * inv * self.weight.val().unsqueeze::<3>()
     }

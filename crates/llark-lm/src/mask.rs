@@ -134,6 +134,13 @@ impl AttentionMask {
         Ok(())
     }
 
+    /// Keeps the first `len` positions of each row.
+    pub fn truncate(&mut self, len: usize) {
+        for row in &mut self.rows {
+            row.truncate(len);
+        }
+    }
+
     /// A mask with `batch` rows and no positions.
     pub fn empty(batch: usize) -> Self {
         Self {
