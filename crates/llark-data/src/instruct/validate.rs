@@ -2,9 +2,9 @@
 //!
 //! Two levels, both counted in a [`ValidationReport`]:
 //! - the whole response: [`parse_response`] reads a model's text as a JSON list of objects
-//!   (a list wrapped in a Markdown code fence or in an object with a single list field is
-//!   accepted); text that is not JSON is [`ResponseError::MalformedJson`], JSON of another shape
-//!   is [`ResponseError::WrongShape`];
+//!   (a list wrapped in a Markdown code fence, in words, or in an object with a single list
+//!   field is accepted); text that is not JSON is [`ResponseError::MalformedJson`], JSON of
+//!   another shape is [`ResponseError::WrongShape`];
 //! - each item: [`Validator::check`] keeps objects with non-empty string `question` and
 //!   `answer` and rejects the rest with a [`RejectReason`]: not an object, missing or empty
 //!   fields, a repeated question, an off-topic answer (one that talks about the data behind it
@@ -68,11 +68,25 @@ fn strip_fence(text: &str) -> &str {
 }
 
 /// Reads a model's response text as a list of candidate items (not yet checked one by one).
+///
+/// The text is read as JSON after removing a surrounding code fence; when that fails and the
+/// text has words around a list (`"Here are the pairs: [...] Enjoy!"`), the span from its first
+/// `[` to its last `]` is read instead. The error reported is the one of the whole text.
 pub fn parse_response(text: &str) -> Result<Vec<Value>, ResponseError> {
     let body = strip_fence(text);
-    let value: Value =
-        serde_json::from_str(body).map_err(|e| ResponseError::MalformedJson(e.to_string()))?;
-    items_of(value)
+    match serde_json::from_str::<Value>(body) {
+        Ok(value) => items_of(value),
+        Err(e) => {
+            let inner = match (body.find('['), body.rfind(']')) {
+                (Some(a), Some(b)) if a < b => serde_json::from_str::<Value>(&body[a..=b]).ok(),
+                _ => None,
+            };
+            match inner {
+                Some(value @ Value::Array(_)) => items_of(value),
+                _ => Err(ResponseError::MalformedJson(e.to_string())),
+            }
+        }
+    }
 }
 
 /// The candidate items of an already-parsed response: a list, or an object whose only
@@ -403,6 +417,13 @@ mod tests {
     fn fenced_and_wrapped_lists_are_read() {
         let fenced = "```json\n[{\"question\":\"q\",\"answer\":\"a\"}]\n```";
         assert_eq!(parse_response(fenced).unwrap().len(), 1);
+        let chatty =
+            "Here you go:\n```json\n[{\"question\":\"q\",\"answer\":\"a [x]\"}]\n```\nEnjoy!";
+        assert_eq!(parse_response(chatty).unwrap().len(), 1);
+        assert_eq!(
+            parse_response("Sure [not json] here").unwrap_err().kind(),
+            "malformed-json"
+        );
         let wrapped = r#"{"pairs":[{"question":"q","answer":"a"}]}"#;
         assert_eq!(parse_response(wrapped).unwrap().len(), 1);
         assert_eq!(parse_response("[1,").unwrap_err().kind(), "malformed-json");
