@@ -20,10 +20,12 @@ pub mod config;
 pub mod error;
 pub mod eval;
 pub mod model;
+pub mod pipeline;
 
 pub use config::LlarkConfig;
 pub use error::{LlarkError, Result};
 pub use model::Llark;
+pub use pipeline::{Chat, Pipeline};
 
 pub use llark_audio as audio;
 pub use llark_data as data;

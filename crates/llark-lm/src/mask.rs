@@ -173,7 +173,8 @@ impl AttentionMask {
 
     /// Additive attention bias `[B, 1, 1, new, len]` for the last `new` positions as queries
     /// against all positions as keys: 0 where a query may attend (key real and not in the
-    /// future), [`MASKED`] elsewhere. `None` when nothing is masked.
+    /// future), [`MASKED`] elsewhere. Without padding the bias is the same for every row and has
+    /// batch size 1 (broadcast). `None` when nothing is masked.
     pub(crate) fn causal_bias<B: Backend>(
         &self,
         new: usize,
@@ -181,11 +182,13 @@ impl AttentionMask {
     ) -> Option<Tensor<B, 5>> {
         let total = self.len();
         let past = total - new;
-        if new == 1 && self.is_all_ones() {
+        let unpadded = self.is_all_ones();
+        if new == 1 && unpadded {
             return None;
         }
-        let mut bias = Vec::with_capacity(self.batch() * new * total);
-        for row in &self.rows {
+        let rows = if unpadded { &self.rows[..1] } else { &self.rows[..] };
+        let mut bias = Vec::with_capacity(rows.len() * new * total);
+        for row in rows {
             for q in 0..new {
                 for (k, &real) in row.iter().enumerate() {
                     let allowed = real && k <= past + q;
@@ -194,7 +197,7 @@ impl AttentionMask {
             }
         }
         Some(Tensor::from_data(
-            TensorData::new(bias, [self.batch(), 1, 1, new, total]),
+            TensorData::new(bias, [rows.len(), 1, 1, new, total]),
             device,
         ))
     }

@@ -1,0 +1,323 @@
+//! The end-to-end pipeline: audio file -> encoder -> pooling -> `Llark` -> answer text, with
+//! multi-turn chats that reuse the KV cache.
+
+use std::path::Path;
+
+use burn::tensor::{backend::Backend, Tensor, TensorData};
+use llark_data::template::{cut_at_stop, prompt_with_audio};
+use llark_data::{AudioPlacement, ExampleEncoder, LlarkTokenizer, Turn};
+use llark_encoder::AudioEncoder;
+use llark_lm::{AttentionMask, GenerationConfig, GenerationHooks, KvCache, Prompt};
+use llark_projector::Pooling;
+
+use crate::error::{LlarkError, Result};
+use crate::model::Llark;
+
+/// LLark's stop string: generation ends when the decoded continuation contains it.
+pub const STOP_STRING: &str = "###";
+
+/// Pooled frames per second LLark feeds the model (`jukebox/main.py`).
+pub const DEFAULT_POOL_FPS: u32 = 10;
+
+/// Audio in, answers out: a [`Llark`] model, its tokenizer and (optionally) an audio encoder.
+///
+/// The prompt is built exactly as LLark's inference does: the conversation template with an
+/// empty answer, cut right after `"\n### Assistant:"`; generation stops at `###` or EOS, and the
+/// answer is returned without the stop text.
+pub struct Pipeline<B: Backend> {
+    model: Llark<B>,
+    tokenizer: LlarkTokenizer,
+    encoder: Option<Box<dyn AudioEncoder>>,
+    pool_fps: u32,
+    placement: AudioPlacement,
+    generation: GenerationConfig,
+}
+
+impl<B: Backend> Pipeline<B> {
+    /// A pipeline for `model` and `tokenizer`, whose special token ids must agree with the
+    /// model's configuration. Greedy decoding of at most 256 tokens until it is changed with
+    /// [`Self::with_generation`]; audio after the question as LLark's evaluation prompts do
+    /// (see [`Self::with_placement`]).
+    pub fn new(model: Llark<B>, tokenizer: LlarkTokenizer) -> Result<Self> {
+        let ids = tokenizer.special_ids();
+        let audio = model.audio_tokens();
+        if (ids.audio_start, ids.audio_end, ids.audio_patch)
+            != (audio.start, audio.end, audio.patch)
+        {
+            return Err(LlarkError::Input(format!(
+                "the tokenizer's audio tokens (start {}, end {}, patch {}) differ from the model's (start {}, end {}, patch {})",
+                ids.audio_start, ids.audio_end, ids.audio_patch, audio.start, audio.end, audio.patch
+            )));
+        }
+        if tokenizer.vocab_size() > model.lm.vocab_size() {
+            return Err(LlarkError::Input(format!(
+                "the tokenizer has {} tokens, the model's vocabulary only {}",
+                tokenizer.vocab_size(),
+                model.lm.vocab_size()
+            )));
+        }
+        let generation = GenerationConfig {
+            eos_token_ids: vec![ids.eos],
+            pad_token_id: ids.pad,
+            ..GenerationConfig::greedy(256)
+        };
+        Ok(Self {
+            model,
+            tokenizer,
+            encoder: None,
+            pool_fps: DEFAULT_POOL_FPS,
+            placement: AudioPlacement::Last,
+            generation,
+        })
+    }
+
+    /// Adds the audio encoder that [`Self::encode_file`] uses.
+    pub fn with_encoder(mut self, encoder: Box<dyn AudioEncoder>) -> Self {
+        self.encoder = Some(encoder);
+        self
+    }
+
+    /// Sets the decoding options; `###` is always added to the stop strings and the tokenizer's
+    /// EOS to the stop ids.
+    pub fn with_generation(mut self, mut generation: GenerationConfig) -> Self {
+        let ids = self.tokenizer.special_ids();
+        if !generation.eos_token_ids.contains(&ids.eos) {
+            generation.eos_token_ids.push(ids.eos);
+        }
+        generation.pad_token_id = ids.pad;
+        self.generation = generation;
+        self
+    }
+
+    /// Where `<audio>` goes in the first question (before or after it).
+    pub fn with_placement(mut self, placement: AudioPlacement) -> Self {
+        self.placement = placement;
+        self
+    }
+
+    /// Pooled frames per second for [`Self::encode_file`] (0: one mean frame per clip).
+    pub fn with_pool_fps(mut self, fps: u32) -> Self {
+        self.pool_fps = fps;
+        self
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Llark<B> {
+        &self.model
+    }
+
+    /// The tokenizer.
+    pub fn tokenizer(&self) -> &LlarkTokenizer {
+        &self.tokenizer
+    }
+
+    /// Decodes, resamples and peak-normalises an audio file, encodes it and pools the frames:
+    /// the `[frames, mm_hidden]` encodings the model takes.
+    pub fn encode_file(&self, path: impl AsRef<Path>) -> Result<Tensor<B, 2>> {
+        let encoder = self.encoder.as_ref().ok_or_else(|| {
+            LlarkError::Input(
+                "this pipeline has no audio encoder; give one or use stored encodings".into(),
+            )
+        })?;
+        let mut audio = llark_audio::load_resampled(path.as_ref(), encoder.sample_rate())?;
+        audio.peak_normalise()?;
+        let frames = encoder.encode(audio.samples(), audio.sample_rate())?;
+        let tensor = Tensor::<B, 2>::from_data(
+            TensorData::new(frames.data, [frames.frames, frames.width]),
+            &self.model.device(),
+        );
+        Ok(Pooling::new(encoder.frame_rate(), self.pool_fps).apply(tensor)?)
+    }
+
+    /// Turns stored encodings `[frames, width]` (already pooled) into the model's input tensor.
+    pub fn encodings(&self, values: Vec<f32>, shape: [usize; 2]) -> Result<Tensor<B, 2>> {
+        if values.len() != shape[0] * shape[1] || shape[1] != self.model.config().mm_hidden_size {
+            return Err(LlarkError::Input(format!(
+                "encodings of shape {shape:?} ({} values) do not fit a model taking width {}",
+                values.len(),
+                self.model.config().mm_hidden_size
+            )));
+        }
+        Ok(Tensor::from_data(
+            TensorData::new(values, shape),
+            &self.model.device(),
+        ))
+    }
+
+    /// Answers one question about a clip given as pooled encodings `[frames, mm_hidden]`.
+    /// `on_text` receives the answer piece by piece as it is generated.
+    pub fn ask(
+        &self,
+        audio: &Tensor<B, 2>,
+        question: &str,
+        on_text: Option<&mut dyn FnMut(&str)>,
+    ) -> Result<String> {
+        self.chat(audio.clone()).ask(question, on_text)
+    }
+
+    /// Answers the last human turn of `turns` from scratch (no cache reuse); the first turn must
+    /// carry the `<audio>` placeholder.
+    pub fn answer_turns(&self, audio: &Tensor<B, 2>, turns: &[Turn]) -> Result<String> {
+        let prompt = self.prompt_ids(audio, turns)?;
+        let mut cache = self
+            .model
+            .lm
+            .new_cache(1, prompt.len() + self.generation.max_new_tokens + 1);
+        let (answer, _) = self.generate(audio, &prompt, 0, &mut cache, None)?;
+        Ok(answer)
+    }
+
+    /// A chat about one clip: later questions reuse the cached keys and values of everything
+    /// already processed, so the audio is neither re-encoded nor re-read by the model.
+    pub fn chat(&self, audio: Tensor<B, 2>) -> Chat<'_, B> {
+        Chat {
+            pipeline: self,
+            audio,
+            turns: Vec::new(),
+            cache: self.model.lm.new_cache(1, 512),
+            cached_ids: Vec::new(),
+            reused: 0,
+        }
+    }
+
+    fn prompt_ids(&self, audio: &Tensor<B, 2>, turns: &[Turn]) -> Result<Vec<u32>> {
+        let frames = audio.dims()[0];
+        let prompt = ExampleEncoder::new(&self.tokenizer).inference_prompt_turns(
+            "question",
+            turns,
+            Some(frames),
+        )?;
+        Ok(prompt.input_ids)
+    }
+
+    /// Runs the model on `prompt[reuse..]` after the `reuse` positions in `cache` and generates
+    /// the answer; returns it with the generated ids.
+    fn generate(
+        &self,
+        audio: &Tensor<B, 2>,
+        prompt: &[u32],
+        reuse: usize,
+        cache: &mut KvCache<B>,
+        on_text: Option<&mut dyn FnMut(&str)>,
+    ) -> Result<(String, Vec<u32>)> {
+        let ids = vec![prompt.to_vec()];
+        let embeds = self.model.embed(&ids, &[vec![audio.clone()]])?;
+        let [_, len, width] = embeds.dims();
+        let embeds = embeds.slice([0..1, reuse..len, 0..width]);
+        let mut config = self.generation.clone();
+        if !config.stop_strings.iter().any(|s| s == STOP_STRING) {
+            config.stop_strings.push(STOP_STRING.to_string());
+        }
+        let tokenizer = &self.tokenizer;
+        let decode = |ids: &[u32]| tokenizer.decode(ids, true).unwrap_or_default();
+        let mut stream = on_text.map(|sink| AnswerStream::new(sink));
+        let mut generated = Vec::new();
+        let mut on_token = |_row: usize, id: u32| {
+            generated.push(id);
+            if let Some(stream) = stream.as_mut() {
+                stream.update(&decode(&generated));
+            }
+        };
+        let out = self.model.lm.generate_in_cache(
+            Prompt::Embeds {
+                embeds,
+                mask: AttentionMask::ones(1, len - reuse),
+                history: ids,
+            },
+            &config,
+            cache,
+            GenerationHooks {
+                decode: Some(&decode),
+                on_token: Some(&mut on_token),
+            },
+        )?;
+        let tokens = out.tokens.into_iter().next().unwrap_or_default();
+        let text = self.tokenizer.decode(&tokens, true)?;
+        Ok((cut_at_stop(&text).to_string(), tokens))
+    }
+}
+
+/// A conversation about one clip (see [`Pipeline::chat`]).
+pub struct Chat<'p, B: Backend> {
+    pipeline: &'p Pipeline<B>,
+    audio: Tensor<B, 2>,
+    turns: Vec<Turn>,
+    cache: KvCache<B>,
+    cached_ids: Vec<u32>,
+    reused: usize,
+}
+
+impl<B: Backend> Chat<'_, B> {
+    /// Asks the next question and returns the answer; `on_text` receives it as it is generated.
+    ///
+    /// The prompt is the whole conversation in LLark's template (earlier answers as the text
+    /// returned); only the part after the longest prefix already in the cache is run.
+    pub fn ask(&mut self, question: &str, on_text: Option<&mut dyn FnMut(&str)>) -> Result<String> {
+        let text = if self.turns.is_empty() {
+            prompt_with_audio(question, self.pipeline.placement)
+        } else {
+            question.to_string()
+        };
+        self.turns.push(Turn::human(text));
+        let prompt = match self.pipeline.prompt_ids(&self.audio, &self.turns) {
+            Ok(prompt) => prompt,
+            Err(e) => {
+                self.turns.pop();
+                return Err(e);
+            }
+        };
+        let shared = self
+            .cached_ids
+            .iter()
+            .zip(&prompt)
+            .take_while(|(a, b)| a == b)
+            .count()
+            .min(prompt.len() - 1);
+        self.cache.truncate(shared);
+        self.reused = shared;
+        let (answer, generated) =
+            self.pipeline
+                .generate(&self.audio, &prompt, shared, &mut self.cache, on_text)?;
+        self.cached_ids = prompt;
+        self.cached_ids.extend(&generated);
+        self.turns.push(Turn::gpt(answer.clone()));
+        Ok(answer)
+    }
+
+    /// The conversation so far (the first human turn carries `<audio>`).
+    pub fn turns(&self) -> &[Turn] {
+        &self.turns
+    }
+
+    /// How many prompt positions the last question took from the cache instead of running them.
+    pub fn reused_positions(&self) -> usize {
+        self.reused
+    }
+
+    /// Positions held in the KV cache.
+    pub fn cached_positions(&self) -> usize {
+        self.cache.len()
+    }
+}
+
+/// Streams an answer's text while it is generated: everything before `###`, without the
+/// leading space, holding back trailing `#` that may start the stop string.
+struct AnswerStream<'a> {
+    sink: &'a mut dyn FnMut(&str),
+    sent: usize,
+}
+
+impl<'a> AnswerStream<'a> {
+    fn new(sink: &'a mut dyn FnMut(&str)) -> Self {
+        Self { sink, sent: 0 }
+    }
+
+    fn update(&mut self, decoded: &str) {
+        let visible = decoded.find(STOP_STRING).map_or(decoded, |i| &decoded[..i]);
+        let visible = visible.trim_start().trim_end_matches('#');
+        if visible.len() > self.sent && visible.is_char_boundary(self.sent) {
+            (self.sink)(&visible[self.sent..]);
+            self.sent = visible.len();
+        }
+    }
+}
