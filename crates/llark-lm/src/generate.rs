@@ -266,7 +266,8 @@ impl<B: Backend> Llama<B> {
 
     /// Generates continuations after the positions already in `cache` (multi-turn chat). On
     /// return the cache holds the prompt and every generated token, so the next turn only passes
-    /// its new tokens; positions after a sequence stopped are recorded as padding.
+    /// its new tokens; positions after a sequence stopped are recorded as padding. The
+    /// repetition penalty sees this turn's prompt ids (or `history`) and the new tokens.
     pub fn generate_in_cache(
         &self,
         prompt: Prompt<B>,

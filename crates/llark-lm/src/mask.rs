@@ -186,7 +186,11 @@ impl AttentionMask {
         if new == 1 && unpadded {
             return None;
         }
-        let rows = if unpadded { &self.rows[..1] } else { &self.rows[..] };
+        let rows = if unpadded {
+            &self.rows[..1]
+        } else {
+            &self.rows[..]
+        };
         let mut bias = Vec::with_capacity(rows.len() * new * total);
         for row in rows {
             for q in 0..new {
@@ -200,5 +204,34 @@ impl AttentionMask {
             TensorData::new(bias, [rows.len(), 1, 1, new, total]),
             device,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_follow_generate_for_left_padding() {
+        // transformers: position_ids = cumsum(mask) - 1, filled with 1 where mask == 0.
+        let mask = AttentionMask::left_padded(&[4, 2], 4).unwrap();
+        assert_eq!(
+            mask.positions_of_last(4),
+            vec![vec![0, 1, 2, 3], vec![1, 1, 0, 1]]
+        );
+        assert_eq!(mask.positions_of_last(1), vec![vec![3], vec![1]]);
+        let right = AttentionMask::right_padded(&[3], 5).unwrap();
+        assert_eq!(right.rows(), &[vec![true, true, true, false, false]]);
+        assert_eq!(right.positions_of_last(3), vec![vec![2, 1, 1]]);
+    }
+
+    #[test]
+    fn shape_errors_are_reported() {
+        assert!(AttentionMask::from_rows(vec![vec![true], vec![true, false]]).is_err());
+        assert!(AttentionMask::from_flat(&[1, 1, 1], 2, 2).is_err());
+        assert!(AttentionMask::left_padded(&[5], 4).is_err());
+        let mut a = AttentionMask::ones(2, 1);
+        assert!(a.extend(&AttentionMask::ones(1, 1)).is_err());
+        assert_eq!(AttentionMask::from_flat(&[], 3, 0).unwrap().batch(), 3);
     }
 }

@@ -246,8 +246,8 @@ impl<B: Backend> Llama<B> {
                 self.config.hidden_size
             )));
         }
-        if t == 0 {
-            return Err(LmError::Input("input has no positions".into()));
+        if t == 0 || b == 0 {
+            return Err(LmError::Input(format!("input is empty ({b} x {t})")));
         }
         let new_mask = match mask {
             Some(m) if m.batch() != b || m.len() != t => {
