@@ -90,7 +90,10 @@ fn batch_equals_one_clip_at_a_time() {
 
 #[test]
 fn frame_count_follows_the_real_length() {
-    let model = load(&fixture("jukebox-tiny"), false);
+    let jukebox = load(&fixture("jukebox-tiny"), false);
+    // The pipeline holds encoders as trait objects.
+    let model: &dyn AudioEncoder = &jukebox;
+    assert_eq!(model.name(), "jukebox");
     let audio = reference_audio("jukebox-tiny");
     assert_eq!(model.frame_rate(), 44_100.0 / 128.0);
     assert_eq!(model.width(), 64);
