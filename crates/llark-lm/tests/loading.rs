@@ -218,3 +218,40 @@ fn resize_initialises_new_rows_to_the_mean() {
         assert_eq!(shrunk.embed_tokens.dims(), [vocab, d]);
     }
 }
+
+#[test]
+fn saved_model_reloads_and_keeps_parity() {
+    for name in ["llama-tiny", "rope-llama3-tied"] {
+        let model = load(name);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            fixture(name).join("config.json"),
+            dir.path().join("config.json"),
+        )
+        .unwrap();
+        llark_lm::write_safetensors(
+            dir.path().join("model.safetensors"),
+            &model.to_hf_tensors(),
+            llark_lm::SaveDtype::F32,
+        )
+        .unwrap();
+        std::fs::copy(
+            fixture(name).join("reference.safetensors"),
+            dir.path().join("reference.safetensors"),
+        )
+        .unwrap();
+        let report = llark_lm::check_fixture::<B>(dir.path(), &Default::default()).unwrap();
+        assert!(report.passed, "{report}");
+        // bf16 storage rounds the weights: still loads strictly, logits move only slightly.
+        llark_lm::write_safetensors(
+            dir.path().join("model.safetensors"),
+            &model.to_hf_tensors(),
+            llark_lm::SaveDtype::Bf16,
+        )
+        .unwrap();
+        let source = WeightSource::open_dir(dir.path()).unwrap();
+        assert_eq!(source.meta("model.norm.weight").unwrap().dtype, "BF16");
+        let report = llark_lm::check_fixture::<B>(dir.path(), &Default::default()).unwrap();
+        assert!(report.max_abs_err < 0.2, "{report}");
+    }
+}
