@@ -44,6 +44,9 @@ pub enum LlarkError {
     /// From the encoding store.
     #[error(transparent)]
     Store(#[from] llark_data::StoreError),
+    /// From reading a `.npy` file.
+    #[error(transparent)]
+    Npy(#[from] llark_data::NpyError),
     /// From tokenisation of conversations (template, masking, truncation).
     #[error(transparent)]
     Example(#[from] llark_data::ExampleError),

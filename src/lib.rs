@@ -17,10 +17,12 @@
 
 pub mod backend;
 pub mod config;
+pub mod encoders;
 pub mod error;
 pub mod eval;
 pub mod model;
 pub mod pipeline;
+pub mod training;
 
 pub use config::LlarkConfig;
 pub use error::{LlarkError, Result};

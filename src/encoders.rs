@@ -1,0 +1,76 @@
+//! Opening audio encoders and stored encodings from files, for the pipeline and the tools.
+
+use std::path::Path;
+
+use burn::tensor::backend::Backend;
+use llark_encoder::{AudioEncoder, Jukebox, JukeboxOptions};
+
+use crate::error::{LlarkError, Result};
+
+/// Opens the audio encoder stored in `dir`, recognised by its `config.json`:
+/// a Jukebox directory (`config.json` with `vqvae` and `prior`, `vqvae.safetensors`,
+/// `prior.safetensors`; layers are streamed from the memory map to bound memory).
+pub fn load_encoder<B: Backend>(
+    dir: impl AsRef<Path>,
+    device: &B::Device,
+) -> Result<Box<dyn AudioEncoder>> {
+    let dir = dir.as_ref();
+    let config_path = dir.join("config.json");
+    let text = std::fs::read_to_string(&config_path).map_err(|source| LlarkError::Io {
+        path: config_path.clone(),
+        source,
+    })?;
+    let config: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| LlarkError::Config {
+            path: config_path.clone(),
+            message: e.to_string(),
+        })?;
+    if config.get("vqvae").is_some() && config.get("prior").is_some() {
+        let options = JukeboxOptions {
+            stream_layers: true,
+        };
+        return Ok(Box::new(Jukebox::<B>::load_dir(dir, options, device)?));
+    }
+    Err(LlarkError::Config {
+        path: config_path,
+        message: "not an encoder directory this version knows (expected a Jukebox config with `vqvae` and `prior`)".into(),
+    })
+}
+
+/// Reads one clip's stored encodings `[frames, width]` from a `.npy` file (LLark's per-clip
+/// format; a leading batch dimension of 1 is dropped) or from a `.safetensors` file holding a
+/// single tensor.
+pub fn read_encoding_file(path: impl AsRef<Path>) -> Result<(Vec<f32>, [usize; 2])> {
+    let path = path.as_ref();
+    let (data, shape) = match path.extension().and_then(|e| e.to_str()) {
+        Some("npy") => {
+            let array = llark_data::read_npy(path)?;
+            (array.data, array.shape)
+        }
+        Some("safetensors") => {
+            let source = llark_lm::WeightSource::open_files(&[path.to_path_buf()])?;
+            let names = source.names();
+            let [name] = names.as_slice() else {
+                return Err(LlarkError::Input(format!(
+                    "{}: expected exactly one tensor, found {}",
+                    path.display(),
+                    names.len()
+                )));
+            };
+            source.read_f32(name)?
+        }
+        _ => {
+            return Err(LlarkError::Input(format!(
+                "{}: encodings must be a .npy or .safetensors file",
+                path.display()
+            )))
+        }
+    };
+    match shape.as_slice() {
+        [frames, width] | [1, frames, width] => Ok((data, [*frames, *width])),
+        other => Err(LlarkError::Input(format!(
+            "{}: encodings must be [frames, width], found shape {other:?}",
+            path.display()
+        ))),
+    }
+}
