@@ -35,6 +35,9 @@
 //!
 //! Formats: WAV (PCM 8/16/24/32-bit, 32-bit float, any channel count) always; MP3, FLAC and
 //! OGG/Vorbis with the default `compressed` feature.
+//!
+//! [`synth`] generates seeded synthetic pieces with exact ground truth (key, tempo, chords,
+//! instruments, genre) in the shape of LLark's per-clip metadata, for demos and end-to-end runs.
 #![warn(missing_docs)]
 
 mod audio;

@@ -1,4 +1,34 @@
-//! Deterministic test and demo signals: sines and a short music-like phrase.
+//! Deterministic test and demo signals: sines, a short music-like phrase, and seeded
+//! synthetic pieces with ground truth (key, tempo, chords, instruments, genre) for demos and
+//! end-to-end training.
+//!
+//! ```no_run
+//! use llark_audio::synth::{generate, write_dataset, SynthConfig};
+//!
+//! # fn main() -> Result<(), llark_audio::AudioError> {
+//! let piece = generate(7, &SynthConfig::default())?;
+//! println!("{}: {}", piece.metadata.key, piece.metadata.caption);
+//!
+//! // 100 clips of 10 s, with WAV + JSON per clip and metadata.jsonl.
+//! write_dataset("synth-data", 100, 0, &SynthConfig::default(), |done, total, _| {
+//!     eprintln!("{done}/{total}");
+//! })?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod dataset;
+mod piece;
+mod theory;
+mod voice;
+
+pub use dataset::{clip_id, clip_seeds, write_dataset, METADATA_JSONL};
+pub use piece::{
+    describe, generate, Beat, ChordEvent, Genre, Piece, PieceMetadata, SynthConfig,
+    MAX_DURATION_SECONDS, TEMPO_LIMITS,
+};
+pub use theory::{Key, Mode};
+pub use voice::Instrument;
 
 use crate::audio::Audio;
 use crate::error::Result;
