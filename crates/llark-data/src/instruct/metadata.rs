@@ -28,7 +28,8 @@ pub struct Downbeat {
 /// One time-stamped chord.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChordSpan {
-    /// Start, in seconds.
+    /// Start, in seconds (alias `time`, as `llark_audio::synth` writes it).
+    #[serde(alias = "time")]
     pub start_time: f64,
     /// End, in seconds.
     pub end_time: f64,
@@ -55,6 +56,7 @@ pub struct ClipMetadata {
         default,
         alias = "tempo_in_beats_per_minute_madmom",
         alias = "bpm",
+        alias = "tempo_bpm",
         skip_serializing_if = "Option::is_none"
     )]
     pub tempo: Option<f64>,
@@ -621,5 +623,21 @@ mod tests {
         assert_eq!(f.get("main_chord"), Some("A minor"));
         assert_eq!(f.get("first_downbeat"), Some("0.5"));
         assert!(m.prompt_value().get("id").is_none());
+    }
+
+    #[test]
+    fn synthetic_music_metadata_is_read() {
+        // The field names `llark_audio::synth` writes.
+        let m: ClipMetadata = serde_json::from_str(
+            r#"{"id":"synth-000001","audio":"synth-000001.wav","duration":10.0,"tempo_bpm":96.0,
+                "key":"Eb major","time_signature":"4/4",
+                "chords":[{"time":0.0,"end_time":2.5,"chord":"Eb:maj"},{"time":2.5,"end_time":5.0,"chord":"Bb:maj"}],
+                "instruments":["organ","bass"],"genre":"pop"}"#,
+        )
+        .unwrap();
+        assert_eq!(m.tempo, Some(96.0));
+        assert_eq!(m.chords.len(), 2);
+        assert_eq!(m.chords[1].start_time, 2.5);
+        assert!(!m.extra.contains_key("tempo_bpm"));
     }
 }
