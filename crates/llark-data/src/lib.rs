@@ -44,6 +44,7 @@ pub mod record;
 pub mod store;
 pub mod template;
 pub mod tokenizer;
+pub mod vocabulary;
 
 pub use collate::{collate, Batch, CollateError};
 pub use example::{
@@ -59,3 +60,4 @@ pub use record::{
 pub use store::{EncodingStore, EncodingStoreWriter, StoreDtype, StoreError, StoreOptions};
 pub use template::AudioPlacement;
 pub use tokenizer::{LlarkTokenizer, SpecialTokenIds, TokenizerError};
+pub use vocabulary::train_word_level;
