@@ -112,21 +112,52 @@ impl<B: Backend> Attention<B> {
         let v = Self::split_heads(self.v_proj.forward(x), kvh, dh);
         let q = rope::apply(q, &ctx.cos, &ctx.sin);
         let k = rope::apply(k, &ctx.cos, &ctx.sin);
-        let (k, v) = match cache {
+        let blocks = match cache {
             Some((cache, layer)) => cache.append(layer, k, v),
-            None => (k, v),
+            None => vec![(k, v)],
         };
-        let s = k.dims()[2];
         let rep = h / kvh;
         // Query heads of one group share a key/value head: fold them into the row dimension.
         let q = q.reshape([b, kvh, rep * t, dh]);
-        let mut scores = q.matmul(k.swap_dims(2, 3)).div_scalar((dh as f64).sqrt());
+        let lens: Vec<usize> = blocks.iter().map(|(k, _)| k.dims()[2]).collect();
+        let s: usize = lens.iter().sum();
+        let mut scores: Vec<Tensor<B, 4>> = blocks
+            .iter()
+            .map(|(k, _)| q.clone().matmul(k.clone().swap_dims(2, 3)))
+            .collect();
+        let mut scores = if scores.len() == 1 {
+            scores.remove(0)
+        } else {
+            Tensor::cat(scores, 3)
+        }
+        .div_scalar((dh as f64).sqrt());
         if let Some(bias) = &ctx.bias {
             scores =
                 (scores.reshape([b, kvh, rep, t, s]) + bias.clone()).reshape([b, kvh, rep * t, s]);
         }
         let probs = activation::softmax(scores, 3);
-        let out = probs.matmul(v).reshape([b, h, t, dh]).swap_dims(1, 2);
+        // Weighted values, block by block (the blocks stay where they are in the cache).
+        let mut start = 0;
+        let mut out: Option<Tensor<B, 4>> = None;
+        for ((_, v), n) in blocks.into_iter().zip(lens) {
+            let p = if n == s {
+                probs.clone()
+            } else {
+                probs
+                    .clone()
+                    .slice([0..b, 0..kvh, 0..rep * t, start..start + n])
+            };
+            let part = p.matmul(v);
+            out = Some(match out {
+                Some(acc) => acc + part,
+                None => part,
+            });
+            start += n;
+        }
+        let out = out
+            .expect("at least the new block")
+            .reshape([b, h, t, dh])
+            .swap_dims(1, 2);
         self.o_proj.forward(out.reshape([b, t, h * dh]))
     }
 }
