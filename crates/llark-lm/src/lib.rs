@@ -2,7 +2,7 @@
 //!
 //! Loads a Hugging Face Llama directory unchanged (`config.json`, single or sharded safetensors in
 //! f32/f16/bf16) and computes what transformers computes: forward over token ids or input
-//! embeddings with padding masks and a preallocated KV cache, vocabulary resizing with
+//! embeddings with padding masks and a block-structured KV cache, vocabulary resizing with
 //! mean-initialised rows, the causal-LM loss, and generation (greedy and sampled, stop ids, stop
 //! strings, streaming, left-padded batches, prompts given as embeddings, continuation from a
 //! cache). [`parity::check_fixture`] compares a model with reference outputs of transformers.
@@ -47,5 +47,5 @@ pub use load::{check_weights, LoadOptions};
 pub use loss::{causal_lm_loss, IGNORE_INDEX};
 pub use mask::AttentionMask;
 pub use model::{tensor_specs, Llama, TensorProvider, VectorKind};
-pub use parity::{check_fixture, ParityReport};
+pub use parity::{check_fixture, check_model_with_embeddings, ParityReport};
 pub use weights::{TensorMeta, WeightSource};

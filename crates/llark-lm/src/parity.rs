@@ -133,6 +133,21 @@ pub fn check_model<B: Backend>(
     dir: &Path,
     device: &B::Device,
 ) -> Result<ParityReport> {
+    check_model_with_embeddings(model, dir, device, &|ids| model.embed_tokens(ids))
+}
+
+/// Input embeddings `[B, T, hidden]` for token ids `[B, T]`.
+pub type EmbedFn<'a, B> = &'a dyn Fn(Tensor<B, 2, Int>) -> Result<Tensor<B, 3>>;
+
+/// As [`check_model`], with the input embeddings computed by `embed` instead of the plain token
+/// embedding: a multimodal model passes a function that splices its audio frames in, and the
+/// logits, greedy continuation and loss are checked on top of it.
+pub fn check_model_with_embeddings<B: Backend>(
+    model: &Llama<B>,
+    dir: &Path,
+    device: &B::Device,
+    embed: EmbedFn<'_, B>,
+) -> Result<ParityReport> {
     let path = dir.join(REFERENCE_FILE);
     let reference = Reference {
         source: WeightSource::open_files(std::slice::from_ref(&path))?,
@@ -151,7 +166,7 @@ pub fn check_model<B: Backend>(
         )));
     }
     let ids_tensor = reference.int_tensor::<B>("input_ids", device)?;
-    let logits = model.forward(ids_tensor.clone(), mask.as_ref(), None)?;
+    let logits = model.forward_embeds(embed(ids_tensor.clone())?, mask.as_ref(), None)?;
     let ours: Vec<f32> = logits
         .into_data()
         .convert::<f32>()
@@ -195,7 +210,7 @@ pub fn check_model<B: Backend>(
         .map(|r| r.iter().map(|&v| v as u32).collect())
         .collect();
     let prompt = Prompt::Embeds {
-        embeds: model.embed_tokens(ids_tensor)?,
+        embeds: embed(ids_tensor)?,
         mask: mask
             .clone()
             .unwrap_or_else(|| AttentionMask::ones(batch, len)),
@@ -221,7 +236,7 @@ pub fn check_model<B: Backend>(
         let ids = reference.int_tensor::<B>("loss_input_ids", device)?;
         let labels = reference.int_tensor::<B>("loss_labels", device)?;
         let mask = reference.mask("loss_attention_mask")?;
-        let logits = model.forward(ids, mask.as_ref(), None)?;
+        let logits = model.forward_embeds(embed(ids)?, mask.as_ref(), None)?;
         let ours: Vec<f32> = causal_lm_loss(logits, labels)?
             .into_data()
             .convert::<f32>()
