@@ -21,6 +21,7 @@ pub mod encoders;
 pub mod error;
 pub mod eval;
 pub mod model;
+pub mod parity;
 pub mod pipeline;
 pub mod training;
 

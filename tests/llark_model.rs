@@ -31,7 +31,7 @@ fn reference(name: &str, config: &LlarkConfig) -> Reference {
     let source = WeightSource::open_files(&[fixture(name).join("reference.safetensors")]).unwrap();
     let (ids, shape) = source.read_i64("input_ids").unwrap();
     let (audio, audio_shape) = source.read_f32("audio_encodings").unwrap();
-    let (labels, _) = source.read_i64("labels").unwrap();
+    let (labels, _) = source.read_i64("loss_labels").unwrap();
     let (loss, _) = source.read_f32("loss").unwrap();
     let (batch, len) = (shape[0], shape[1]);
     let (frames_per_row, width) = (audio_shape[1], audio_shape[2]);

@@ -14,7 +14,8 @@ OUT_DIR defaults to `tests/fixtures/llark`. Each sub-directory holds a tiny rand
   `<audio_end>` per clip), `audio_encodings` [B, F, mm_hidden] f32 (several clips per example are
   stored one after the other along F: `audio_encodings` [B, clips*F, mm_hidden]), `logits` [B, T, V],
   `greedy_ids` [B, T + N] (greedy generation from the spliced embeddings, no EOS stop), and a loss
-  case `labels` [B, T] i64 (-100 = ignored) with `loss` [1] f32.
+  case on the same ids: `loss_input_ids`, `loss_attention_mask`, `loss_labels` [B, T] i64
+  (-100 = ignored) with `loss` [1] f32, as in the Llama fixtures.
 
 The splice is LLark's (`m2t/models/llamav2.py`): token embeddings, then the F rows after each
 `<audio_start>` replaced by the projected frames; the token after them must be `<audio_end>`.
@@ -105,7 +106,9 @@ def make(out: Path, name: str, *, kind: str, clips_per_example: int, frames: int
         "audio_encodings": audio.contiguous(),
         "logits": out_full.logits.float().contiguous(),
         "greedy_ids": greedy.contiguous(),
-        "labels": labels,
+        "loss_input_ids": input_ids.clone(),
+        "loss_attention_mask": torch.ones_like(input_ids),
+        "loss_labels": labels,
         "loss": out_full.loss.reshape(1).float(),
     }, str(target / "reference.safetensors"))
     print(f"{target}: ids {list(input_ids.shape)}, loss {out_full.loss.item():.6f}")
