@@ -53,6 +53,47 @@ impl Pooling {
         })
     }
 
+    /// Pools row-major host frames `data` `[frames, width]` into row-major
+    /// `[output_len(frames), width]`, with the same windows and errors as [`Pooling::apply`]
+    /// (each mean is accumulated in f64), for tools that hold frames in memory without a backend.
+    pub fn apply_host(
+        &self,
+        data: &[f32],
+        frames: usize,
+        width: usize,
+    ) -> Result<Vec<f32>, ProjectorError> {
+        if frames.checked_mul(width) != Some(data.len()) {
+            return Err(ProjectorError::Shape {
+                what: "host frames".into(),
+                expected: format!(
+                    "{frames} x {width} = {} values",
+                    frames.saturating_mul(width)
+                ),
+                actual: vec![data.len()],
+            });
+        }
+        let window = self.window_len()?.unwrap_or(frames);
+        let windows = frames.checked_div(window).unwrap_or(0);
+        if windows == 0 {
+            return Err(ProjectorError::ClipTooShort {
+                frames,
+                window_len: window,
+            });
+        }
+        let mut out = Vec::with_capacity(windows * width);
+        let mut sums = vec![0f64; width];
+        for rows in data.chunks_exact(window * width).take(windows) {
+            sums.fill(0.0);
+            for row in rows.chunks_exact(width) {
+                for (sum, &v) in sums.iter_mut().zip(row) {
+                    *sum += f64::from(v);
+                }
+            }
+            out.extend(sums.iter().map(|&s| (s / window as f64) as f32));
+        }
+        Ok(out)
+    }
+
     /// Pools `frames` `[T, D]` into `[output_len(T), D]`.
     ///
     /// A clip with fewer frames than one window is an error ([`ProjectorError::ClipTooShort`]):

@@ -4,7 +4,7 @@
 mod common;
 
 use burn::backend::Flex;
-use burn::tensor::Tensor;
+use burn::tensor::{Tensor, TensorData};
 use llark_projector::{Pooling, ProjectorError};
 
 const JUKEBOX_RATE: f64 = 344.53125;
@@ -34,6 +34,62 @@ fn pooling_matches_reference_cases() {
             "case {case} (fps {fps}): max abs err {err} > {tol}"
         );
     }
+}
+
+#[test]
+fn host_pooling_matches_reference_cases_and_the_tensor_version() {
+    let fixture = common::read_fixture("pooling.safetensors");
+    let device = Default::default();
+    let cases = fixture.keys().filter(|k| k.ends_with(".acts")).count();
+    assert_eq!(cases, 10, "fixture holds 10 cases");
+    for case in 0..cases {
+        let acts = &fixture[&format!("c{case}.acts")];
+        let expected = &fixture[&format!("c{case}.pooled")];
+        let fps = fixture[&format!("c{case}.fps")].to_vec::<i64>().unwrap()[0] as u32;
+        let pooling = Pooling::new(JUKEBOX_RATE, fps);
+        let [frames, width] = [acts.shape[0], acts.shape[1]];
+        let host = pooling
+            .apply_host(&acts.to_vec::<f32>().unwrap(), frames, width)
+            .unwrap();
+        let host = TensorData::new(host, [expected.shape[0], width]);
+        let tol = 1e-5 * common::rms(expected).max(1.0);
+        let err = common::max_abs_diff(&host, expected);
+        assert!(
+            err <= tol,
+            "case {case} (fps {fps}): host vs reference max abs err {err} > {tol}"
+        );
+        let tensor = pooling
+            .apply(Tensor::<Flex, 2>::from_data(acts.clone(), &device))
+            .unwrap()
+            .into_data();
+        let err = common::max_abs_diff(&host, &tensor);
+        assert!(
+            err <= tol,
+            "case {case} (fps {fps}): host vs tensor max abs err {err} > {tol}"
+        );
+    }
+}
+
+#[test]
+fn host_pooling_rejects_short_clips_and_bad_shapes() {
+    let pooling = Pooling::new(JUKEBOX_RATE, 10);
+    assert_eq!(
+        pooling.apply_host(&[1.0; 60], 20, 3).unwrap_err(),
+        ProjectorError::ClipTooShort {
+            frames: 20,
+            window_len: 34
+        }
+    );
+    assert!(matches!(
+        pooling.apply_host(&[1.0; 59], 20, 3),
+        Err(ProjectorError::Shape { .. })
+    ));
+    assert_eq!(
+        Pooling::new(JUKEBOX_RATE, 0)
+            .apply_host(&[1.0, 2.0, 3.0, 5.0], 2, 2)
+            .unwrap(),
+        vec![2.0, 3.5]
+    );
 }
 
 #[test]
