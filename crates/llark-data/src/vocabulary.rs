@@ -3,16 +3,20 @@
 
 use tokenizers::models::wordlevel::{WordLevel, WordLevelTrainer};
 use tokenizers::models::TrainerWrapper;
-use tokenizers::pre_tokenizers::whitespace::Whitespace;
+use tokenizers::pre_tokenizers::digits::Digits;
+use tokenizers::pre_tokenizers::metaspace::{Metaspace, PrependScheme};
+use tokenizers::pre_tokenizers::punctuation::Punctuation;
+use tokenizers::pre_tokenizers::sequence::Sequence;
 use tokenizers::{AddedToken, Tokenizer};
 
 use crate::tokenizer::{LlarkTokenizer, TokenizerError, BOS_TOKEN, EOS_TOKEN, UNK_TOKEN};
 
-/// Trains a word-level tokenizer on `texts`: words and runs of punctuation (split on
-/// whitespace, as `tokenizers`' `Whitespace` pre-tokenizer does) seen at least `min_frequency`
-/// times become tokens, at most `max_vocab` of them. `<unk>`, `<s>` and `</s>` get ids 0, 1 and
-/// 2 as in Llama, and LLark's `[PAD]` and audio tokens follow the vocabulary (see
-/// [`LlarkTokenizer::from_tokenizer`]). Decoding joins tokens with spaces.
+/// Trains a word-level tokenizer on `texts`. Text is split as sentencepiece writes it (spaces
+/// become `▁` at the start of the following word), punctuation characters and digits stand
+/// alone (so any number is spelled with ten digit tokens), and every piece seen at least
+/// `min_frequency` times becomes a token, at most `max_vocab` of them. `<unk>`, `<s>` and `</s>`
+/// get ids 0, 1 and 2 as in Llama, and LLark's `[PAD]` and audio tokens follow the vocabulary
+/// (see [`LlarkTokenizer::from_tokenizer`]). Decoding restores the text (`▁` back to spaces).
 pub fn train_word_level<I, S>(
     texts: I,
     min_frequency: u64,
@@ -43,7 +47,19 @@ where
         .build()
         .map_err(train_err)?;
     let mut tokenizer = Tokenizer::new(model);
-    tokenizer.with_pre_tokenizer(Some(Whitespace {}));
+    let metaspace = Metaspace::new('▁', PrependScheme::Always, true);
+    tokenizer.with_pre_tokenizer(Some(Sequence::new(vec![
+        metaspace.clone().into(),
+        Punctuation::default().into(),
+        Digits::new(true).into(),
+    ])));
+    tokenizer.with_decoder(Some(metaspace));
+    // Every digit is a token even when the texts lack some, so any number can be written.
+    let digits = std::iter::repeat_n(
+        "0 1 2 3 4 5 6 7 8 9".to_string(),
+        min_frequency.max(1) as usize,
+    );
+    let texts = texts.map(|t| t.as_ref().to_string()).chain(digits);
     tokenizer.train(&mut trainer, texts).map_err(train_err)?;
     tokenizer.add_special_tokens(&specials);
     LlarkTokenizer::from_tokenizer(tokenizer, "<word-level training>")
@@ -75,10 +91,11 @@ mod tests {
         let encoded = tok.encode("The tempo is 120 BPM.", true).unwrap();
         assert_eq!(encoded[0], ids.bos);
         assert!(!encoded.contains(&ids.unk));
-        assert_eq!(
-            tok.decode(&encoded, true).unwrap(),
-            "The tempo is 120 BPM ."
-        );
+        assert_eq!(tok.decode(&encoded, true).unwrap(), "The tempo is 120 BPM.");
+        // Numbers never seen whole are spelled with digits.
+        let number = tok.encode("It is 102.5 BPM", false).unwrap();
+        assert!(!number.contains(&ids.unk));
+        assert_eq!(tok.decode(&number, true).unwrap(), "It is 102.5 BPM");
         let audio = tok
             .encode("<audio_start><audio_patch><audio_end>", false)
             .unwrap();
