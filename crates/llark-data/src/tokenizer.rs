@@ -176,6 +176,18 @@ impl LlarkTokenizer {
         &self.inner
     }
 
+    /// Writes the tokenizer, LLark's added tokens included, as a `tokenizer.json` that
+    /// [`Self::from_file`] reads back with the same ids.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), TokenizerError> {
+        let path = path.as_ref();
+        self.inner
+            .save(path, true)
+            .map_err(|e| TokenizerError::Load {
+                path: path.display().to_string(),
+                reason: format!("cannot write: {e}"),
+            })
+    }
+
     /// Encodes text; with `add_bos`, `<s>` comes first (as transformers' Llama tokenizer does).
     pub fn encode(&self, text: &str, add_bos: bool) -> Result<Vec<u32>, TokenizerError> {
         let enc = self.encode_raw(text)?;

@@ -102,5 +102,15 @@ mod tests {
         assert_eq!(audio, vec![ids.audio_start, ids.audio_patch, ids.audio_end]);
         let unknown = tok.encode("zebra", false).unwrap();
         assert_eq!(unknown, vec![ids.unk]);
+
+        // Saved and reloaded, the tokenizer keeps its ids and its decoding.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokenizer.json");
+        tok.save(&path).unwrap();
+        let reloaded = LlarkTokenizer::from_file(&path).unwrap();
+        assert_eq!(reloaded.special_ids(), ids);
+        assert_eq!(reloaded.vocab_size(), tok.vocab_size());
+        assert_eq!(reloaded.encode("It is 102.5 BPM", false).unwrap(), number);
+        assert_eq!(reloaded.decode(&number, true).unwrap(), "It is 102.5 BPM");
     }
 }
