@@ -47,6 +47,20 @@ impl Frames {
     }
 }
 
+/// Checks that `samples` come at the `expected` rate and are all finite.
+pub(crate) fn check_input(samples: &[f32], rate: u32, expected: u32) -> Result<(), EncoderError> {
+    if rate != expected {
+        return Err(EncoderError::SampleRate {
+            actual: rate,
+            expected,
+        });
+    }
+    match samples.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        Some((index, &value)) => Err(EncoderError::NonFiniteSample { index, value }),
+        None => Ok(()),
+    }
+}
+
 /// An audio encoder: mono audio in, a `[T, D]` sequence of feature frames out.
 ///
 /// Implementations decide their own input window: [`AudioEncoder::max_input_samples`] tells a caller

@@ -5,6 +5,8 @@
 //! - [`jukebox::Jukebox`]: the Jukebox-5B path LLark uses — VQ-VAE level-2 codes fed to the top
 //!   prior `prior_5b` cut to 36 layers, giving 4800-wide frames at 344.53125 Hz. Weights are read
 //!   from safetensors files with the original checkpoint names (`tools/convert_jukebox.py`).
+//! - [`lite::LiteEncoder`]: a lightweight CPU encoder (chroma, key evidence, tempogram, log-mel,
+//!   MFCC, dynamics at 10.77 frames/s) for demos and small models trained from scratch.
 //! - [`parity::check_fixture`]: compares the model with golden outputs of the original code.
 //!
 //! ```no_run
@@ -23,9 +25,11 @@
 mod encoder;
 mod error;
 pub mod jukebox;
+pub mod lite;
 pub mod parity;
 pub mod weights;
 
 pub use encoder::{AudioEncoder, Frames};
 pub use error::EncoderError;
 pub use jukebox::{Jukebox, JukeboxConfig, JukeboxOptions};
+pub use lite::{LiteConfig, LiteEncoder};

@@ -155,15 +155,7 @@ impl<B: Backend> Jukebox<B> {
     /// LLark's preprocessing: checks the rate, peak-normalises (if the peak is > 0), and truncates
     /// or zero-pads at the end to one window.
     pub fn prepare(&self, samples: &[f32], sample_rate: u32) -> Result<Window, EncoderError> {
-        if sample_rate != self.config.sample_rate {
-            return Err(EncoderError::SampleRate {
-                actual: sample_rate,
-                expected: self.config.sample_rate,
-            });
-        }
-        if let Some((index, &value)) = samples.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(EncoderError::NonFiniteSample { index, value });
-        }
+        crate::encoder::check_input(samples, sample_rate, self.config.sample_rate)?;
         let window = self.config.window_samples();
         let peak = samples.iter().fold(0f32, |m, v| m.max(v.abs()));
         let mut out: Vec<f32> = samples.iter().take(window).copied().collect();

@@ -1,0 +1,273 @@
+//! A lightweight CPU encoder: hand-designed features that make key, tempo and instrumentation easy
+//! to read off, for demos and small models trained from scratch. It sits beside Jukebox (it is not
+//! a replacement for its learned representation) and runs several hundred times faster than real
+//! time on one CPU core.
+//!
+//! Input: mono audio at 44.1 kHz (configurable). Output: one frame per `hop_length` samples
+//! (4,096: 10.7666 Hz), `floor(n / hop_length)` frames, each [`LiteLayout::width`] wide (184 with
+//! the default configuration):
+//!
+//! | block | default range | what |
+//! |---|---|---|
+//! | chroma | 0..12 | spectral-peak chroma of a 8,192-point frame, max-normalised |
+//! | key correlation | 12..36 | Pearson correlation of the chroma summed over `key_window_seconds` with the 24 key profiles |
+//! | key posterior | 36..60 | `softmax(key_sharpness * correlation)` |
+//! | tempo | 60..132 | local tempogram: onset-envelope autocorrelation over `tempo_window_seconds`, 72 log-spaced bins 40–240 BPM |
+//! | log-mel | 132..164 | 32 mel band energies, `dB / 80 + 1` clipped at 0 |
+//! | MFCC | 164..177 | DCT-II of the log-mel block |
+//! | scalars | 177..184 | loudness, onset mean, onset peak, percussiveness, centroid, flatness, zero-crossing rate |
+//!
+//! ```
+//! use llark_encoder::lite::{LiteConfig, LiteEncoder};
+//! use llark_encoder::AudioEncoder;
+//!
+//! let encoder = LiteEncoder::new(LiteConfig::default())?;
+//! let samples = vec![0.0f32; 44_100 * 2];
+//! let frames = encoder.encode(&samples, 44_100)?;
+//! assert_eq!(frames.shape(), [21, encoder.width()]);
+//! # Ok::<(), llark_encoder::EncoderError>(())
+//! ```
+
+mod chroma;
+mod config;
+mod rhythm;
+mod spectrum;
+mod timbre;
+
+use std::path::Path;
+
+use rustfft::FftPlanner;
+
+pub use config::{
+    KeyProfile, LiteConfig, LiteLayout, CHROMA_BINS, KEY_COUNT, LITE_ENCODER_NAME, SCALAR_COUNT,
+};
+
+use crate::encoder::check_input;
+use crate::{AudioEncoder, EncoderError, Frames};
+use chroma::KeyEvidence;
+use rhythm::Tempogram;
+use spectrum::{db_unit, PowerSpectrum};
+use timbre::MelBank;
+
+/// The name of the configuration file of an encoder directory.
+pub const CONFIG_FILE: &str = "config.json";
+
+/// The lightweight CPU encoder (see the [module documentation](self) for the feature layout).
+pub struct LiteEncoder {
+    config: LiteConfig,
+    layout: LiteLayout,
+    chroma_spectrum: PowerSpectrum,
+    onset_spectrum: PowerSpectrum,
+    mel: MelBank,
+    dct: Vec<Vec<f32>>,
+    key: KeyEvidence,
+    tempogram: Tempogram,
+}
+
+impl std::fmt::Debug for LiteEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiteEncoder")
+            .field("config", &self.config)
+            .field("width", &self.layout.width)
+            .finish()
+    }
+}
+
+/// Intermediate results of the onset-rate analysis of one clip.
+struct OnsetAnalysis {
+    /// Mean power spectrum of each output frame.
+    frame_power: Vec<Vec<f32>>,
+    /// Mean linear mel energies of each output frame.
+    frame_mel: Vec<Vec<f32>>,
+    /// Onset strength of every onset frame of the clip.
+    flux: Vec<f32>,
+    /// Percussiveness of every onset frame of the clip.
+    percussive: Vec<f32>,
+}
+
+impl LiteEncoder {
+    /// Builds the encoder after validating `config`.
+    pub fn new(config: LiteConfig) -> Result<Self, EncoderError> {
+        config.validate("LiteConfig")?;
+        let mut planner = FftPlanner::new();
+        let chroma_spectrum = PowerSpectrum::new(&mut planner, config.chroma_fft);
+        let onset_spectrum = PowerSpectrum::new(&mut planner, config.onset_fft);
+        let onset_bin_hz = f64::from(config.sample_rate) / config.onset_fft as f64;
+        let mel = MelBank::new(
+            config.n_mels,
+            config.mel_fmin,
+            config.mel_fmax,
+            onset_spectrum.bins(),
+            onset_bin_hz,
+        );
+        let dct = timbre::dct_matrix(config.n_mfcc, config.n_mels);
+        let key = KeyEvidence::new(config.key_profile, config.key_sharpness);
+        let tempo_window = (config.tempo_window_seconds * config.onset_rate()).round() as usize;
+        let tempogram = Tempogram::new(
+            &mut planner,
+            tempo_window.max(2),
+            config.onset_rate(),
+            &config.tempo_bin_bpm(),
+            config.tempo_ratio(),
+        );
+        Ok(Self {
+            layout: config.layout(),
+            config,
+            chroma_spectrum,
+            onset_spectrum,
+            mel,
+            dct,
+            key,
+            tempogram,
+        })
+    }
+
+    /// Opens an encoder directory (its `config.json`, which must say `"encoder": "lite"`).
+    pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self, EncoderError> {
+        Self::new(LiteConfig::from_json_file(dir.as_ref().join(CONFIG_FILE))?)
+    }
+
+    /// Writes `config.json` into `dir` (created if missing), so [`LiteEncoder::from_dir`] reopens
+    /// the same encoder.
+    pub fn save_dir(&self, dir: impl AsRef<Path>) -> Result<(), EncoderError> {
+        let dir = dir.as_ref();
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| EncoderError::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let path = dir.join(CONFIG_FILE);
+        std::fs::write(&path, self.config.to_json_string()).map_err(io(&path))
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &LiteConfig {
+        &self.config
+    }
+
+    /// Where each feature block sits in a frame.
+    pub fn layout(&self) -> &LiteLayout {
+        &self.layout
+    }
+
+    /// Spectra, mel energies and onset envelope at the onset rate, for a clip of `frames` frames.
+    fn onset_analysis(&self, samples: &[f32], frames: usize) -> OnsetAnalysis {
+        let c = &self.config;
+        let per_frame = c.onset_per_frame();
+        let onset_frames = samples.len().div_ceil(c.onset_hop);
+        let mut spectrum = self.onset_spectrum.clone();
+        let bins = spectrum.bins();
+        let mut power = vec![0f32; bins];
+        let mut frame_power = vec![vec![0f32; bins]; frames];
+        let mut frame_mel = vec![vec![0f32; c.n_mels]; frames];
+        let mut log_mel = Vec::with_capacity(onset_frames);
+        let mut mel = vec![0f32; c.n_mels];
+        let scale = 1.0 / per_frame as f32;
+        for j in 0..onset_frames {
+            spectrum.compute(samples, j * c.onset_hop + c.onset_hop / 2, &mut power);
+            self.mel.apply(&power, &mut mel);
+            if let Some(t) = Some(j / per_frame).filter(|&t| t < frames) {
+                add_scaled(&mut frame_power[t], &power, scale);
+                add_scaled(&mut frame_mel[t], &mel, scale);
+            }
+            log_mel.push(mel.iter().map(|&p| db_unit(p)).collect::<Vec<f32>>());
+        }
+        let (flux, percussive) = timbre::onset_strength(&log_mel);
+        OnsetAnalysis {
+            frame_power,
+            frame_mel,
+            flux,
+            percussive,
+        }
+    }
+
+    /// Writes the timbre blocks (log-mel, MFCC, scalars) of frame `t` into `row`.
+    fn timbre_row(&self, samples: &[f32], onset: &OnsetAnalysis, t: usize, row: &mut [f32]) {
+        let (c, l) = (&self.config, &self.layout);
+        let log_mel: Vec<f32> = onset.frame_mel[t].iter().map(|&p| db_unit(p)).collect();
+        row[l.log_mel.clone()].copy_from_slice(&log_mel);
+        for (o, basis) in row[l.mfcc.clone()].iter_mut().zip(&self.dct) {
+            *o = basis.iter().zip(&log_mel).map(|(b, v)| b * v).sum();
+        }
+        let per_frame = c.onset_per_frame();
+        let subs = t * per_frame..(t + 1) * per_frame;
+        let flux = &onset.flux[subs.clone()];
+        let onset_mean = flux.iter().sum::<f32>() / per_frame as f32;
+        let onset_peak = flux.iter().fold(0f32, |m, &v| m.max(v));
+        let percussive = onset.percussive[subs].iter().sum::<f32>() / per_frame as f32;
+        let bin_hz = f64::from(c.sample_rate) / c.onset_fft as f64;
+        let (centroid, flatness) = timbre::centroid_flatness(&onset.frame_power[t], bin_hz);
+        let block = &samples[t * c.hop_length..(t + 1) * c.hop_length];
+        let (loudness, zcr) = timbre::loudness_zcr(block);
+        row[l.scalars.clone()].copy_from_slice(&[
+            loudness, onset_mean, onset_peak, percussive, centroid, flatness, zcr,
+        ]);
+    }
+}
+
+/// `acc += scale * x`, element-wise.
+fn add_scaled(acc: &mut [f32], x: &[f32], scale: f32) {
+    acc.iter_mut().zip(x).for_each(|(a, v)| *a += v * scale);
+}
+
+impl AudioEncoder for LiteEncoder {
+    fn name(&self) -> &str {
+        LITE_ENCODER_NAME
+    }
+
+    fn frame_rate(&self) -> f64 {
+        self.config.frame_rate()
+    }
+
+    fn width(&self) -> usize {
+        self.layout.width
+    }
+
+    fn sample_rate(&self) -> u32 {
+        self.config.sample_rate
+    }
+
+    fn max_input_samples(&self) -> Option<usize> {
+        None
+    }
+
+    /// Encodes a clip into `floor(n / hop_length)` frames (none for clips shorter than one hop).
+    fn encode(&self, samples: &[f32], sample_rate: u32) -> Result<Frames, EncoderError> {
+        check_input(samples, sample_rate, self.config.sample_rate)?;
+        let (c, l) = (&self.config, &self.layout);
+        let frames = samples.len() / c.hop_length;
+        if frames == 0 {
+            return Ok(Frames::empty(l.width));
+        }
+        let onset = self.onset_analysis(samples, frames);
+        let chroma_bin_hz = f64::from(c.sample_rate) / c.chroma_fft as f64;
+        let chroma = chroma::chroma_frames(
+            samples,
+            &mut self.chroma_spectrum.clone(),
+            frames,
+            c.hop_length,
+            chroma_bin_hz,
+            (c.chroma_fmin, c.chroma_fmax),
+        );
+        let key_window = (c.key_window_seconds * c.frame_rate()).round().max(1.0) as usize;
+        let keys = self.key.frames(&chroma, key_window);
+        let per_frame = c.onset_per_frame();
+        let mut data = vec![0f32; frames * l.width];
+        for (t, row) in data.chunks_exact_mut(l.width).enumerate() {
+            row[l.chroma.clone()].copy_from_slice(&chroma[t]);
+            row[l.key_correlation.clone()].copy_from_slice(&keys[t].0);
+            row[l.key_posterior.clone()].copy_from_slice(&keys[t].1);
+            self.tempogram.compute(
+                &onset.flux,
+                t * per_frame + per_frame / 2,
+                &mut row[l.tempo.clone()],
+            );
+            self.timbre_row(samples, &onset, t, row);
+        }
+        Frames::new(data, frames, l.width).ok_or_else(|| EncoderError::Config {
+            origin: "LiteEncoder".to_string(),
+            field: "width".to_string(),
+            message: "frame buffer does not match the layout".to_string(),
+        })
+    }
+}

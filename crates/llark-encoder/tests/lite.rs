@@ -1,0 +1,332 @@
+//! The lightweight encoder: frame counts, determinism, errors, and recovery of known tempo and key
+//! from synthesised signals (click tracks at a given BPM, I-IV-V-I progressions in every key).
+
+use llark_encoder::lite::{LiteConfig, LiteEncoder, CONFIG_FILE, KEY_COUNT};
+use llark_encoder::{AudioEncoder, EncoderError};
+
+const SR: u32 = 44_100;
+
+fn encoder() -> LiteEncoder {
+    LiteEncoder::new(LiteConfig::default()).unwrap()
+}
+
+/// Column means of a frame matrix over the columns `range`.
+fn mean_block(frames: &llark_encoder::Frames, range: std::ops::Range<usize>) -> Vec<f64> {
+    let mut mean = vec![0f64; range.len()];
+    for t in 0..frames.frames {
+        for (m, &v) in mean.iter_mut().zip(&frames.row(t)[range.clone()]) {
+            *m += f64::from(v) / frames.frames as f64;
+        }
+    }
+    mean
+}
+
+fn argmax(values: &[f64]) -> usize {
+    values
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .unwrap()
+        .0
+}
+
+/// A click track: a 3 ms decaying 2 kHz burst plus a low thump on every beat, with a phase offset.
+fn click_track(bpm: f64, seconds: f64, offset: f64) -> Vec<f32> {
+    let n = (f64::from(SR) * seconds) as usize;
+    let period = 60.0 / bpm;
+    (0..n)
+        .map(|i| {
+            let t = i as f64 / f64::from(SR);
+            let since = (t - offset).rem_euclid(period);
+            let env = (-since / 0.01).exp();
+            let tau = std::f64::consts::TAU;
+            (0.5 * env * ((tau * 2000.0 * t).sin() + (tau * 80.0 * since).sin())) as f32
+        })
+        .collect()
+}
+
+/// Equal-tempered frequency of MIDI note `m`.
+fn midi_hz(m: i32) -> f64 {
+    440.0 * 2f64.powf((f64::from(m) - 69.0) / 12.0)
+}
+
+/// Adds a note with three decaying harmonics from `start` to `end` seconds.
+fn add_note(buf: &mut [f32], midi: i32, start: f64, end: f64, amp: f64) {
+    let sr = f64::from(SR);
+    let (a, b) = ((start * sr) as usize, ((end * sr) as usize).min(buf.len()));
+    let f = midi_hz(midi);
+    for (i, s) in buf[a..b].iter_mut().enumerate() {
+        let t = i as f64 / sr;
+        let fade = (t / 0.01).min(1.0) * ((end - start - t) / 0.01).clamp(0.0, 1.0);
+        let tone: f64 = (1..=3)
+            .map(|h| (std::f64::consts::TAU * f * f64::from(h) * t).sin() / f64::from(h * h))
+            .sum();
+        *s += (amp * fade * tone) as f32;
+    }
+}
+
+/// Key index `k` (0..12 major, 12..24 minor, tonic = k % 12) played as I-IV-V-I twice (minor:
+/// i-iv-V-i with the major dominant), one chord per second, with the root in the bass.
+fn progression(key: usize) -> Vec<f32> {
+    let tonic = (key % 12) as i32;
+    let minor = key >= 12;
+    let third = if minor { 3 } else { 4 };
+    // (root offset from tonic, third of the chord)
+    let chords = [(0, third), (5, third), (7, 4), (0, third)];
+    let mut buf = vec![0f32; SR as usize * 8];
+    for rep in 0..2 {
+        for (i, &(root, third)) in chords.iter().enumerate() {
+            let start = (rep * 4 + i) as f64;
+            let r = 60 + (tonic + root) % 12;
+            for m in [r, r + third, r + 7] {
+                add_note(&mut buf, m, start, start + 1.0, 0.12);
+            }
+            add_note(&mut buf, r - 24, start, start + 1.0, 0.15);
+        }
+    }
+    buf
+}
+
+#[test]
+fn frame_counts_and_width_follow_the_length() {
+    let enc = encoder();
+    let layout = enc.layout().clone();
+    assert_eq!(enc.width(), layout.width);
+    assert_eq!(layout.width, 12 + 24 + 24 + 72 + 32 + 13 + 7);
+    assert_eq!(enc.frame_rate(), 44_100.0 / 4096.0);
+    assert_eq!(enc.sample_rate(), SR);
+    assert_eq!(enc.max_input_samples(), None);
+    assert_eq!(enc.name(), "lite");
+    for n in [
+        0,
+        100,
+        4095,
+        4096,
+        4097,
+        8191,
+        8192,
+        44_100,
+        3 * 44_100 + 17,
+    ] {
+        let audio = click_track(100.0, n as f64 / f64::from(SR) + 1.0, 0.0);
+        let frames = enc.encode(&audio[..n], SR).unwrap();
+        assert_eq!(frames.shape(), [n / 4096, layout.width], "length {n}");
+        assert!(frames.data.iter().all(|v| v.is_finite()), "length {n}");
+    }
+}
+
+#[test]
+fn encoding_is_deterministic_and_batch_equals_single() {
+    let enc = encoder();
+    let a = click_track(120.0, 3.0, 0.1);
+    let b = progression(3);
+    let one = enc.encode(&a, SR).unwrap();
+    assert_eq!(one, enc.encode(&a, SR).unwrap());
+    let batch = enc.encode_batch(&[&a, &b[..SR as usize * 2]], SR).unwrap();
+    assert_eq!(batch[0], one);
+    assert_eq!(batch[1], enc.encode(&b[..SR as usize * 2], SR).unwrap());
+}
+
+#[test]
+fn click_track_tempo_is_the_tempogram_peak() {
+    let enc = encoder();
+    let bpm = enc.config().tempo_bin_bpm();
+    let range = enc.layout().tempo.clone();
+    for (i, tempo) in [
+        60.0, 72.0, 85.0, 100.0, 112.0, 128.0, 140.0, 155.0, 170.0, 180.0,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let frames = enc
+            .encode(&click_track(tempo, 10.0, 0.037 * i as f64), SR)
+            .unwrap();
+        let found = bpm[argmax(&mean_block(&frames, range.clone()))];
+        let close = [tempo, tempo * 2.0, tempo / 2.0]
+            .iter()
+            .any(|t| (found - t).abs() / t <= 0.03);
+        assert!(close, "{tempo} BPM: tempogram peak at {found:.1} BPM");
+    }
+}
+
+#[test]
+fn progression_key_is_the_key_evidence_peak_for_all_24_keys() {
+    let enc = encoder();
+    let layout = enc.layout().clone();
+    for key in 0..KEY_COUNT {
+        let frames = enc.encode(&progression(key), SR).unwrap();
+        let corr = mean_block(&frames, layout.key_correlation.clone());
+        let post = mean_block(&frames, layout.key_posterior.clone());
+        assert_eq!(argmax(&corr), key, "key {key}: correlations {corr:?}");
+        assert_eq!(argmax(&post), key, "key {key}: posterior {post:?}");
+        // The chroma's strongest pitch class over the clip is the tonic.
+        let chroma = mean_block(&frames, layout.chroma.clone());
+        assert_eq!(argmax(&chroma), key % 12, "key {key}: chroma {chroma:?}");
+    }
+}
+
+#[test]
+fn sine_maps_to_its_pitch_class() {
+    let enc = encoder();
+    let layout = enc.layout().clone();
+    for midi in [45, 52, 61, 70, 79, 88] {
+        let mut buf = vec![0f32; SR as usize];
+        add_note(&mut buf, midi, 0.0, 1.0, 0.3);
+        let frames = enc.encode(&buf, SR).unwrap();
+        let chroma = mean_block(&frames, layout.chroma.clone());
+        assert_eq!(
+            argmax(&chroma),
+            (midi % 12) as usize,
+            "midi {midi}: {chroma:?}"
+        );
+    }
+}
+
+#[test]
+fn silence_gives_zeros_and_loud_input_stays_in_range() {
+    let enc = encoder();
+    let silent = enc.encode(&vec![0f32; SR as usize * 3], SR).unwrap();
+    assert!(silent.data.iter().all(|&v| v == 0.0));
+    let layout = enc.layout().clone();
+    // Full-scale square wave and deterministic pseudo-noise.
+    let mut state = 12345u32;
+    let loud: Vec<f32> = (0..SR as usize * 3)
+        .map(|i| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let noise = (state >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0;
+            if i < SR as usize * 2 {
+                if (i / 50) % 2 == 0 {
+                    1.0
+                } else {
+                    -1.0
+                }
+            } else {
+                noise
+            }
+        })
+        .collect();
+    let frames = enc.encode(&loud, SR).unwrap();
+    for t in 0..frames.frames {
+        let row = frames.row(t);
+        assert!(row.iter().all(|v| v.is_finite()));
+        assert!(row[layout.chroma.clone()]
+            .iter()
+            .all(|&v| (0.0..=1.0).contains(&v)));
+        assert!(row[layout.tempo.clone()]
+            .iter()
+            .all(|&v| (-1.0..=1.0).contains(&v)));
+        let p: f32 = row[layout.key_posterior.clone()].iter().sum();
+        assert!((p - 1.0).abs() < 1e-4, "posterior sums to {p}");
+        assert!(row[layout.log_mel.clone()]
+            .iter()
+            .all(|&v| (0.0..=1.2).contains(&v)));
+    }
+}
+
+#[test]
+fn noise_is_flatter_and_clicks_more_percussive_than_a_chord() {
+    let enc = encoder();
+    let s = enc.layout().scalars.start;
+    let chord = mean_block(&enc.encode(&progression(0), SR).unwrap(), s..s + 7);
+    let clicks = mean_block(
+        &enc.encode(&click_track(120.0, 8.0, 0.0), SR).unwrap(),
+        s..s + 7,
+    );
+    let mut state = 7u32;
+    let noise: Vec<f32> = (0..SR as usize * 2)
+        .map(|_| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            ((state >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 0.5
+        })
+        .collect();
+    let noise = mean_block(&enc.encode(&noise, SR).unwrap(), s..s + 7);
+    // Scalars: loudness, onset mean, onset peak, percussiveness, centroid, flatness, zcr.
+    assert!(
+        clicks[3] > 2.0 * chord[3],
+        "percussiveness {clicks:?} vs {chord:?}"
+    );
+    assert!(noise[5] > 5.0 * chord[5], "flatness {noise:?} vs {chord:?}");
+    assert!(noise[4] > chord[4], "centroid {noise:?} vs {chord:?}");
+    assert!(noise[6] > chord[6], "zero crossings {noise:?} vs {chord:?}");
+}
+
+#[test]
+fn bad_input_is_an_error() {
+    let enc = encoder();
+    let mut audio = vec![0.1f32; 10_000];
+    audio[777] = f32::NAN;
+    match enc.encode(&audio, SR) {
+        Err(EncoderError::NonFiniteSample { index, .. }) => assert_eq!(index, 777),
+        other => panic!("expected NonFiniteSample, got {other:?}"),
+    }
+    audio[777] = f32::INFINITY;
+    assert!(matches!(
+        enc.encode(&audio, SR),
+        Err(EncoderError::NonFiniteSample { index: 777, .. })
+    ));
+    assert!(matches!(
+        enc.encode(&[0.0; 10_000], 22_050),
+        Err(EncoderError::SampleRate {
+            actual: 22_050,
+            expected: 44_100
+        })
+    ));
+}
+
+#[test]
+fn config_round_trips_through_an_encoder_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LiteConfig {
+        n_mels: 24,
+        n_mfcc: 10,
+        tempo_bins: 60,
+        ..LiteConfig::default()
+    };
+    let enc = LiteEncoder::new(config.clone()).unwrap();
+    enc.save_dir(dir.path().join("lite")).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("lite").join(CONFIG_FILE)).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["encoder"], "lite");
+    let reopened = LiteEncoder::from_dir(dir.path().join("lite")).unwrap();
+    assert_eq!(reopened.config(), &config);
+    assert_eq!(reopened.width(), 12 + 48 + 60 + 24 + 10 + 7);
+    let audio = progression(5);
+    assert_eq!(
+        enc.encode(&audio, SR).unwrap(),
+        reopened.encode(&audio, SR).unwrap()
+    );
+    // A minimal file takes the defaults.
+    let minimal = LiteConfig::from_json_str(r#"{"encoder": "lite"}"#, "inline").unwrap();
+    assert_eq!(minimal, LiteConfig::default());
+}
+
+#[test]
+fn invalid_configs_name_the_field() {
+    let field_of = |json: &str| match LiteConfig::from_json_str(json, "inline") {
+        Err(EncoderError::Config { field, .. }) => field,
+        other => panic!("{json}: expected a config error, got {other:?}"),
+    };
+    assert_eq!(field_of(r#"{"encoder": "jukebox"}"#), "encoder");
+    assert_eq!(
+        field_of(r#"{"encoder": "lite", "onset_hop": 300}"#),
+        "onset_hop"
+    );
+    assert_eq!(field_of(r#"{"encoder": "lite", "n_mfcc": 40}"#), "n_mfcc");
+    assert_eq!(
+        field_of(r#"{"encoder": "lite", "mel_fmax": 30000}"#),
+        "mel_fmin"
+    );
+    assert_eq!(
+        field_of(r#"{"encoder": "lite", "tempo_window_seconds": 1}"#),
+        "tempo_window_seconds"
+    );
+    assert_eq!(
+        field_of(r#"{"encoder": "lite", "key_sharpness": -1}"#),
+        "key_sharpness"
+    );
+    assert_eq!(field_of(r#"{"encoder": "lite", "bogus": 1}"#), "(json)");
+    assert!(matches!(
+        LiteEncoder::from_dir("/nonexistent/lite"),
+        Err(EncoderError::Io { .. })
+    ));
+}
