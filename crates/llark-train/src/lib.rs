@@ -1,1 +1,34 @@
-//! llark-train.
+//! # llark-train
+//!
+//! The LLark trainer: AdamW (burn's, with PyTorch's update), transformers' learning-rate
+//! schedules, gradient accumulation, global gradient-norm clipping, named freezing policies,
+//! task-mix sampling, atomic per-step checkpoints with exact resume, metrics as JSON Lines, a
+//! progress bar and a PNG training curve.
+//!
+//! The trainer is generic over [`TrainModel`], which the root crate implements for `Llark`.
+#![warn(missing_docs)]
+
+pub mod checkpoint;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod grads;
+pub mod metrics;
+pub mod model;
+pub mod schedule;
+pub mod trainer;
+
+pub use checkpoint::{Checkpoints, TrainerState};
+pub use config::{
+    AccumulationNorm, AdamWOptions, CheckpointOptions, ParamGroup, TaskMix, TrainConfig,
+    TrainPolicy,
+};
+pub use data::{load_llark_records, AudioSource, InMemoryAudio, Sampler, SamplerState, TrainData};
+pub use error::{ModelError, Result, TrainError};
+pub use grads::{
+    accumulate_gradients, clip_global_norm, counted_tokens, global_grad_norm, StepGradients,
+};
+pub use metrics::{plot_curve, MetricsLog, StepMetrics};
+pub use model::{apply_policy, count_params, TrainModel};
+pub use schedule::{LrSchedule, ScheduleKind, ScheduledLr, Warmup};
+pub use trainer::{TrainSummary, Trainer};

@@ -1,0 +1,410 @@
+//! The training loop.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{AdamW, Optimizer};
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Tensor, TensorData};
+use indicatif::ProgressBar;
+
+use crate::checkpoint::{Checkpoints, TrainerState};
+use crate::config::TrainConfig;
+use crate::data::{AudioSource, Sampler, TrainData};
+use crate::error::{Result, TrainError};
+use crate::grads::{accumulate_gradients, clip_global_norm, global_grad_norm, AccumulateError};
+use crate::metrics::{plot_curve, progress_bar, progress_message, MetricsLog, StepMetrics};
+use crate::model::{apply_policy, TrainModel};
+use crate::schedule::LrSchedule;
+
+/// Name of the checkpoint directory inside the output directory.
+pub const CHECKPOINT_DIR: &str = "checkpoints";
+/// Name of the metrics log inside the output directory.
+pub const METRICS_FILE: &str = "metrics.jsonl";
+/// Name of the training-curve image inside the output directory.
+pub const CURVE_FILE: &str = "training_curve.png";
+/// Name of the directory the final model is exported to.
+pub const FINAL_DIR: &str = "final";
+
+/// What a finished (or stopped) run reports.
+#[derive(Debug, Clone)]
+pub struct TrainSummary {
+    /// Optimizer steps completed.
+    pub steps: usize,
+    /// The run's total steps.
+    pub total_steps: usize,
+    /// Metrics of every step done so far, resumed steps included.
+    pub history: Vec<StepMetrics>,
+    /// The newest checkpoint.
+    pub last_checkpoint: Option<PathBuf>,
+}
+
+/// The trainer: owns the model, the AdamW optimizer (burn's, every hyper-parameter set
+/// explicitly), the schedule, the sampler and the output directory.
+pub struct Trainer<B: AutodiffBackend, M: TrainModel<B>, A: AudioSource> {
+    config: TrainConfig,
+    model: Option<M>,
+    optim: OptimizerAdaptor<AdamW, M, B>,
+    schedule: LrSchedule,
+    sampler: Sampler,
+    data: TrainData<A>,
+    step: usize,
+    out_dir: PathBuf,
+    checkpoints: Checkpoints,
+    metrics: MetricsLog,
+    history: Vec<StepMetrics>,
+    device: B::Device,
+    last_checkpoint: Option<PathBuf>,
+    elapsed_before: f64,
+    progress: Option<ProgressBar>,
+}
+
+/// Fields that decide the trajectory; a resumed run must agree on them.
+fn trajectory(config: &TrainConfig) -> TrainConfig {
+    TrainConfig {
+        checkpoint: Default::default(),
+        progress_bar: false,
+        plot_every: 0,
+        ..config.clone()
+    }
+}
+
+impl<B: AutodiffBackend, M: TrainModel<B>, A: AudioSource> Trainer<B, M, A> {
+    /// A fresh run writing to `out_dir` (its metrics log starts empty; checkpoints of an earlier
+    /// run there are kept until pruned). The policy is applied to `model`.
+    pub fn new(
+        model: M,
+        data: TrainData<A>,
+        config: TrainConfig,
+        out_dir: impl AsRef<Path>,
+    ) -> Result<Self> {
+        Self::build(model, data, config, out_dir.as_ref(), 0)
+    }
+
+    /// Sets everything up, keeping the metrics of steps `<= keep_metrics`.
+    fn build(
+        model: M,
+        data: TrainData<A>,
+        config: TrainConfig,
+        out_dir: &Path,
+        keep_metrics: usize,
+    ) -> Result<Self> {
+        config.validate()?;
+        if model.audio_width() != data.audio.width() {
+            return Err(TrainError::Data(format!(
+                "the model takes audio encodings of width {}, the data has width {}",
+                model.audio_width(),
+                data.audio.width()
+            )));
+        }
+        let total = config.total_steps(data.examples.len())?;
+        let schedule = LrSchedule::new(
+            config.schedule,
+            config.optimizer.learning_rate,
+            config.warmup,
+            total,
+        )?;
+        let sampler = Sampler::new(&data.examples, config.seed, config.task_mix.as_ref())?;
+        let out_dir = out_dir.to_path_buf();
+        std::fs::create_dir_all(&out_dir).map_err(|e| TrainError::io(&out_dir, e))?;
+        let checkpoints =
+            Checkpoints::open(out_dir.join(CHECKPOINT_DIR), config.checkpoint.keep_last)?;
+        checkpoints.remove_partial()?;
+        let (metrics, history) = MetricsLog::open(out_dir.join(METRICS_FILE), keep_metrics)?;
+        let model = apply_policy(model, config.policy);
+        let device = model.devices().into_iter().next().unwrap_or_default();
+        Ok(Trainer {
+            optim: config.optimizer.to_burn().init::<B, M>(),
+            config,
+            model: Some(model),
+            schedule,
+            sampler,
+            data,
+            step: 0,
+            out_dir,
+            checkpoints,
+            metrics,
+            history,
+            device,
+            last_checkpoint: None,
+            elapsed_before: 0.0,
+            progress: None,
+        })
+    }
+
+    /// Continues the run in `out_dir` from its newest complete checkpoint (directories left by
+    /// interrupted writes are removed). `model` must have the architecture of the checkpointed
+    /// one (e.g. freshly built the same way); `data` and the trajectory fields of `config` must
+    /// be those of the run. The continued run computes what the uninterrupted one would have.
+    pub fn resume(
+        model: M,
+        data: TrainData<A>,
+        config: TrainConfig,
+        out_dir: impl AsRef<Path>,
+    ) -> Result<Self> {
+        let out = out_dir.as_ref();
+        let checkpoints = Checkpoints::open(out.join(CHECKPOINT_DIR), config.checkpoint.keep_last)?;
+        checkpoints.remove_partial()?;
+        let Some((_, dir)) = checkpoints.latest()? else {
+            return Err(TrainError::Checkpoint {
+                path: checkpoints.dir().to_path_buf(),
+                reason: "no complete checkpoint to resume from".into(),
+            });
+        };
+        Self::resume_from(model, data, config, out, &dir)
+    }
+
+    /// As [`Self::resume`] when `out_dir` has a complete checkpoint, else [`Self::new`].
+    pub fn new_or_resume(
+        model: M,
+        data: TrainData<A>,
+        config: TrainConfig,
+        out_dir: impl AsRef<Path>,
+    ) -> Result<Self> {
+        let out = out_dir.as_ref();
+        let checkpoints = Checkpoints::open(out.join(CHECKPOINT_DIR), config.checkpoint.keep_last)?;
+        checkpoints.remove_partial()?;
+        match checkpoints.latest()? {
+            Some((_, dir)) => Self::resume_from(model, data, config, out, &dir),
+            None => Self::new(model, data, config, out),
+        }
+    }
+
+    /// Continues from the checkpoint directory `checkpoint`.
+    pub fn resume_from(
+        model: M,
+        data: TrainData<A>,
+        config: TrainConfig,
+        out_dir: impl AsRef<Path>,
+        checkpoint: &Path,
+    ) -> Result<Self> {
+        let state = Checkpoints::load_state(checkpoint)?;
+        let mismatch = |reason: String| TrainError::Checkpoint {
+            path: checkpoint.to_path_buf(),
+            reason,
+        };
+        if trajectory(&state.config) != trajectory(&config) {
+            return Err(mismatch(format!(
+                "the checkpoint was written with another configuration: {}",
+                serde_json::to_string(&state.config).unwrap_or_default()
+            )));
+        }
+        if state.examples != data.examples.len() {
+            return Err(mismatch(format!(
+                "the checkpoint's run had {} examples, the data has {}",
+                state.examples,
+                data.examples.len()
+            )));
+        }
+        let mut trainer = Self::build(model, data, config, out_dir.as_ref(), state.step)?;
+        if state.schedule != trainer.schedule {
+            return Err(mismatch("the learning-rate schedule differs".into()));
+        }
+        let model = trainer.take_model();
+        let model = Checkpoints::load_model(checkpoint, model, &trainer.device)?;
+        trainer.model = Some(model);
+        let record = Checkpoints::load_optimizer(checkpoint, &trainer.device)?;
+        trainer.optim = trainer.optim.load_record(record);
+        trainer.sampler.restore(&state.sampler)?;
+        trainer.step = state.step;
+        trainer.elapsed_before = state.elapsed_s;
+        trainer.last_checkpoint = Some(checkpoint.to_path_buf());
+        Ok(trainer)
+    }
+
+    fn take_model(&mut self) -> M {
+        self.model
+            .take()
+            .expect("the trainer always holds its model between steps")
+    }
+
+    /// The model being trained.
+    pub fn model(&self) -> &M {
+        self.model
+            .as_ref()
+            .expect("the trainer always holds its model between steps")
+    }
+
+    /// Gives the model back.
+    pub fn into_model(mut self) -> M {
+        self.take_model()
+    }
+
+    /// Optimizer steps completed.
+    pub fn step_count(&self) -> usize {
+        self.step
+    }
+
+    /// The run's total optimizer steps.
+    pub fn total_steps(&self) -> usize {
+        self.schedule.total_steps
+    }
+
+    /// The schedule.
+    pub fn schedule(&self) -> &LrSchedule {
+        &self.schedule
+    }
+
+    /// Metrics of every step done so far.
+    pub fn history(&self) -> &[StepMetrics] {
+        &self.history
+    }
+
+    /// The newest checkpoint written or resumed from.
+    pub fn last_checkpoint(&self) -> Option<&Path> {
+        self.last_checkpoint.as_deref()
+    }
+
+    /// The output directory.
+    pub fn out_dir(&self) -> &Path {
+        &self.out_dir
+    }
+
+    /// One optimizer step: `grad_accum_steps` micro-batches of `micro_batch_size` examples,
+    /// gradient accumulation, clipping, AdamW with the scheduled rate. A non-finite loss or
+    /// gradient norm is an error and leaves the model and the optimizer as they were.
+    pub fn train_step(&mut self) -> Result<StepMetrics> {
+        let started = Instant::now();
+        let step = self.step;
+        let lr = self.schedule.lr(step);
+        let mut micro = Vec::with_capacity(self.config.grad_accum_steps);
+        let mut ids = Vec::new();
+        let mut tokens = 0;
+        for _ in 0..self.config.grad_accum_steps {
+            let indices = self.sampler.take(self.config.micro_batch_size);
+            let (batch, audio, shape) =
+                self.data.batch(&indices, self.config.pad_to_multiple_of)?;
+            tokens += batch.lengths.iter().sum::<usize>();
+            ids.push(batch.ids.join(", "));
+            let audio = Tensor::<B, 2>::from_data(TensorData::new(audio, shape), &self.device);
+            micro.push((batch, audio));
+        }
+        let model = self.model();
+        let mut step_grads =
+            accumulate_gradients(model, micro, self.config.accumulation).map_err(|e| match e {
+                AccumulateError::Model(i, source) => TrainError::Model {
+                    step,
+                    examples: ids[i].clone(),
+                    source,
+                },
+                AccumulateError::NonFinite(i, value) => TrainError::NonFinite {
+                    what: "loss",
+                    value,
+                    step,
+                    examples: ids[i].clone(),
+                    last_checkpoint: self.last_checkpoint.clone(),
+                },
+            })?;
+        let grad_norm = match self.config.max_grad_norm {
+            Some(max) => clip_global_norm(model, &mut step_grads.grads, max),
+            None => global_grad_norm(model, &step_grads.grads),
+        };
+        if !grad_norm.is_finite() {
+            return Err(TrainError::NonFinite {
+                what: "gradient norm",
+                value: grad_norm,
+                step,
+                examples: ids.join(", "),
+                last_checkpoint: self.last_checkpoint.clone(),
+            });
+        }
+        let model = self.take_model();
+        self.model = Some(self.optim.step(lr, model, step_grads.grads));
+        self.step += 1;
+        let seconds = started.elapsed().as_secs_f64();
+        let elapsed = self.elapsed_before + seconds;
+        self.elapsed_before = elapsed;
+        let metrics = StepMetrics {
+            step: self.step,
+            loss: step_grads.loss,
+            lr,
+            grad_norm,
+            tokens,
+            tokens_per_s: tokens as f64 / seconds.max(1e-9),
+            elapsed_s: elapsed,
+            examples_seen: self.sampler.drawn(),
+        };
+        self.metrics.append(&metrics)?;
+        self.history.push(metrics.clone());
+        Ok(metrics)
+    }
+
+    /// Writes a checkpoint of the current step now.
+    pub fn save_checkpoint(&mut self) -> Result<PathBuf> {
+        let state = TrainerState {
+            step: self.step,
+            schedule: self.schedule,
+            sampler: self.sampler.state(),
+            examples: self.data.examples.len(),
+            elapsed_s: self.elapsed_before,
+            config: self.config.clone(),
+        };
+        let path =
+            self.checkpoints
+                .save::<B, M, _>(self.model(), self.optim.to_record(), &state)?;
+        self.last_checkpoint = Some(path.clone());
+        Ok(path)
+    }
+
+    /// Draws the training curve into the output directory.
+    pub fn plot(&self) -> Result<PathBuf> {
+        let path = self.out_dir.join(CURVE_FILE);
+        plot_curve(&path, &self.history)?;
+        Ok(path)
+    }
+
+    /// Trains until `limit` steps are done (or the run's total), checkpointing every
+    /// `checkpoint.every` steps and at the run's end, logging metrics and drawing the curve.
+    pub fn run_until(&mut self, limit: usize) -> Result<TrainSummary> {
+        let total = self.total_steps();
+        let end = limit.min(total);
+        let bar = self
+            .progress
+            .take()
+            .unwrap_or_else(|| progress_bar(total, self.step, self.config.progress_bar));
+        while self.step < end {
+            let m = self.train_step()?;
+            bar.set_position(self.step as u64);
+            bar.set_message(progress_message(&m));
+            let every = self.config.checkpoint.every;
+            let at_checkpoint =
+                (every > 0 && self.step.is_multiple_of(every)) || self.step == total;
+            if at_checkpoint {
+                self.save_checkpoint()?;
+            }
+            let plot_now = if self.config.plot_every > 0 {
+                self.step.is_multiple_of(self.config.plot_every)
+            } else {
+                at_checkpoint
+            };
+            if plot_now {
+                self.plot()?;
+            }
+        }
+        if self.step == total {
+            bar.finish();
+        } else {
+            self.progress = Some(bar);
+        }
+        Ok(TrainSummary {
+            steps: self.step,
+            total_steps: total,
+            history: self.history.clone(),
+            last_checkpoint: self.last_checkpoint.clone(),
+        })
+    }
+
+    /// Trains to the end of the run and exports the model to `<out_dir>/final`.
+    pub fn run(&mut self) -> Result<TrainSummary> {
+        let summary = self.run_until(usize::MAX)?;
+        let dir = self.out_dir.join(FINAL_DIR);
+        self.model()
+            .export(&dir)
+            .map_err(|source| TrainError::Checkpoint {
+                path: dir.clone(),
+                reason: source.to_string(),
+            })?;
+        Ok(summary)
+    }
+}
