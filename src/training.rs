@@ -1,16 +1,22 @@
-//! Training `Llark` with [`llark_train`]: the [`TrainModel`] implementation.
+//! Training `Llark` with [`llark_train`]: the [`TrainModel`] implementation and a whole run
+//! described by one JSON file ([`TrainRun`], the `train.json` of the `train` example).
 //!
 //! Parameters under the `projector` field form [`ParamGroup::Projector`], everything else (the
 //! `lm` field) [`ParamGroup::Lm`], so the policies projector-only, LM + projector (LLark) and
 //! LM-only freeze exactly the other part. `export` writes the Hugging Face-style directory of
 //! [`Llark::save`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
-use llark_data::Batch;
-use llark_train::{ModelError, ParamGroup, TrainModel};
+use llark_data::{Batch, EncodingStore, ExampleEncoder, LlarkTokenizer, MaskingPolicy, Truncation};
+use llark_projector::ProjectorKind;
+use llark_train::{
+    count_params, load_llark_records, ModelError, ParamGroup, TrainConfig, TrainData, TrainModel,
+    TrainSummary, Trainer,
+};
+use serde::Deserialize;
 
 use crate::model::Llark;
 
@@ -32,5 +38,147 @@ impl<B: AutodiffBackend> TrainModel<B> for Llark<B> {
 
     fn export(&self, dir: &Path) -> Result<(), ModelError> {
         Ok(self.save(dir)?)
+    }
+}
+
+/// A training run: the model to start from, the data, the output directory and the trainer's
+/// options (`train.json`; see `crates/llark-train/README.md` for every field).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainRun {
+    /// A base Llama directory (Hugging Face layout); a new projector is initialised.
+    #[serde(default)]
+    pub base_llama: Option<PathBuf>,
+    /// An LLark directory to start from instead.
+    #[serde(default)]
+    pub llark: Option<PathBuf>,
+    /// Projector of a model built from a base Llama (`linear`, LLark's, by default).
+    #[serde(default)]
+    pub mm_projector_type: ProjectorKind,
+    /// `tokenizer.json` of the base model (LLark's special tokens are added).
+    pub tokenizer: PathBuf,
+    /// LLark record files (JSON Lines).
+    pub records: Vec<PathBuf>,
+    /// The encoding store directory.
+    pub encodings: PathBuf,
+    /// Output directory: checkpoints, metrics, curve, final model.
+    pub output: PathBuf,
+    /// `llark-compatible` (default) or `assistant-only`.
+    #[serde(default)]
+    pub masking: Option<String>,
+    /// Longest sequence; longer examples are cut at the tail (LLark: 2048).
+    #[serde(default = "default_max_len")]
+    pub max_len: usize,
+    /// Seed of the audio-first/audio-last coin.
+    #[serde(default)]
+    pub placement_seed: u64,
+    /// Continue from the newest checkpoint in `output` when there is one (default true).
+    #[serde(default = "yes")]
+    pub resume: bool,
+    /// The trainer's options (missing fields take LLark's recipe).
+    #[serde(default)]
+    pub training: TrainConfig,
+}
+
+fn default_max_len() -> usize {
+    2048
+}
+
+fn yes() -> bool {
+    true
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl TrainRun {
+    /// Reads `train.json`; relative paths are taken from the file's directory.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, BoxError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut run: TrainRun =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        for p in run
+            .base_llama
+            .iter_mut()
+            .chain(run.llark.iter_mut())
+            .chain(run.records.iter_mut())
+        {
+            fix(p);
+        }
+        fix(&mut run.tokenizer);
+        fix(&mut run.encodings);
+        fix(&mut run.output);
+        run.training.validate()?;
+        Ok(run)
+    }
+
+    /// Loads the model and the data, then trains (or continues training) to the end; `log`
+    /// receives one-line status messages.
+    pub fn run<B: AutodiffBackend>(
+        &self,
+        device: &B::Device,
+        mut log: impl FnMut(&str),
+    ) -> Result<TrainSummary, BoxError> {
+        self.training.validate()?;
+        let tokenizer = LlarkTokenizer::from_file(&self.tokenizer)?;
+        let store = EncodingStore::open(&self.encodings)?;
+        let masking: MaskingPolicy = match &self.masking {
+            Some(m) => m.parse().map_err(|e| format!("masking: {e}"))?,
+            None => MaskingPolicy::LlarkCompatible,
+        };
+        let encoder = ExampleEncoder::new(&tokenizer)
+            .with_masking(masking)
+            .with_truncation(Truncation::CutTail(self.max_len));
+        let mut examples = Vec::new();
+        for path in &self.records {
+            examples.extend(load_llark_records(
+                path,
+                &encoder,
+                self.placement_seed,
+                Some(&store),
+            )?);
+        }
+        // A new projector's initial weights come from the backend's generator.
+        B::seed(device, self.training.seed);
+        let model: Llark<B> = match (&self.base_llama, &self.llark) {
+            (Some(base), None) => Llark::from_base_llama(
+                base,
+                &tokenizer,
+                store.dim(),
+                self.mm_projector_type,
+                device,
+            )?,
+            (None, Some(dir)) => Llark::from_pretrained(dir, device)?,
+            _ => return Err("set exactly one of `base_llama` and `llark`".into()),
+        };
+        log(&format!(
+            "{} examples from {} record files; policy {:?}",
+            examples.len(),
+            self.records.len(),
+            self.training.policy
+        ));
+        let data = TrainData::new(examples, store, tokenizer.special_ids().pad)?;
+        let mut trainer = if self.resume {
+            Trainer::new_or_resume(model, data, self.training.clone(), &self.output)?
+        } else {
+            Trainer::new(model, data, self.training.clone(), &self.output)?
+        };
+        let (trained, frozen) = count_params(trainer.model());
+        log(&format!(
+            "{trained} trained and {frozen} frozen parameters; starting at step {} of {}",
+            trainer.step_count(),
+            trainer.total_steps()
+        ));
+        let summary = trainer.run()?;
+        tokenizer
+            .save(self.output.join("final").join("tokenizer.json"))
+            .map_err(|e| format!("saving the tokenizer: {e}"))?;
+        Ok(summary)
     }
 }

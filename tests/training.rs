@@ -506,66 +506,134 @@ fn resuming_with_another_configuration_is_refused() {
     assert!(err.to_string().contains("examples"), "{err}");
 }
 
-#[test]
-fn trains_from_llark_records_and_an_encoding_store() {
-    use llark_data::{
-        EncodingStore, EncodingStoreWriter, ExampleEncoder, LlarkTokenizer, StoreOptions,
-    };
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let tokenizer = LlarkTokenizer::from_file(
-        root.join("crates/llark-data/tests/fixtures/llama2-tokenizer/tokenizer.json"),
+/// Writes a tiny base Llama directory (Hugging Face layout) with vocabulary `vocab`.
+fn write_base_llama(dir: &Path, vocab: usize) {
+    let config = LlamaConfig::from_json_str(&format!(
+        r#"{{"vocab_size": {vocab}, "hidden_size": 16, "intermediate_size": 32,
+            "num_hidden_layers": 1, "num_attention_heads": 2, "max_position_embeddings": 256,
+            "bos_token_id": 1, "eos_token_id": 2}}"#
+    ))
+    .unwrap();
+    let lm = Llama::<Flex>::random(config.clone(), 0.1, 0, &Default::default()).unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    llark_lm::write_safetensors(
+        dir.join("model.safetensors"),
+        &lm.to_hf_tensors(),
+        llark_lm::SaveDtype::F32,
     )
     .unwrap();
+    std::fs::write(
+        dir.join("config.json"),
+        serde_json::to_string(&config).unwrap(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn train_json_runs_both_stages_from_records_and_an_encoding_store() {
+    use llark::training::TrainRun;
+    use llark_data::{EncodingStoreWriter, ExampleEncoder, LlarkTokenizer, StoreOptions};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tokenizer_path =
+        root.join("crates/llark-data/tests/fixtures/llama2-tokenizer/tokenizer.json");
     let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(&tokenizer_path, d.join("tokenizer.json")).unwrap();
+    write_base_llama(&d.join("base"), 256);
     let mut writer =
-        EncodingStoreWriter::create(dir.path().join("enc"), WIDTH, StoreOptions::default())
-            .unwrap();
-    let mut records = String::new();
+        EncodingStoreWriter::create(d.join("enc"), WIDTH, StoreOptions::default()).unwrap();
     for (i, task) in ["captioning", "reasoning", "mir"].iter().enumerate() {
         let values: Vec<f32> = (0..FRAMES * WIDTH)
             .map(|j| ((i * 31 + j) % 17) as f32 / 17.0)
             .collect();
         writer.add(&format!("clip-{i}"), &values, FRAMES).unwrap();
-        records.push_str(&format!(
-            r#"{{"id": "clip-{i}", "task": "{task}", "response": [{{"question": "What key?", "answer": "E minor."}}, {{"question": "Tempo?", "answer": "120 BPM."}}]}}"#
-        ));
-        records.push('\n');
+        // No `task` field: the family comes from the file name.
+        std::fs::write(
+            d.join(format!("demo-{task}.jsonl")),
+            format!(
+                r#"{{"id": "clip-{i}", "response": [{{"question": "What key?", "answer": "E minor."}}, {{"question": "Tempo?", "answer": "120 BPM."}}]}}"#
+            ) + "\n",
+        )
+        .unwrap();
     }
     writer.finish().unwrap();
-    let store = EncodingStore::open(dir.path().join("enc")).unwrap();
-    let path = dir.path().join("records.jsonl");
-    std::fs::write(&path, records).unwrap();
-    let encoder = ExampleEncoder::new(&tokenizer);
-    let examples = llark_train::load_llark_records(&path, &encoder, 0, Some(&store)).unwrap();
-    assert_eq!(examples.len(), 6);
+
+    // The records as the trainer reads them.
+    let tokenizer = LlarkTokenizer::from_file(&tokenizer_path).unwrap();
+    let store = llark_data::EncodingStore::open(d.join("enc")).unwrap();
+    let examples = llark_train::load_llark_records(
+        &d.join("demo-mir.jsonl"),
+        &ExampleEncoder::new(&tokenizer),
+        0,
+        Some(&store),
+    )
+    .unwrap();
+    assert_eq!(examples.len(), 2);
     assert!(examples
         .iter()
-        .all(|e| e.audio_spans.len() == 1 && e.audio_spans[0].frames == FRAMES));
-    assert_eq!(examples[5].task, Some(TaskFamily::Mir));
+        .all(|e| e.task == Some(TaskFamily::Mir) && e.audio_spans[0].frames == FRAMES));
 
-    let ids = tokenizer.special_ids();
-    let llama = LlamaConfig::from_json_str(&format!(
-        r#"{{"vocab_size": {}, "hidden_size": 16, "intermediate_size": 32,
-            "num_hidden_layers": 1, "num_attention_heads": 2, "max_position_embeddings": 256}}"#,
-        tokenizer.vocab_size()
-    ))
+    // Stage 1: projector only, from the base Llama.
+    std::fs::write(
+        d.join("stage1.json"),
+        r#"{"base_llama": "base", "tokenizer": "tokenizer.json",
+            "records": ["demo-captioning.jsonl", "demo-reasoning.jsonl", "demo-mir.jsonl"],
+            "encodings": "enc", "output": "stage1",
+            "training": {"policy": "projector-only", "max_steps": 2, "micro_batch_size": 2,
+                         "grad_accum_steps": 1, "progress_bar": false,
+                         "checkpoint": {"every": 1, "keep_last": 1}}}"#,
+    )
     .unwrap();
-    let device = Default::default();
-    let lm = Llama::<B>::random(llama, 0.1, 0, &device).unwrap();
-    let model = Llark::from_llama(lm, &tokenizer, WIDTH, ProjectorKind::Linear).unwrap();
-    let cfg = TrainConfig {
-        policy: TrainPolicy::ProjectorOnly,
-        micro_batch_size: 2,
-        grad_accum_steps: 1,
-        ..config(2)
-    };
-    let data = TrainData::new(examples, store, ids.pad).unwrap();
-    let mut t = Trainer::new(model, data, cfg, dir.path().join("run")).unwrap();
-    let summary = t.run().unwrap();
+    let stage1 = TrainRun::from_file(d.join("stage1.json")).unwrap();
+    let mut lines = Vec::new();
+    let summary = stage1
+        .run::<B>(&Default::default(), |l| lines.push(l.to_string()))
+        .unwrap();
     assert_eq!(summary.steps, 2);
+    assert!(
+        lines[0].starts_with("6 examples from 3 record files"),
+        "{lines:?}"
+    );
     assert!(summary
         .history
         .iter()
         .all(|m| m.loss.is_finite() && m.tokens > 0));
-    assert!(dir.path().join("run/final/model.safetensors").is_file());
+    let base = Llama::<Flex>::from_pretrained(d.join("base"), &Default::default()).unwrap();
+    let after =
+        Llark::<Flex>::from_pretrained(d.join("stage1/final"), &Default::default()).unwrap();
+    let (b, a) = (base.to_hf_tensors(), after.lm.to_hf_tensors());
+    // The frozen LM is the base model (the grown vocabulary rows aside).
+    let layer = |t: &[(String, TensorData)]| {
+        t.iter()
+            .find(|(n, _)| n.contains("layers.0.mlp.up_proj"))
+            .unwrap()
+            .1
+            .clone()
+    };
+    assert_eq!(layer(&b).as_bytes(), layer(&a).as_bytes());
+    assert_eq!(
+        std::fs::read_dir(d.join("stage1/checkpoints"))
+            .unwrap()
+            .count(),
+        1
+    );
+
+    // Stage 2: LM + projector from stage 1's model; unknown fields are refused.
+    let stage2 = r#"{"llark": "stage1/final", "tokenizer": "stage1/final/tokenizer.json",
+        "records": ["demo-captioning.jsonl", "demo-reasoning.jsonl", "demo-mir.jsonl"],
+        "encodings": "enc", "output": "stage2", "masking": "assistant-only",
+        "training": {"max_steps": 1, "micro_batch_size": 3, "grad_accum_steps": 2, "progress_bar": false}}"#;
+    std::fs::write(d.join("stage2.json"), stage2).unwrap();
+    let summary = TrainRun::from_file(d.join("stage2.json"))
+        .unwrap()
+        .run::<B>(&Default::default(), |_| {})
+        .unwrap();
+    assert_eq!(summary.steps, 1);
+    std::fs::write(
+        d.join("bad.json"),
+        stage2.replace("\"masking\"", "\"maskng\""),
+    )
+    .unwrap();
+    let err = TrainRun::from_file(d.join("bad.json")).unwrap_err();
+    assert!(err.to_string().contains("maskng"), "{err}");
 }
