@@ -17,6 +17,7 @@
 
 pub mod backend;
 pub mod config;
+pub mod embedding;
 pub mod encoders;
 pub mod error;
 pub mod eval;
