@@ -580,13 +580,17 @@ impl EmbedSummary {
 /// the store (see [`pack`]) if `options.pack` is set, or if every clip of `clips` has its file
 /// and either a clip was encoded in this run or there is no store yet.
 ///
-/// Errors are those that stop the whole run: the output folder or the store cannot be written.
+/// Errors are those that stop the whole run: a pooling rate the encoder's frame rate cannot give,
+/// an output folder or a store that cannot be written.
 pub fn embed(
     encoder: &dyn AudioEncoder,
     clips: &[Clip],
     options: &EmbedOptions,
     mut progress: impl FnMut(Progress<'_>),
 ) -> Result<EmbedSummary> {
+    if let Some(fps) = options.pool_fps {
+        Pooling::new(encoder.frame_rate(), fps).window_len()?;
+    }
     let clips_dir = options.out.join(CLIPS_DIR);
     std::fs::create_dir_all(&clips_dir).map_err(|source| LlarkError::Io {
         path: clips_dir.clone(),

@@ -163,6 +163,16 @@ fn frame_counts_follow_the_encoder_and_pooling() {
         }
     }
 
+    // A pooling rate above the encoder's frame rate stops the run before any clip.
+    let err = embed(
+        encoder.as_ref(),
+        &clips,
+        &EmbedOptions::new(tmp.path().join("bad")).with_pool_fps(Some(1000)),
+        |_| {},
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("1000"), "{err}");
+
     // A global mean (fps 0) gives one frame per clip.
     let global = tmp.path().join("global");
     run(
