@@ -166,6 +166,36 @@ fn progression_key_is_the_key_evidence_peak_for_all_24_keys() {
 }
 
 #[test]
+fn synthetic_pieces_tempo_and_key_are_the_block_peaks() {
+    use llark_audio::synth::{clip_seeds, generate, Mode, SynthConfig};
+    let enc = encoder();
+    let layout = enc.layout().clone();
+    let bpm = enc.config().tempo_bin_bpm();
+    let seeds = clip_seeds(5, 16);
+    let (mut tempo_ok, mut key_ok) = (0, 0);
+    for &seed in &seeds {
+        let piece = generate(seed, &SynthConfig::default()).unwrap();
+        let frames = enc
+            .encode(piece.audio.samples(), piece.audio.sample_rate())
+            .unwrap();
+        let tempo = piece.metadata.tempo_bpm;
+        let found = bpm[argmax(&mean_block(&frames, layout.tempo.clone()))];
+        tempo_ok += usize::from(
+            [1.0, 2.0, 0.5, 3.0, 1.0 / 3.0]
+                .iter()
+                .any(|m| (found - tempo * m).abs() <= 0.04 * tempo * m),
+        );
+        let key = piece.metadata.parsed_key().unwrap();
+        let truth = usize::from(key.tonic()) + if key.mode() == Mode::Minor { 12 } else { 0 };
+        key_ok +=
+            usize::from(argmax(&mean_block(&frames, layout.key_correlation.clone())) == truth);
+    }
+    // Tempo within 4 % of the tempo or a multiple (ACC2), and the exact key, on nearly all clips.
+    assert!(tempo_ok >= 15, "tempo ACC2 {tempo_ok}/16");
+    assert!(key_ok >= 14, "exact key {key_ok}/16");
+}
+
+#[test]
 fn sine_maps_to_its_pitch_class() {
     let enc = encoder();
     let layout = enc.layout().clone();
