@@ -360,3 +360,14 @@ fn invalid_configs_name_the_field() {
         Err(EncoderError::Io { .. })
     ));
 }
+
+#[test]
+fn encoder_is_a_shareable_trait_object() {
+    fn assert_send_sync<T: Send + Sync>(_: &T) {}
+    let enc = encoder();
+    assert_send_sync(&enc);
+    let boxed: Box<dyn AudioEncoder + Send + Sync> = Box::new(enc);
+    let audio = progression(0);
+    let frames = std::thread::scope(|s| s.spawn(|| boxed.encode(&audio, SR)).join().unwrap());
+    assert_eq!(frames.unwrap().width, boxed.width());
+}
