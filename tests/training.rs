@@ -500,6 +500,10 @@ fn resuming_with_another_configuration_is_refused() {
         .err()
         .unwrap();
     assert!(err.to_string().contains("another configuration"), "{err}");
+    let err = Trainer::new(tiny_llark(1), data(8), config(4), dir.path())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("already holds"), "{err}");
     let err = Trainer::resume(tiny_llark(1), data(7), config(4), dir.path())
         .err()
         .unwrap();

@@ -71,15 +71,26 @@ fn trajectory(config: &TrainConfig) -> TrainConfig {
 }
 
 impl<B: AutodiffBackend, M: TrainModel<B>, A: AudioSource> Trainer<B, M, A> {
-    /// A fresh run writing to `out_dir` (its metrics log starts empty; checkpoints of an earlier
-    /// run there are kept until pruned). The policy is applied to `model`.
+    /// A fresh run writing to `out_dir`, which must not hold checkpoints of another run (resume
+    /// it, or choose another directory); its metrics log starts empty. The policy is applied to
+    /// `model`.
     pub fn new(
         model: M,
         data: TrainData<A>,
         config: TrainConfig,
         out_dir: impl AsRef<Path>,
     ) -> Result<Self> {
-        Self::build(model, data, config, out_dir.as_ref(), 0)
+        let out = out_dir.as_ref();
+        let checkpoints = Checkpoints::open(out.join(CHECKPOINT_DIR), config.checkpoint.keep_last)?;
+        if let Some((_, dir)) = checkpoints.latest()? {
+            return Err(TrainError::Checkpoint {
+                path: dir,
+                reason: "the output directory already holds a run's checkpoints; resume it or \
+                         choose another directory"
+                    .into(),
+            });
+        }
+        Self::build(model, data, config, out, 0)
     }
 
     /// Sets everything up, keeping the metrics of steps `<= keep_metrics`.
