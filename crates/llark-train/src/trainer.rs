@@ -274,7 +274,8 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: AudioSource> Trainer<B, M, A> {
 
     /// One optimizer step: `grad_accum_steps` micro-batches of `micro_batch_size` examples,
     /// gradient accumulation, clipping, AdamW with the scheduled rate. A non-finite loss or
-    /// gradient norm is an error and leaves the model and the optimizer as they were.
+    /// gradient norm is an error and leaves the model and the optimizer as they were (the
+    /// sampler has moved past the step's examples: resume from the checkpoint to redo it).
     pub fn train_step(&mut self) -> Result<StepMetrics> {
         let started = Instant::now();
         let step = self.step;
