@@ -3,13 +3,16 @@
 use std::path::Path;
 
 use burn::tensor::backend::Backend;
+use llark_encoder::lite::LiteEncoder;
 use llark_encoder::{AudioEncoder, Jukebox, JukeboxOptions};
 
 use crate::error::{LlarkError, Result};
 
 /// Opens the audio encoder stored in `dir`, recognised by its `config.json`:
-/// a Jukebox directory (`config.json` with `vqvae` and `prior`, `vqvae.safetensors`,
-/// `prior.safetensors`; layers are streamed from the memory map to bound memory).
+/// - a Jukebox directory (`config.json` with `vqvae` and `prior`, `vqvae.safetensors`,
+///   `prior.safetensors`; layers are streamed from the memory map to bound memory);
+/// - a lightweight encoder (`config.json` with `"encoder": "lite"`, written by
+///   [`LiteEncoder::save_dir`]).
 pub fn load_encoder<B: Backend>(
     dir: impl AsRef<Path>,
     device: &B::Device,
@@ -25,6 +28,9 @@ pub fn load_encoder<B: Backend>(
             path: config_path.clone(),
             message: e.to_string(),
         })?;
+    if config.get("encoder").and_then(|v| v.as_str()) == Some("lite") {
+        return Ok(Box::new(LiteEncoder::from_dir(dir)?));
+    }
     if config.get("vqvae").is_some() && config.get("prior").is_some() {
         let options = JukeboxOptions {
             stream_layers: true,
@@ -33,7 +39,7 @@ pub fn load_encoder<B: Backend>(
     }
     Err(LlarkError::Config {
         path: config_path,
-        message: "not an encoder directory this version knows (expected a Jukebox config with `vqvae` and `prior`)".into(),
+        message: "not an encoder directory this version knows (expected a Jukebox config with `vqvae` and `prior`, or `\"encoder\": \"lite\"`)".into(),
     })
 }
 

@@ -24,6 +24,7 @@ pub mod eval;
 pub mod model;
 pub mod parity;
 pub mod pipeline;
+pub mod quickstart;
 pub mod training;
 
 pub use config::LlarkConfig;
