@@ -50,9 +50,10 @@ struct Args {
     /// Put the audio before the question instead of after it.
     #[arg(long)]
     audio_first: bool,
-    /// Pooled frames per second of the encoder output.
-    #[arg(long, default_value_t = llark::pipeline::DEFAULT_POOL_FPS)]
-    pool_fps: u32,
+    /// Pooled frames per second of the encoder output (default: the model's `audio_pool_fps`,
+    /// else LLark's 10).
+    #[arg(long)]
+    pool_fps: Option<u32>,
     /// Most tokens to generate per answer.
     #[arg(long, default_value_t = 256)]
     max_new_tokens: usize,
@@ -118,8 +119,10 @@ fn run(args: Args) -> Result<(), LlarkError> {
     };
     let mut pipeline = Pipeline::new(model, tokenizer)?
         .with_generation(generation)
-        .with_placement(placement)
-        .with_pool_fps(args.pool_fps);
+        .with_placement(placement);
+    if let Some(fps) = args.pool_fps {
+        pipeline = pipeline.with_pool_fps(fps);
+    }
 
     let audio: Tensor<B, 2> = match (&args.audio, &args.encoding) {
         (Some(path), None) => {

@@ -44,9 +44,10 @@ struct Args {
     /// Audio encoder directory (default: MODEL/encoder).
     #[arg(long)]
     encoder: Option<PathBuf>,
-    /// Pooled frames per second of the encoder output.
-    #[arg(long, default_value_t = llark::pipeline::DEFAULT_POOL_FPS)]
-    pool_fps: u32,
+    /// Pooled frames per second of the encoder output (default: the model's `audio_pool_fps`,
+    /// else LLark's 10).
+    #[arg(long)]
+    pool_fps: Option<u32>,
     /// Most tokens per answer.
     #[arg(long, default_value_t = 64)]
     max_new_tokens: usize,
@@ -97,10 +98,13 @@ fn main() -> ExitCode {
 fn run(args: Args) -> Result<(), LlarkError> {
     let device = default_device();
     let base = args.labels.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let reader = JsonlReader::<Labelled>::open(&args.labels, OnError::Stop)
+    let reader = JsonlReader::<Labelled, _>::open(&args.labels, OnError::Stop)
         .map_err(|e| LlarkError::Input(e.to_string()))?;
     let clips: Vec<Labelled> = reader
-        .map(|line| line.map(|n| n.value).map_err(|e| LlarkError::Input(e.to_string())))
+        .map(|line| {
+            line.map(|n| n.value)
+                .map_err(|e| LlarkError::Input(e.to_string()))
+        })
         .collect::<Result<_, _>>()?;
     if clips.is_empty() {
         return Err(LlarkError::Input(format!(
@@ -112,8 +116,10 @@ fn run(args: Args) -> Result<(), LlarkError> {
     let tokenizer = LlarkTokenizer::from_file(args.model.join("tokenizer.json"))?;
     let model = Llark::<B>::from_pretrained(&args.model, &device)?;
     let mut pipeline = Pipeline::new(model, tokenizer)?
-        .with_generation(GenerationConfig::greedy(args.max_new_tokens))
-        .with_pool_fps(args.pool_fps);
+        .with_generation(GenerationConfig::greedy(args.max_new_tokens));
+    if let Some(fps) = args.pool_fps {
+        pipeline = pipeline.with_pool_fps(fps);
+    }
     if clips.iter().any(|c| c.audio.is_some()) {
         let dir = args
             .encoder
@@ -151,7 +157,8 @@ fn run(args: Args) -> Result<(), LlarkError> {
     }
     bar.finish_and_clear();
 
-    let table = evaluate(rows, &EvalConfig::default()).map_err(|e| LlarkError::Input(e.to_string()))?;
+    let table =
+        evaluate(rows, &EvalConfig::default()).map_err(|e| LlarkError::Input(e.to_string()))?;
     println!("{}", table.to_markdown());
     if let Some(path) = &args.output {
         let json = table

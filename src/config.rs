@@ -27,6 +27,10 @@ pub struct LlarkConfig {
     pub audio_end_token_id: u32,
     /// Id of `<audio_patch>`.
     pub audio_patch_token_id: u32,
+    /// Pooled audio frames per second the model was trained on, when recorded; the pipeline
+    /// pools encoder output to this rate unless told otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_pool_fps: Option<u32>,
     /// Every other field of the file, kept as it was.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,

@@ -134,6 +134,7 @@ impl<B: Backend> Llark<B> {
             audio_start_token_id: ids.audio_start,
             audio_end_token_id: ids.audio_end,
             audio_patch_token_id: ids.audio_patch,
+            audio_pool_fps: None,
             extra: serde_json::Map::from_iter([
                 ("model_type".to_string(), "llama".into()),
                 (
@@ -167,6 +168,11 @@ impl<B: Backend> Llark<B> {
     /// The configuration.
     pub fn config(&self) -> &LlarkConfig {
         &self.config
+    }
+
+    /// Records the pooled frames per second the model is trained on (saved in `config.json`).
+    pub fn set_audio_pool_fps(&mut self, fps: Option<u32>) {
+        self.config.audio_pool_fps = fps;
     }
 
     /// The language model's configuration.

@@ -35,7 +35,8 @@ pub struct Pipeline<B: Backend> {
 
 impl<B: Backend> Pipeline<B> {
     /// A pipeline for `model` and `tokenizer`, whose special token ids must agree with the
-    /// model's configuration. Greedy decoding of at most 256 tokens until it is changed with
+    /// model's configuration. Encoder output is pooled to the model's `audio_pool_fps` when its
+    /// configuration records one, else to LLark's 10 frames per second. Greedy decoding of at most 256 tokens until it is changed with
     /// [`Self::with_generation`]; audio after the question as LLark's evaluation prompts do
     /// (see [`Self::with_placement`]).
     pub fn new(model: Llark<B>, tokenizer: LlarkTokenizer) -> Result<Self> {
@@ -61,11 +62,12 @@ impl<B: Backend> Pipeline<B> {
             pad_token_id: ids.pad,
             ..GenerationConfig::greedy(256)
         };
+        let pool_fps = model.config().audio_pool_fps.unwrap_or(DEFAULT_POOL_FPS);
         Ok(Self {
             model,
             tokenizer,
             encoder: None,
-            pool_fps: DEFAULT_POOL_FPS,
+            pool_fps,
             placement: AudioPlacement::Last,
             generation,
         })

@@ -254,7 +254,8 @@ pub fn run<B: AutodiffBackend>(
             last.loss, summary.steps
         );
     }
-    let model = trainer.into_model().valid();
+    let mut model = trainer.into_model().valid();
+    model.set_audio_pool_fps(Some(config.pool_fps));
 
     stage(5, "saving the model");
     let model_dir = out.join("model");

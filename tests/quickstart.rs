@@ -53,13 +53,13 @@ fn a_tiny_quickstart_runs_end_to_end_and_its_model_answers() {
     let model_dir = dir.path().join("model");
     let device = Default::default();
     let model = Llark::<Flex>::from_pretrained(&model_dir, &device).unwrap();
+    assert_eq!(model.config().audio_pool_fps, Some(config.pool_fps));
     let tokenizer = LlarkTokenizer::from_file(model_dir.join("tokenizer.json")).unwrap();
     let encoder = load_encoder::<Flex>(model_dir.join("encoder"), &device).unwrap();
     let pipeline = Pipeline::new(model, tokenizer)
         .unwrap()
         .with_generation(GenerationConfig::greedy(4))
-        .with_encoder(encoder)
-        .with_pool_fps(config.pool_fps);
+        .with_encoder(encoder);
     let clip = dir.path().join("audio/eval/synth-000000.wav");
     let audio = pipeline.encode_file(&clip).unwrap();
     assert_eq!(audio.dims()[1], pipeline.model().config().mm_hidden_size);
