@@ -42,6 +42,7 @@ fn tiny_llark(seed: u64) -> Llark<B> {
         audio_start_token_id: START,
         audio_end_token_id: END,
         audio_patch_token_id: PATCH,
+        audio_pool_fps: None,
         extra: Default::default(),
     };
     // Seeded projector weights (burn's own initialisation draws from an unseeded generator).
