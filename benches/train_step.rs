@@ -38,6 +38,7 @@ fn main() {
         audio_start_token_id: 1021,
         audio_end_token_id: 1022,
         audio_patch_token_id: 1023,
+        audio_pool_fps: None,
         extra: Default::default(),
     };
     let projector = config.projector().init(&device);
