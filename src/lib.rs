@@ -5,14 +5,40 @@
 //!
 //! | crate | job |
 //! |---|---|
-//! | [`llark_audio`] | decoding, mono mixing, resampling, normalisation, windows |
-//! | [`llark_encoder`] | audio encoders (Jukebox-5B path) |
+//! | [`llark_audio`] | decoding, mono mixing, resampling, normalisation, windows, synthetic music |
+//! | [`llark_encoder`] | audio encoders (the Jukebox-5B path, a lightweight CPU encoder) |
 //! | [`llark_projector`] | pooling, projection, splicing audio frames into token embeddings |
 //! | [`llark_lm`] | the Llama 2 decoder, KV cache, generation |
 //! | [`llark_data`] | records, conversation template, tokenizer, label masking, batches, encoding store |
 //! | [`llark_train`] | the trainer |
 //!
-//! This root crate selects the compute backend ([`backend`]) and re-exports the member crates.
+//! This root crate composes them:
+//!
+//! | module | job |
+//! |---|---|
+//! | [`backend`] | the compute backend chosen by cargo features |
+//! | [`model`], [`config`] | the [`Llark`] model (projector + Llama) and its `config.json` |
+//! | [`pipeline`] | audio or stored encodings in, streamed answers out; multi-turn [`Chat`] on one KV cache |
+//! | [`encoders`], [`embedding`] | opening encoder directories and encoding files; audio -> stored encodings |
+//! | [`training`] | [`Llark`] as a [`llark_train::TrainModel`]; the `train.json` runner |
+//! | [`eval`] | LLark's answer parsing and metrics |
+//! | [`parity`] | the multimodal parity check against reference outputs |
+//! | [`quickstart`] | the end-to-end demo on synthetic music |
+//!
+//! ```no_run
+//! use llark::{Llark, Pipeline};
+//! use llark::backend::{default_device, DefaultBackend};
+//! use llark::data::LlarkTokenizer;
+//!
+//! let device = default_device();
+//! let model = Llark::<DefaultBackend>::from_pretrained("quickstart-out/model", &device)?;
+//! let tokenizer = LlarkTokenizer::from_file("quickstart-out/model/tokenizer.json")?;
+//! let encoder = llark::encoders::load_encoder::<DefaultBackend>("quickstart-out/model/encoder", &device)?;
+//! let pipeline = Pipeline::new(model, tokenizer)?.with_encoder(encoder);
+//! let audio = pipeline.encode_file("song.wav")?;
+//! println!("{}", pipeline.ask(&audio, "What key is this piece in?", None)?);
+//! # Ok::<(), llark::LlarkError>(())
+//! ```
 #![warn(missing_docs)]
 
 pub mod backend;

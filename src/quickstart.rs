@@ -77,7 +77,7 @@ impl Default for QuickstartConfig {
     fn default() -> Self {
         Self {
             out: PathBuf::from("quickstart-out"),
-            train_clips: 600,
+            train_clips: 800,
             eval_clips: 48,
             clip_seconds: 8.0,
             seed: 7,
@@ -85,7 +85,7 @@ impl Default for QuickstartConfig {
             hidden_size: 128,
             layers: 2,
             heads: 4,
-            steps: 3000,
+            steps: 3600,
             batch_size: 16,
             learning_rate: 2e-3,
             progress: true,
@@ -217,6 +217,8 @@ pub fn run<B: AutodiffBackend>(
         eos_token_id: Some(llark_lm::TokenIds::One(tokenizer.special_ids().eos)),
         ..LlamaConfig::llama2_7b()
     };
+    // Seed the backend's generator too, so the projector's initialisation repeats.
+    B::seed(device, config.seed);
     let lm = Llama::<B>::random(lm_config, 0.02, config.seed, device)?;
     let model = Llark::from_llama(lm, &tokenizer, width, ProjectorKind::Linear)?;
     let data = TrainData::new(examples, audio, tokenizer.special_ids().pad).map_err(train_err)?;
