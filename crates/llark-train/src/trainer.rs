@@ -155,9 +155,8 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: AudioSource> Trainer<B, M, A> {
         out_dir: impl AsRef<Path>,
     ) -> Result<Self> {
         let out = out_dir.as_ref();
-        let checkpoints = Checkpoints::open(out.join(CHECKPOINT_DIR), config.checkpoint.keep_last)?;
-        checkpoints.remove_partial()?;
-        let Some((_, dir)) = checkpoints.latest()? else {
+        let (checkpoints, latest) = latest_complete(out, &config)?;
+        let Some(dir) = latest else {
             return Err(TrainError::Checkpoint {
                 path: checkpoints.dir().to_path_buf(),
                 reason: "no complete checkpoint to resume from".into(),
@@ -174,10 +173,8 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: AudioSource> Trainer<B, M, A> {
         out_dir: impl AsRef<Path>,
     ) -> Result<Self> {
         let out = out_dir.as_ref();
-        let checkpoints = Checkpoints::open(out.join(CHECKPOINT_DIR), config.checkpoint.keep_last)?;
-        checkpoints.remove_partial()?;
-        match checkpoints.latest()? {
-            Some((_, dir)) => Self::resume_from(model, data, config, out, &dir),
+        match latest_complete(out, &config)?.1 {
+            Some(dir) => Self::resume_from(model, data, config, out, &dir),
             None => Self::new(model, data, config, out),
         }
     }
@@ -419,4 +416,13 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: AudioSource> Trainer<B, M, A> {
             })?;
         Ok(summary)
     }
+}
+
+/// The checkpoints of the run in `out` and its newest complete one, after removing the
+/// directories of interrupted writes.
+fn latest_complete(out: &Path, config: &TrainConfig) -> Result<(Checkpoints, Option<PathBuf>)> {
+    let checkpoints = Checkpoints::open(out.join(CHECKPOINT_DIR), config.checkpoint.keep_last)?;
+    checkpoints.remove_partial()?;
+    let latest = checkpoints.latest()?.map(|(_, dir)| dir);
+    Ok((checkpoints, latest))
 }
