@@ -22,6 +22,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod config_file;
 mod encoder;
 mod error;
 pub mod jukebox;

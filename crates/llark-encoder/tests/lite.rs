@@ -354,7 +354,7 @@ fn invalid_configs_name_the_field() {
         field_of(r#"{"encoder": "lite", "key_sharpness": -1}"#),
         "key_sharpness"
     );
-    assert_eq!(field_of(r#"{"encoder": "lite", "bogus": 1}"#), "(json)");
+    assert_eq!(field_of(r#"{"encoder": "lite", "bogus": 1}"#), "<json>");
     assert!(matches!(
         LiteEncoder::from_dir("/nonexistent/lite"),
         Err(EncoderError::Io { .. })

@@ -9,63 +9,90 @@ use llark_projector::{Pooling, ProjectorError};
 
 const JUKEBOX_RATE: f64 = 344.53125;
 
+/// One golden case: encoder frames, LLark's pooled output, and the pooling.
+struct Case {
+    index: usize,
+    acts: TensorData,
+    expected: TensorData,
+    pooling: Pooling,
+    tolerance: f32,
+}
+
+/// The ten cases of `pooling.safetensors`.
+fn reference_cases() -> Vec<Case> {
+    let fixture = common::read_fixture("pooling.safetensors");
+    let count = fixture.keys().filter(|k| k.ends_with(".acts")).count();
+    assert_eq!(count, 10, "fixture holds 10 cases");
+    (0..count)
+        .map(|index| {
+            let expected = fixture[&format!("c{index}.pooled")].clone();
+            let fps = fixture[&format!("c{index}.fps")].to_vec::<i64>().unwrap()[0] as u32;
+            Case {
+                index,
+                acts: fixture[&format!("c{index}.acts")].clone(),
+                tolerance: 1e-5 * common::rms(&expected).max(1.0),
+                expected,
+                pooling: Pooling::new(JUKEBOX_RATE, fps),
+            }
+        })
+        .collect()
+}
+
 #[test]
 fn pooling_matches_reference_cases() {
-    let fixture = common::read_fixture("pooling.safetensors");
     let device = Default::default();
-    let cases = fixture.keys().filter(|k| k.ends_with(".acts")).count();
-    assert_eq!(cases, 10, "fixture holds 10 cases");
-    for case in 0..cases {
-        let acts = &fixture[&format!("c{case}.acts")];
-        let expected = &fixture[&format!("c{case}.pooled")];
-        let fps = fixture[&format!("c{case}.fps")].to_vec::<i64>().unwrap()[0] as u32;
-        let pooling = Pooling::new(JUKEBOX_RATE, fps);
+    for Case {
+        index,
+        acts,
+        expected,
+        pooling,
+        tolerance,
+    } in reference_cases()
+    {
         let frames = Tensor::<Flex, 2>::from_data(acts.clone(), &device);
         let pooled = pooling.apply(frames).unwrap().into_data();
         assert_eq!(
             pooling.output_len(acts.shape[0]).unwrap(),
             expected.shape[0],
-            "case {case}: output length"
+            "case {index}: output length"
         );
-        let err = common::max_abs_diff(&pooled, expected);
-        let tol = 1e-5 * common::rms(expected).max(1.0);
+        let err = common::max_abs_diff(&pooled, &expected);
         assert!(
-            err <= tol,
-            "case {case} (fps {fps}): max abs err {err} > {tol}"
+            err <= tolerance,
+            "case {index} ({pooling:?}): max abs err {err} > {tolerance}"
         );
     }
 }
 
 #[test]
 fn host_pooling_matches_reference_cases_and_the_tensor_version() {
-    let fixture = common::read_fixture("pooling.safetensors");
     let device = Default::default();
-    let cases = fixture.keys().filter(|k| k.ends_with(".acts")).count();
-    assert_eq!(cases, 10, "fixture holds 10 cases");
-    for case in 0..cases {
-        let acts = &fixture[&format!("c{case}.acts")];
-        let expected = &fixture[&format!("c{case}.pooled")];
-        let fps = fixture[&format!("c{case}.fps")].to_vec::<i64>().unwrap()[0] as u32;
-        let pooling = Pooling::new(JUKEBOX_RATE, fps);
+    for Case {
+        index,
+        acts,
+        expected,
+        pooling,
+        tolerance,
+    } in reference_cases()
+    {
         let [frames, width] = [acts.shape[0], acts.shape[1]];
         let host = pooling
             .apply_host(&acts.to_vec::<f32>().unwrap(), frames, width)
             .unwrap();
         let host = TensorData::new(host, [expected.shape[0], width]);
-        let tol = 1e-5 * common::rms(expected).max(1.0);
-        let err = common::max_abs_diff(&host, expected);
+        let err = common::max_abs_diff(&host, &expected);
         assert!(
-            err <= tol,
-            "case {case} (fps {fps}): host vs reference max abs err {err} > {tol}"
+            err <= tolerance,
+            "case {index}: host vs reference max abs err {err} > {tolerance}"
         );
         let tensor = pooling
-            .apply(Tensor::<Flex, 2>::from_data(acts.clone(), &device))
+            .apply(Tensor::<Flex, 2>::from_data(acts, &device))
             .unwrap()
             .into_data();
         let err = common::max_abs_diff(&host, &tensor);
         assert!(
-            err <= tol,
-            "case {case} (fps {fps}): host vs tensor max abs err {err} > {tol}"
+            err <= tolerance,
+            "case {index}: host vs tensor max abs err {err} > {tolerance}"
         );
     }
 }

@@ -133,21 +133,13 @@ pub struct LiteLayout {
 impl LiteConfig {
     /// Reads and validates a `config.json`.
     pub fn from_json_file(path: impl AsRef<Path>) -> Result<Self, EncoderError> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| EncoderError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_json_str(&text, &path.display().to_string())
+        let (text, origin) = crate::config_file::read(path.as_ref())?;
+        Self::from_json_str(&text, &origin)
     }
 
     /// Parses and validates JSON text; `origin` names the source in errors.
     pub fn from_json_str(text: &str, origin: &str) -> Result<Self, EncoderError> {
-        let config: Self = serde_json::from_str(text).map_err(|e| EncoderError::Config {
-            origin: origin.to_string(),
-            field: "(json)".to_string(),
-            message: e.to_string(),
-        })?;
+        let config: Self = crate::config_file::parse(text, origin)?;
         config.validate(origin)?;
         Ok(config)
     }
