@@ -3,7 +3,7 @@
 //! `train.json` names the model to start from (a base Llama directory, or an existing LLark
 //! directory to continue from), the tokenizer, the LLark record files, the encoding store and the
 //! output directory, and holds the trainer's options under `"training"` (every field optional;
-//! missing ones take LLark's recipe, see `crates/llark-train/README.md`):
+//! missing ones take LLark's recipe, see `llark-train/README.md`):
 //!
 //! ```json
 //! {

@@ -42,7 +42,7 @@ impl<B: AutodiffBackend> TrainModel<B> for Llark<B> {
 }
 
 /// A training run: the model to start from, the data, the output directory and the trainer's
-/// options (`train.json`; see `crates/llark-train/README.md` for every field).
+/// options (`train.json`; see `llark-train/README.md` for every field).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainRun {

@@ -15,7 +15,7 @@ use llark_data::{EncodingStore, StoreDtype};
 use llark_projector::Pooling;
 
 fn encoder_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/llark-encoder/tests/fixtures/jukebox-tiny")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("llark-encoder/tests/fixtures/jukebox-tiny")
 }
 
 fn encoder() -> Box<dyn AudioEncoder> {

@@ -173,7 +173,7 @@ fn building_from_a_base_llama_adds_llark_tokens_with_mean_rows() {
     let device = Default::default();
     let tokenizer = LlarkTokenizer::from_file(
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("crates/llark-data/tests/fixtures/llama2-tokenizer/tokenizer.json"),
+            .join("llark-data/tests/fixtures/llama2-tokenizer/tokenizer.json"),
     )
     .unwrap();
     let config = LlamaConfig {

@@ -16,7 +16,7 @@ type B = Flex;
 fn tokenizer() -> LlarkTokenizer {
     LlarkTokenizer::from_file(
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("crates/llark-data/tests/fixtures/llama2-tokenizer/tokenizer.json"),
+            .join("llark-data/tests/fixtures/llama2-tokenizer/tokenizer.json"),
     )
     .unwrap()
 }

@@ -8,7 +8,7 @@ Run from the repository root:
     .venv/bin/python tools/reference/audio_resample.py                # fixtures
     .venv/bin/python tools/reference/audio_resample.py --timing DIR   # timings only
 
-Fixtures (all small, committed) go to `crates/llark-audio/tests/fixtures/`:
+Fixtures (all small, committed) go to `llark-audio/tests/fixtures/`:
 
 - `music_48000.wav`, `music_22050.wav`: a music-like phrase (harmonic notes and a noise burst)
   as 32-bit float mono WAV. The same continuous-time signal is sampled at both rates, and all of

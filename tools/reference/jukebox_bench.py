@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Speed of the original Jukebox code on the workload of llark-encoder's criterion bench.
 
-Workload (same as crates/llark-encoder/benches/jukebox_encode.rs): one 1,048,576-sample window
+Workload (same as llark-encoder/benches/jukebox_encode.rs): one 1,048,576-sample window
 (23.78 s at 44.1 kHz) through the real-size VQ-VAE `encoders[2]` (width 32, depth 4) and level-2
 quantisation (2048 x 64 codebook), then the top prior at the real context (n_ctx 8192, 128 blocks of
 64) with a reduced width and depth (default 512 and 3: one layer of each attention pattern), heads 8,

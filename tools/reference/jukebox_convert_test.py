@@ -8,7 +8,7 @@ module is registered only while saving, so the converter must load it without ju
 matrices in f16, two extra prior layers beyond the kept depth and `prior.x_out.weight`. Then runs the
 converter in a fresh interpreter and checks the kept keys, shapes and dtypes.
 
-The converted output is committed as crates/llark-encoder/tests/fixtures/jukebox-converted-tiny/
+The converted output is committed as llark-encoder/tests/fixtures/jukebox-converted-tiny/
 and the Rust test `converted_checkpoint` checks that the loader reads it and reproduces the golden
 outputs.
 
@@ -28,7 +28,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "crates/llark-encoder/tests/fixtures"
+FIXTURES = ROOT / "llark-encoder/tests/fixtures"
 SOURCE = FIXTURES / "jukebox-tiny"
 OUT = FIXTURES / "jukebox-converted-tiny"
 DEPTH = 4

@@ -18,7 +18,7 @@ asserts stay active; `dist_adapter.is_available()` is False; apex is hidden (tor
 
     git --git-dir=<mirror of openai/jukebox> archive 08efbbc | tar -x -C /tmp/jukebox_src
     .venv/bin/python tools/reference/jukebox_fixtures.py --jukebox /tmp/jukebox_src \\
-        --out crates/llark-encoder/tests/fixtures
+        --out llark-encoder/tests/fixtures
 
 Single thread, f32, deterministic: regenerating gives identical files.
 """

@@ -4,7 +4,7 @@ Run from the repository root (CPU, a few seconds):
 
     .venv/bin/python tools/reference/llama_fixtures.py [OUT_DIR]
 
-OUT_DIR defaults to `crates/llark-lm/tests/fixtures`. Requires torch 2.9.0, transformers 4.44.2,
+OUT_DIR defaults to `llark-lm/tests/fixtures`. Requires torch 2.9.0, transformers 4.44.2,
 safetensors and numpy. Each sub-directory is a tiny random Llama in the Hugging Face layout
 (`config.json`, `model.safetensors` or shards + `model.safetensors.index.json`) plus
 `reference.safetensors` with:
@@ -184,7 +184,7 @@ def make_fixture(out_root, name, seed, cfg, storage_dtype=torch.float32, shard_s
 
 
 def main():
-    out_root = sys.argv[1] if len(sys.argv) > 1 else "crates/llark-lm/tests/fixtures"
+    out_root = sys.argv[1] if len(sys.argv) > 1 else "llark-lm/tests/fixtures"
     torch.set_num_threads(1)
     # Grouped-query attention, Llama-3 style rope_theta, batch of 3, a loss case.
     make_fixture(out_root, "gqa-theta", 11,

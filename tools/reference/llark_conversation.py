@@ -1,5 +1,5 @@
 """LLark's conversation formatting, tokenisation and label masking, re-implemented in Python as
-the reference for `crates/llark-data`.
+the reference for `llark-data`.
 
 It follows LLark's recipe (spotify-research/llark, `m2t/data_modules.py`, `m2t/tokenizer.py`,
 `m2t/models/llamav2.py`): the LLaVA `###` template, `<audio>` expanded to
@@ -12,15 +12,15 @@ the fast tokenizer's character offsets, an independent check of the Rust impleme
 
 Generate the vectors (writes JSON Lines):
     .venv/bin/python tools/reference/llark_conversation.py vectors \\
-        --tokenizer crates/llark-data/tests/fixtures/llama2-tokenizer/tokenizer.json \\
-        --out crates/llark-data/tests/fixtures/llark-conversation-vectors.jsonl
+        --tokenizer llark-data/tests/fixtures/llama2-tokenizer/tokenizer.json \\
+        --out llark-data/tests/fixtures/llark-conversation-vectors.jsonl
 
 Check the shared golden file (prints the number of matching vectors):
     .venv/bin/python tools/reference/llark_conversation.py golden --tokenizer ... --golden FILE
 
 Time tokenising and collating N records cycled from a vectors file (the Rust bench does the same):
     .venv/bin/python tools/reference/llark_conversation.py bench --tokenizer ... \\
-        --input crates/llark-data/tests/fixtures/llark-conversation-vectors.jsonl --records 10000
+        --input llark-data/tests/fixtures/llark-conversation-vectors.jsonl --records 10000
 """
 
 import argparse

@@ -1,7 +1,7 @@
 """Writes small `.npy` files with NumPy, and the values NumPy reads back as float32, for the
-`.npy` reader tests of `crates/llark-data`.
+`.npy` reader tests of `llark-data`.
 
-Run: .venv/bin/python tools/reference/npy_fixtures.py crates/llark-data/tests/fixtures/npy
+Run: .venv/bin/python tools/reference/npy_fixtures.py llark-data/tests/fixtures/npy
 """
 
 import json

@@ -3,14 +3,14 @@
 Run from the repository root:
     .venv/bin/python tools/reference/projector_fixtures.py [SHARED_JUKEBOX_FIXTURE_DIR]
 
-Writes crates/llark-projector/tests/fixtures/pooling.safetensors with, per case `c{i}`:
+Writes llark-projector/tests/fixtures/pooling.safetensors with, per case `c{i}`:
   c{i}.acts [T, D] f32, c{i}.pooled [F, D] f32, c{i}.fps [1] i64.
 Pooling is torch's AvgPool1d(kernel=stride=floor(344.53125/fps), ceil_mode=False) over time, as in
 LLark's jukebox/main.py; fps = 0 is one mean over time (kept as a [1, D] row).
 The first cases are `acts_truncated`/`pooled` of the Jukebox golden fixtures when their directory
 is given (default ../shared/fixtures), so the pooling is also checked against the original outputs.
 
-Also writes crates/llark-projector/tests/fixtures/projectors.safetensors: for LLark's projector
+Also writes llark-projector/tests/fixtures/projectors.safetensors: for LLark's projector
 (`nn.Linear(mm_hidden, d_model)`) and LLaVA's `mlp2x_gelu` (`Linear, GELU, Linear`), the weights
 under their checkpoint names (`linear.model.mm_projector.weight`, ... and
 `mlp2x_gelu.model.mm_projector.0.weight`, ...), an input `{kind}.input` [2, 5, mm_hidden] and the
@@ -25,7 +25,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 ACTS_SAMPLE_RATE = 344.53125
-OUT = Path("crates/llark-projector/tests/fixtures/pooling.safetensors")
+OUT = Path("llark-projector/tests/fixtures/pooling.safetensors")
 
 
 def pool(acts: torch.Tensor, fps: int) -> torch.Tensor:

@@ -1,13 +1,13 @@
-"""Golden learning-rate schedules and AdamW updates for `crates/llark-train`.
+"""Golden learning-rate schedules and AdamW updates for `llark-train`.
 
 Run from the repository root with the reference environment:
 
     .venv/bin/python tools/reference/schedule_fixtures.py
 
-Writes `crates/llark-train/tests/fixtures/schedules.json` (transformers 4.44.2's
+Writes `llark-train/tests/fixtures/schedules.json` (transformers 4.44.2's
 `get_cosine_schedule_with_warmup`, `get_linear_schedule_with_warmup`,
 `get_constant_schedule_with_warmup` and `get_constant_schedule`, with the warmup length chosen as
-`TrainingArguments.get_warmup_steps` does) and `crates/llark-train/tests/fixtures/adamw.json`
+`TrainingArguments.get_warmup_steps` does) and `llark-train/tests/fixtures/adamw.json`
 (torch.optim.AdamW on a few parameters over several steps with given gradients).
 """
 

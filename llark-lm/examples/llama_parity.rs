@@ -2,7 +2,7 @@
 //! transformers) on the CPU backend and prints `max_abs_err=<value>` for each.
 //!
 //! ```text
-//! cargo run --release -p llark-lm --example llama_parity -- crates/llark-lm/tests/fixtures/*
+//! cargo run --release -p llark-lm --example llama_parity -- llark-lm/tests/fixtures/*
 //! ```
 //! Exits with status 1 when a fixture is out of tolerance and 2 when one cannot be read.
 

@@ -4,7 +4,7 @@
 //! few-shot examples (each a user message holding an example clip's metadata as a JSON list and
 //! an assistant message holding the expected JSON list of `{"question", "answer"}` pairs), then
 //! a user message with the clip's own metadata as a JSON list. The wording is this crate's own;
-//! the built-in texts live in `crates/llark-data/prompts/` and can be replaced from files:
+//! the built-in texts live in `llark-data/prompts/` and can be replaced from files:
 //!
 //! - `<family>.txt`: the task description of a family (`mir.txt`, `captioning.txt`,
 //!   `reasoning.txt`); `{fields}` in it is replaced by the field glossary (`fields.txt`);
