@@ -121,7 +121,7 @@ fn run(args: Args) -> Result<(), LlarkError> {
         .with_generation(generation)
         .with_placement(placement);
     if let Some(fps) = args.pool_fps {
-        pipeline = pipeline.with_pool_fps(fps);
+        pipeline = pipeline.with_pool_fps(fps)?;
     }
 
     let audio: Tensor<B, 2> = match (&args.audio, &args.encoding) {
@@ -136,7 +136,7 @@ fn run(args: Args) -> Result<(), LlarkError> {
                     encoder_dir.display()
                 )));
             }
-            pipeline = pipeline.with_encoder(load_encoder::<B>(&encoder_dir, &device)?);
+            pipeline = pipeline.with_encoder(load_encoder::<B>(&encoder_dir, &device)?)?;
             eprintln!("encoding {}", path.display());
             pipeline.encode_file(path)?
         }

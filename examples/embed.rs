@@ -36,10 +36,11 @@ use std::time::Duration;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use llark::backend::{backend_name, default_device, DefaultBackend};
-use llark::embedding::{
+use llark::encoders::load_encoder;
+use llark::AudioFrontEnd;
+use llark_jobs::embed::{
     embed, failure_message, find_clips, parse_dtype, ClipOutcome, EmbedOptions, Progress, Shard,
 };
-use llark::encoders::load_encoder;
 
 /// Encode audio files into stored encoder frames (resumable, shardable) and pack them into an
 /// encoding store.
@@ -79,15 +80,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: Args) -> llark::Result<ExitCode> {
+fn run(args: Args) -> llark_jobs::Result<ExitCode> {
     let clips = find_clips(&args.input)?;
     if clips.is_empty() {
-        return Err(llark::LlarkError::Input(
-            "no audio files (wav, mp3, flac, ogg) in the inputs".into(),
-        ));
+        eprintln!("error: no audio files (wav, mp3, flac, ogg) in the inputs");
+        return Ok(ExitCode::FAILURE);
     }
     let device = default_device();
     let encoder = load_encoder::<DefaultBackend>(&args.encoder, &device)?;
+    let front_end = AudioFrontEnd::new(encoder, args.pool_fps, &device)?;
+    let encoder = front_end.encoder();
     eprintln!(
         "{} clips in the inputs, shard {}; encoder {} ({} Hz in, {:.3} frames/s, width {}) on {}",
         clips.len(),
@@ -100,7 +102,6 @@ fn run(args: Args) -> llark::Result<ExitCode> {
     );
     let options = EmbedOptions::new(&args.out)
         .with_dtype(args.dtype)
-        .with_pool_fps(args.pool_fps)
         .with_shard(args.shard)
         .with_pack(args.pack);
 
@@ -113,7 +114,7 @@ fn run(args: Args) -> llark::Result<ExitCode> {
         .progress_chars("=> "),
     );
     bar.enable_steady_tick(Duration::from_millis(500));
-    let summary = embed(encoder.as_ref(), &clips, &options, |event| match event {
+    let summary = embed(&front_end, &clips, &options, |event| match event {
         Progress::Started { clip, total, .. } => {
             bar.set_length(total as u64);
             bar.set_message(clip.path.display().to_string());
@@ -135,7 +136,7 @@ fn run(args: Args) -> llark::Result<ExitCode> {
     if summary.packed.is_some() {
         eprintln!(
             "store: {}",
-            args.out.join(llark::embedding::STORE_DIR).display()
+            args.out.join(llark_jobs::embed::STORE_DIR).display()
         );
     }
     if summary.failed.is_empty() {

@@ -118,14 +118,14 @@ fn run(args: Args) -> Result<(), LlarkError> {
     let mut pipeline = Pipeline::new(model, tokenizer)?
         .with_generation(GenerationConfig::greedy(args.max_new_tokens));
     if let Some(fps) = args.pool_fps {
-        pipeline = pipeline.with_pool_fps(fps);
+        pipeline = pipeline.with_pool_fps(fps)?;
     }
     if clips.iter().any(|c| c.audio.is_some()) {
         let dir = args
             .encoder
             .clone()
             .unwrap_or_else(|| args.model.join("encoder"));
-        pipeline = pipeline.with_encoder(load_encoder::<B>(&dir, &device)?);
+        pipeline = pipeline.with_encoder(load_encoder::<B>(&dir, &device)?)?;
     }
 
     let bar = ProgressBar::new(clips.len() as u64);

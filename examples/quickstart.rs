@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use llark::backend::{backend_name, default_device, TrainBackend};
-use llark::quickstart::{run, QuickstartConfig};
+use llark_jobs::quickstart::{run, QuickstartConfig};
 
 /// Train and evaluate a small LLark on synthetic music.
 #[derive(Parser, Debug)]

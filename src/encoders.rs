@@ -16,7 +16,7 @@ use crate::error::{LlarkError, Result};
 pub fn load_encoder<B: Backend>(
     dir: impl AsRef<Path>,
     device: &B::Device,
-) -> Result<Box<dyn AudioEncoder>> {
+) -> Result<Box<dyn AudioEncoder<B>>> {
     let dir = dir.as_ref();
     let config_path = dir.join("config.json");
     let text = std::fs::read_to_string(&config_path).map_err(|source| LlarkError::Io {

@@ -47,6 +47,19 @@ pub enum LlarkError {
     /// From reading a `.npy` file.
     #[error(transparent)]
     Npy(#[from] llark_data::NpyError),
+    /// A pipeline was asked to read audio but holds no audio encoder.
+    #[error(
+        "this pipeline has no audio encoder; give one (`with_encoder`) or use stored encodings"
+    )]
+    NoEncoder,
+    /// A window plan for long audio is not usable.
+    #[error("the {name} length of a window plan must be finite and positive, not {value} s")]
+    WindowPlan {
+        /// `"window"` or `"hop"`.
+        name: &'static str,
+        /// The value given, in seconds.
+        value: f64,
+    },
     /// From tokenisation of conversations (template, masking, truncation).
     #[error(transparent)]
     Example(#[from] llark_data::ExampleError),

@@ -18,12 +18,12 @@
 //! |---|---|
 //! | [`backend`] | the compute backend chosen by cargo features |
 //! | [`model`], [`config`] | the [`Llark`] model (projector + Llama) and its `config.json` |
+//! | [`frontend`] | the one path from audio to the model's input: decode, resample, normalise, window, encode, pool |
 //! | [`pipeline`] | audio or stored encodings in, streamed answers out; multi-turn [`Chat`] on one KV cache |
-//! | [`encoders`], [`embedding`] | opening encoder directories and encoding files; audio -> stored encodings |
+//! | [`encoders`] | opening encoder directories and stored encoding files |
 //! | [`training`] | [`Llark`] as a [`llark_train::TrainModel`]; the `train.json` runner |
 //! | [`eval`] | LLark's answer parsing and metrics |
 //! | [`parity`] | the multimodal parity check against reference outputs |
-//! | [`quickstart`] | the end-to-end demo on synthetic music |
 //!
 //! ```no_run
 //! use llark::{Llark, Pipeline};
@@ -34,7 +34,7 @@
 //! let model = Llark::<DefaultBackend>::from_pretrained("quickstart-out/model", &device)?;
 //! let tokenizer = LlarkTokenizer::from_file("quickstart-out/model/tokenizer.json")?;
 //! let encoder = llark::encoders::load_encoder::<DefaultBackend>("quickstart-out/model/encoder", &device)?;
-//! let pipeline = Pipeline::new(model, tokenizer)?.with_encoder(encoder);
+//! let pipeline = Pipeline::new(model, tokenizer)?.with_encoder(encoder)?;
 //! let audio = pipeline.encode_file("song.wav")?;
 //! println!("{}", pipeline.ask(&audio, "What key is this piece in?", None)?);
 //! # Ok::<(), llark::LlarkError>(())
@@ -43,18 +43,18 @@
 
 pub mod backend;
 pub mod config;
-pub mod embedding;
 pub mod encoders;
 pub mod error;
 pub mod eval;
+pub mod frontend;
 pub mod model;
 pub mod parity;
 pub mod pipeline;
-pub mod quickstart;
 pub mod training;
 
 pub use config::LlarkConfig;
 pub use error::{LlarkError, Result};
+pub use frontend::{AudioFrontEnd, EncodedWindow, WindowPlan};
 pub use model::Llark;
 pub use pipeline::{Chat, Pipeline};
 

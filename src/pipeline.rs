@@ -4,13 +4,14 @@
 use std::path::Path;
 
 use burn::tensor::{backend::Backend, Tensor, TensorData};
+use llark_audio::Audio;
 use llark_data::template::{cut_at_stop, prompt_with_audio};
 use llark_data::{AudioPlacement, ExampleEncoder, LlarkTokenizer, Turn};
 use llark_encoder::AudioEncoder;
 use llark_lm::{AttentionMask, GenerationConfig, GenerationHooks, KvCache, Prompt};
-use llark_projector::Pooling;
 
 use crate::error::{LlarkError, Result};
+use crate::frontend::AudioFrontEnd;
 use crate::model::Llark;
 
 /// LLark's stop string: generation ends when the decoded continuation contains it.
@@ -27,7 +28,7 @@ pub const DEFAULT_POOL_FPS: u32 = 10;
 pub struct Pipeline<B: Backend> {
     model: Llark<B>,
     tokenizer: LlarkTokenizer,
-    encoder: Option<Box<dyn AudioEncoder>>,
+    front_end: Option<AudioFrontEnd<B>>,
     pool_fps: u32,
     placement: AudioPlacement,
     generation: GenerationConfig,
@@ -66,16 +67,27 @@ impl<B: Backend> Pipeline<B> {
         Ok(Self {
             model,
             tokenizer,
-            encoder: None,
+            front_end: None,
             pool_fps,
             placement: AudioPlacement::Last,
             generation,
         })
     }
 
-    /// Adds the audio encoder that [`Self::encode_file`] uses.
-    pub fn with_encoder(mut self, encoder: Box<dyn AudioEncoder>) -> Self {
-        self.encoder = Some(encoder);
+    /// Adds the audio encoder that [`Self::encode_file`] uses, behind an [`AudioFrontEnd`] that
+    /// pools to this pipeline's rate (see [`Self::with_pool_fps`]); a rate the encoder cannot
+    /// give is refused.
+    pub fn with_encoder(self, encoder: Box<dyn AudioEncoder<B>>) -> Result<Self> {
+        let front_end = AudioFrontEnd::new(encoder, Some(self.pool_fps), &self.model.device())?;
+        Ok(self.with_front_end(front_end))
+    }
+
+    /// Uses `front_end` for audio (its own pooling rate is kept).
+    pub fn with_front_end(mut self, front_end: AudioFrontEnd<B>) -> Self {
+        if let Some(fps) = front_end.pool_fps() {
+            self.pool_fps = fps;
+        }
+        self.front_end = Some(front_end);
         self
     }
 
@@ -97,10 +109,14 @@ impl<B: Backend> Pipeline<B> {
         self
     }
 
-    /// Pooled frames per second for [`Self::encode_file`] (0: one mean frame per clip).
-    pub fn with_pool_fps(mut self, fps: u32) -> Self {
+    /// Pooled frames per second for [`Self::encode_file`] (0: one mean frame per clip); a rate
+    /// the encoder cannot give is refused.
+    pub fn with_pool_fps(mut self, fps: u32) -> Result<Self> {
         self.pool_fps = fps;
-        self
+        if let Some(front_end) = self.front_end.take() {
+            self.front_end = Some(front_end.with_pool_fps(Some(fps))?);
+        }
+        Ok(self)
     }
 
     /// The model.
@@ -113,22 +129,25 @@ impl<B: Backend> Pipeline<B> {
         &self.tokenizer
     }
 
+    /// The audio front end, when the pipeline has an encoder.
+    pub fn front_end(&self) -> Option<&AudioFrontEnd<B>> {
+        self.front_end.as_ref()
+    }
+
+    fn require_front_end(&self) -> Result<&AudioFrontEnd<B>> {
+        self.front_end.as_ref().ok_or(LlarkError::NoEncoder)
+    }
+
     /// Decodes, resamples and peak-normalises an audio file, encodes it and pools the frames:
-    /// the `[frames, mm_hidden]` encodings the model takes.
+    /// the `[frames, mm_hidden]` encodings the model takes (see [`AudioFrontEnd`]).
     pub fn encode_file(&self, path: impl AsRef<Path>) -> Result<Tensor<B, 2>> {
-        let encoder = self.encoder.as_ref().ok_or_else(|| {
-            LlarkError::Input(
-                "this pipeline has no audio encoder; give one or use stored encodings".into(),
-            )
-        })?;
-        let mut audio = llark_audio::load_resampled(path.as_ref(), encoder.sample_rate())?;
-        audio.peak_normalise()?;
-        let frames = encoder.encode(audio.samples(), audio.sample_rate())?;
-        let tensor = Tensor::<B, 2>::from_data(
-            TensorData::new(frames.data, [frames.frames, frames.width]),
-            &self.model.device(),
-        );
-        Ok(Pooling::new(encoder.frame_rate(), self.pool_fps).apply(tensor)?)
+        self.require_front_end()?.encode_file(path)
+    }
+
+    /// The same for samples in memory (any rate; resampled and peak-normalised first).
+    pub fn encode_audio(&self, audio: &Audio) -> Result<Tensor<B, 2>> {
+        let front_end = self.require_front_end()?;
+        front_end.encode(&front_end.prepare(audio)?)
     }
 
     /// Turns stored encodings `[frames, width]` (already pooled) into the model's input tensor.

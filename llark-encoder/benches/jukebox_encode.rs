@@ -7,7 +7,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 
 use burn::backend::Flex;
 use llark_encoder::jukebox::synthetic::write_random_weights;
-use llark_encoder::{AudioEncoder, Jukebox, JukeboxConfig, JukeboxOptions};
+use llark_encoder::{Jukebox, JukeboxConfig, JukeboxOptions};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -51,7 +51,7 @@ fn bench(c: &mut Criterion) {
             "encode_n8192_w{}_d{}",
             config.prior.width, config.prior.prior_depth
         ),
-        |b| b.iter(|| model.encode(&audio, 44_100).expect("encode")),
+        |b| b.iter(|| model.encode_frames(&audio, 44_100).expect("encode")),
     );
     group.bench_function("vqvae_codes_n8192", |b| {
         b.iter(|| model.window_codes(&window))

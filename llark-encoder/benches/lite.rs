@@ -3,7 +3,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-use llark_encoder::{AudioEncoder, LiteConfig, LiteEncoder};
+use llark_encoder::{EncoderInfo, LiteConfig, LiteEncoder};
 
 /// A deterministic 10 s test clip: a C major triad, a bass note and a click every half second.
 fn clip(rate: u32, seconds: f64) -> Vec<f32> {
@@ -31,7 +31,7 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("lite");
     group.throughput(Throughput::Elements(audio.len() as u64));
     group.bench_function("encode_10s", |b| {
-        b.iter(|| encoder.encode(&audio, rate).expect("encode"))
+        b.iter(|| encoder.encode_frames(&audio, rate).expect("encode"))
     });
     group.finish();
 }

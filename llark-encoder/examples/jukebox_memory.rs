@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use burn::backend::Flex;
 use llark_encoder::jukebox::synthetic::write_random_weights;
-use llark_encoder::{AudioEncoder, Jukebox, JukeboxConfig, JukeboxOptions};
+use llark_encoder::{Jukebox, JukeboxConfig, JukeboxOptions};
 
 fn status_mb(key: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -56,7 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let loaded = status_mb("VmHWM:");
             let audio: Vec<f32> = (0..1_102_500).map(|i| (i as f32 * 0.01).sin()).collect();
             let start = std::time::Instant::now();
-            let frames = model.encode(&audio, 44_100)?;
+            let frames = model.encode_frames(&audio, 44_100)?;
             println!(
                 "layers {layers} stream {stream}: {}x{} frames in {:.1} s; peak RSS after load {loaded:.0} MB, \
                  after encode {:.0} MB; at the end anon {:.0} MB, file {:.0} MB",

@@ -15,7 +15,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use llark_audio::synth::{clip_seeds, generate, Mode, SynthConfig};
-use llark_encoder::{AudioEncoder, Frames, LiteConfig, LiteEncoder};
+use llark_encoder::{Frames, LiteConfig, LiteEncoder};
 
 /// MIREX key score of key index `estimate` for `truth` (0..12 major, 12..24 minor): 1 exact,
 /// 0.5 a fifth away in the same mode, 0.3 relative, 0.2 parallel, else 0.
@@ -67,7 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for clip_seed in clip_seeds(seed, count) {
         let piece = generate(clip_seed, &config)?;
         let start = Instant::now();
-        let frames = encoder.encode(piece.audio.samples(), piece.audio.sample_rate())?;
+        let frames = encoder.encode_frames(piece.audio.samples(), piece.audio.sample_rate())?;
         encode_seconds += start.elapsed().as_secs_f64();
         audio_seconds += piece.metadata.duration;
         let tempo = piece.metadata.tempo_bpm;

@@ -1,12 +1,14 @@
 //! The [`AudioEncoder`] trait every audio encoder implements, and its output type [`Frames`].
 
+use burn::tensor::{backend::Backend, Tensor, TensorData};
+
 use crate::EncoderError;
 
 /// A sequence of feature frames: a row-major `[frames, width]` matrix of f32.
 ///
 /// Row `t` covers audio time `[t / rate, (t + 1) / rate)` where `rate` is the encoder's
-/// [`AudioEncoder::frame_rate`]. Frames are plain host memory so they can be stored, pooled and
-/// projected without tying the caller to a backend.
+/// [`EncoderInfo::frame_rate`]. Frames are plain host memory, for storage, inspection and tests;
+/// [`AudioEncoder::encode`] hands back device tensors instead.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Frames {
     /// Row-major values, `frames * width` of them.
@@ -45,6 +47,29 @@ impl Frames {
     pub fn shape(&self) -> [usize; 2] {
         [self.frames, self.width]
     }
+
+    /// Moves the frames onto `device` as a `[frames, width]` tensor.
+    pub fn into_tensor<B: Backend>(self, device: &B::Device) -> Tensor<B, 2> {
+        Tensor::from_data(
+            TensorData::new(self.data, [self.frames, self.width]),
+            device,
+        )
+    }
+
+    /// Reads a `[frames, width]` tensor back into host frames.
+    pub fn from_tensor<B: Backend>(tensor: Tensor<B, 2>) -> Result<Self, EncoderError> {
+        let [frames, width] = tensor.dims();
+        let data = tensor
+            .into_data()
+            .convert::<f32>()
+            .to_vec::<f32>()
+            .map_err(|e| EncoderError::Backend(format!("{e:?}")))?;
+        Ok(Self {
+            data,
+            frames,
+            width,
+        })
+    }
 }
 
 /// Checks that `samples` come at the `expected` rate and are all finite.
@@ -61,12 +86,11 @@ pub(crate) fn check_input(samples: &[f32], rate: u32, expected: u32) -> Result<(
     }
 }
 
-/// An audio encoder: mono audio in, a `[T, D]` sequence of feature frames out.
+/// What an encoder takes and gives, independent of the compute backend.
 ///
-/// Implementations decide their own input window: [`AudioEncoder::max_input_samples`] tells a caller
-/// how much audio one call looks at, so long recordings can be windowed upstream. The number of frames
-/// returned follows the *real* length of the audio given (no frames for padding).
-pub trait AudioEncoder {
+/// Implementations decide their own input window: [`EncoderInfo::max_input_samples`] tells a
+/// caller how much audio one call looks at, so long recordings can be windowed upstream.
+pub trait EncoderInfo {
     /// A short name for logs and stored encodings (for example `"jukebox"`).
     fn name(&self) -> &str;
 
@@ -82,19 +106,34 @@ pub trait AudioEncoder {
 
     /// The most samples one call looks at (audio beyond it is ignored), or `None` if unbounded.
     fn max_input_samples(&self) -> Option<usize>;
+}
 
-    /// Encodes one clip of mono samples at `sample_rate` Hz into frames.
-    fn encode(&self, samples: &[f32], sample_rate: u32) -> Result<Frames, EncoderError>;
+/// An audio encoder: mono audio in, a `[T, D]` tensor of feature frames out, on the device the
+/// caller names.
+///
+/// The number of frames returned follows the *real* length of the audio given (no frames for
+/// padding). Encoders that compute on a burn backend hand their activations over without a
+/// host round trip; host encoders upload their frames once.
+pub trait AudioEncoder<B: Backend>: EncoderInfo {
+    /// Encodes one clip of mono samples at `sample_rate` Hz into a `[frames, width]` tensor on
+    /// `device`.
+    fn encode(
+        &self,
+        samples: &[f32],
+        sample_rate: u32,
+        device: &B::Device,
+    ) -> Result<Tensor<B, 2>, EncoderError>;
 
     /// Encodes several clips; the default runs [`AudioEncoder::encode`] on each in turn.
     fn encode_batch(
         &self,
         clips: &[&[f32]],
         sample_rate: u32,
-    ) -> Result<Vec<Frames>, EncoderError> {
+        device: &B::Device,
+    ) -> Result<Vec<Tensor<B, 2>>, EncoderError> {
         clips
             .iter()
-            .map(|clip| self.encode(clip, sample_rate))
+            .map(|clip| self.encode(clip, sample_rate, device))
             .collect()
     }
 }

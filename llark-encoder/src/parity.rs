@@ -9,7 +9,7 @@ use burn::tensor::backend::Backend;
 
 use crate::jukebox::{Jukebox, JukeboxOptions};
 use crate::weights::WeightFile;
-use crate::{AudioEncoder, EncoderError};
+use crate::EncoderError;
 
 /// The float tolerance: max-abs error relative to the RMS of the reference tensor.
 pub const TOLERANCE: f64 = 1e-4;
@@ -17,7 +17,7 @@ pub const TOLERANCE: f64 = 1e-4;
 /// Comparison of one float tensor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TensorReport {
-    /// Fixture tensor name (`encode` is the fast [`AudioEncoder::encode`] path vs `acts_truncated`).
+    /// Fixture tensor name (`encode` is the fast [`Jukebox::encode_frames`](crate::Jukebox::encode_frames) path vs `acts_truncated`).
     pub name: String,
     /// Shape of the reference.
     pub shape: Vec<usize>,
@@ -152,7 +152,7 @@ impl Reference {
 /// `reference.safetensors`), runs the model on `audio_raw` and compares every tensor the model
 /// produces: `audio`, the VQ-VAE level-block outputs, `e`, `codes`, the label bins, `y_cond`,
 /// `x_cond`, `h0`, each `layer_i`, `acts`, `acts_truncated`, and the output of the fast
-/// [`AudioEncoder::encode`] path (`encode`, against `acts_truncated`).
+/// [`Jukebox::encode_frames`](crate::Jukebox::encode_frames) path (`encode`, against `acts_truncated`).
 pub fn check_fixture<B: Backend>(
     dir: impl AsRef<Path>,
     device: &B::Device,
@@ -230,7 +230,7 @@ pub fn check_model<B: Backend>(
     }
     push("acts", &trace.acts.data)?;
     push("acts_truncated", &trace.acts_truncated.data)?;
-    let fast = model.encode(&audio_raw, rate)?;
+    let fast = model.encode_frames(&audio_raw, rate)?;
     push_named(
         &mut tensors,
         &reference,

@@ -1,8 +1,9 @@
 //! The lightweight encoder: frame counts, determinism, errors, and recovery of known tempo and key
 //! from synthesised signals (click tracks at a given BPM, I-IV-V-I progressions in every key).
 
+use burn::backend::Flex;
 use llark_encoder::lite::{LiteConfig, LiteEncoder, CONFIG_FILE, KEY_COUNT};
-use llark_encoder::{AudioEncoder, EncoderError};
+use llark_encoder::{AudioEncoder, EncoderError, EncoderInfo, Frames};
 
 const SR: u32 = 44_100;
 
@@ -109,7 +110,7 @@ fn frame_counts_and_width_follow_the_length() {
         3 * 44_100 + 17,
     ] {
         let audio = click_track(100.0, n as f64 / f64::from(SR) + 1.0, 0.0);
-        let frames = enc.encode(&audio[..n], SR).unwrap();
+        let frames = enc.encode_frames(&audio[..n], SR).unwrap();
         assert_eq!(frames.shape(), [n / 4096, layout.width], "length {n}");
         assert!(frames.data.iter().all(|v| v.is_finite()), "length {n}");
     }
@@ -120,11 +121,20 @@ fn encoding_is_deterministic_and_batch_equals_single() {
     let enc = encoder();
     let a = click_track(120.0, 3.0, 0.1);
     let b = progression(3);
-    let one = enc.encode(&a, SR).unwrap();
-    assert_eq!(one, enc.encode(&a, SR).unwrap());
-    let batch = enc.encode_batch(&[&a, &b[..SR as usize * 2]], SR).unwrap();
+    let one = enc.encode_frames(&a, SR).unwrap();
+    assert_eq!(one, enc.encode_frames(&a, SR).unwrap());
+    let device = Default::default();
+    let batch: Vec<Frames> =
+        AudioEncoder::<Flex>::encode_batch(&enc, &[&a, &b[..SR as usize * 2]], SR, &device)
+            .unwrap()
+            .into_iter()
+            .map(|tensor| Frames::from_tensor(tensor).unwrap())
+            .collect();
     assert_eq!(batch[0], one);
-    assert_eq!(batch[1], enc.encode(&b[..SR as usize * 2], SR).unwrap());
+    assert_eq!(
+        batch[1],
+        enc.encode_frames(&b[..SR as usize * 2], SR).unwrap()
+    );
 }
 
 #[test]
@@ -139,7 +149,7 @@ fn click_track_tempo_is_the_tempogram_peak() {
     .enumerate()
     {
         let frames = enc
-            .encode(&click_track(tempo, 10.0, 0.037 * i as f64), SR)
+            .encode_frames(&click_track(tempo, 10.0, 0.037 * i as f64), SR)
             .unwrap();
         let found = bpm[argmax(&mean_block(&frames, range.clone()))];
         let close = [tempo, tempo * 2.0, tempo / 2.0]
@@ -154,7 +164,7 @@ fn progression_key_is_the_key_evidence_peak_for_all_24_keys() {
     let enc = encoder();
     let layout = enc.layout().clone();
     for key in 0..KEY_COUNT {
-        let frames = enc.encode(&progression(key), SR).unwrap();
+        let frames = enc.encode_frames(&progression(key), SR).unwrap();
         let corr = mean_block(&frames, layout.key_correlation.clone());
         let post = mean_block(&frames, layout.key_posterior.clone());
         assert_eq!(argmax(&corr), key, "key {key}: correlations {corr:?}");
@@ -176,7 +186,7 @@ fn synthetic_pieces_tempo_and_key_are_the_block_peaks() {
     for &seed in &seeds {
         let piece = generate(seed, &SynthConfig::default()).unwrap();
         let frames = enc
-            .encode(piece.audio.samples(), piece.audio.sample_rate())
+            .encode_frames(piece.audio.samples(), piece.audio.sample_rate())
             .unwrap();
         let tempo = piece.metadata.tempo_bpm;
         let found = bpm[argmax(&mean_block(&frames, layout.tempo.clone()))];
@@ -202,7 +212,7 @@ fn sine_maps_to_its_pitch_class() {
     for midi in [45, 52, 61, 70, 79, 88] {
         let mut buf = vec![0f32; SR as usize];
         add_note(&mut buf, midi, 0.0, 1.0, 0.3);
-        let frames = enc.encode(&buf, SR).unwrap();
+        let frames = enc.encode_frames(&buf, SR).unwrap();
         let chroma = mean_block(&frames, layout.chroma.clone());
         assert_eq!(
             argmax(&chroma),
@@ -215,7 +225,7 @@ fn sine_maps_to_its_pitch_class() {
 #[test]
 fn silence_gives_zeros_and_loud_input_stays_in_range() {
     let enc = encoder();
-    let silent = enc.encode(&vec![0f32; SR as usize * 3], SR).unwrap();
+    let silent = enc.encode_frames(&vec![0f32; SR as usize * 3], SR).unwrap();
     assert!(silent.data.iter().all(|&v| v == 0.0));
     let layout = enc.layout().clone();
     // Full-scale square wave and deterministic pseudo-noise.
@@ -235,7 +245,7 @@ fn silence_gives_zeros_and_loud_input_stays_in_range() {
             }
         })
         .collect();
-    let frames = enc.encode(&loud, SR).unwrap();
+    let frames = enc.encode_frames(&loud, SR).unwrap();
     for t in 0..frames.frames {
         let row = frames.row(t);
         assert!(row.iter().all(|v| v.is_finite()));
@@ -257,9 +267,10 @@ fn silence_gives_zeros_and_loud_input_stays_in_range() {
 fn noise_is_flatter_and_clicks_more_percussive_than_a_chord() {
     let enc = encoder();
     let s = enc.layout().scalars.start;
-    let chord = mean_block(&enc.encode(&progression(0), SR).unwrap(), s..s + 7);
+    let chord = mean_block(&enc.encode_frames(&progression(0), SR).unwrap(), s..s + 7);
     let clicks = mean_block(
-        &enc.encode(&click_track(120.0, 8.0, 0.0), SR).unwrap(),
+        &enc.encode_frames(&click_track(120.0, 8.0, 0.0), SR)
+            .unwrap(),
         s..s + 7,
     );
     let mut state = 7u32;
@@ -269,7 +280,7 @@ fn noise_is_flatter_and_clicks_more_percussive_than_a_chord() {
             ((state >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 0.5
         })
         .collect();
-    let noise = mean_block(&enc.encode(&noise, SR).unwrap(), s..s + 7);
+    let noise = mean_block(&enc.encode_frames(&noise, SR).unwrap(), s..s + 7);
     // Scalars: loudness, onset mean, onset peak, percussiveness, centroid, flatness, zcr.
     assert!(
         clicks[3] > 2.0 * chord[3],
@@ -285,17 +296,17 @@ fn bad_input_is_an_error() {
     let enc = encoder();
     let mut audio = vec![0.1f32; 10_000];
     audio[777] = f32::NAN;
-    match enc.encode(&audio, SR) {
+    match enc.encode_frames(&audio, SR) {
         Err(EncoderError::NonFiniteSample { index, .. }) => assert_eq!(index, 777),
         other => panic!("expected NonFiniteSample, got {other:?}"),
     }
     audio[777] = f32::INFINITY;
     assert!(matches!(
-        enc.encode(&audio, SR),
+        enc.encode_frames(&audio, SR),
         Err(EncoderError::NonFiniteSample { index: 777, .. })
     ));
     assert!(matches!(
-        enc.encode(&[0.0; 10_000], 22_050),
+        enc.encode_frames(&[0.0; 10_000], 22_050),
         Err(EncoderError::SampleRate {
             actual: 22_050,
             expected: 44_100
@@ -322,8 +333,8 @@ fn config_round_trips_through_an_encoder_directory() {
     assert_eq!(reopened.width(), 12 + 48 + 60 + 24 + 10 + 7);
     let audio = progression(5);
     assert_eq!(
-        enc.encode(&audio, SR).unwrap(),
-        reopened.encode(&audio, SR).unwrap()
+        enc.encode_frames(&audio, SR).unwrap(),
+        reopened.encode_frames(&audio, SR).unwrap()
     );
     // A minimal file takes the defaults.
     let minimal = LiteConfig::from_json_str(r#"{"encoder": "lite"}"#, "inline").unwrap();
@@ -366,8 +377,16 @@ fn encoder_is_a_shareable_trait_object() {
     fn assert_send_sync<T: Send + Sync>(_: &T) {}
     let enc = encoder();
     assert_send_sync(&enc);
-    let boxed: Box<dyn AudioEncoder + Send + Sync> = Box::new(enc);
+    let expected = enc.encode_frames(&progression(0), SR).unwrap();
+    let boxed: Box<dyn AudioEncoder<Flex> + Send + Sync> = Box::new(enc);
     let audio = progression(0);
-    let frames = std::thread::scope(|s| s.spawn(|| boxed.encode(&audio, SR)).join().unwrap());
-    assert_eq!(frames.unwrap().width, boxed.width());
+    let device = Default::default();
+    let tensor = std::thread::scope(|s| {
+        s.spawn(|| boxed.encode(&audio, SR, &device))
+            .join()
+            .unwrap()
+    });
+    let frames = Frames::from_tensor(tensor.unwrap()).unwrap();
+    assert_eq!(frames.width, boxed.width());
+    assert_eq!(frames, expected, "the device tensor holds the host frames");
 }

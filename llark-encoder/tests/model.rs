@@ -9,7 +9,7 @@ use llark_encoder::jukebox::synthetic::write_random_weights;
 use llark_encoder::jukebox::{AttnPattern, PriorBlock};
 use llark_encoder::parity::check_model;
 use llark_encoder::weights::WeightFile;
-use llark_encoder::{AudioEncoder, EncoderError, Jukebox, JukeboxConfig, JukeboxOptions};
+use llark_encoder::{AudioEncoder, EncoderError, Frames, Jukebox, JukeboxConfig, JukeboxOptions};
 
 type B = Flex;
 
@@ -59,10 +59,10 @@ fn converted_checkpoint_reproduces_golden_outputs() {
 fn streamed_layers_equal_resident_layers() {
     let audio = reference_audio("jukebox-tiny");
     let resident = load(&fixture("jukebox-tiny"), false)
-        .encode(&audio, 44_100)
+        .encode_frames(&audio, 44_100)
         .unwrap();
     let streamed = load(&fixture("jukebox-tiny"), true)
-        .encode(&audio, 44_100)
+        .encode_frames(&audio, 44_100)
         .unwrap();
     assert_eq!(resident, streamed);
 }
@@ -72,9 +72,9 @@ fn batch_equals_one_clip_at_a_time() {
     let model = load(&fixture("jukebox-tiny"), false);
     let long = reference_audio("jukebox-tiny");
     let short = reference_audio("jukebox-tiny-short");
-    let batch = model.encode_batch(&[&long, &short], 44_100).unwrap();
+    let batch = model.encode_frames_batch(&[&long, &short], 44_100).unwrap();
     for (clip, batched) in [&long, &short].into_iter().zip(&batch) {
-        let single = model.encode(clip, 44_100).unwrap();
+        let single = model.encode_frames(clip, 44_100).unwrap();
         assert_eq!(single.shape(), batched.shape());
         let max = single
             .data
@@ -92,14 +92,19 @@ fn batch_equals_one_clip_at_a_time() {
 fn frame_count_follows_the_real_length() {
     let jukebox = load(&fixture("jukebox-tiny"), false);
     // The pipeline holds encoders as trait objects.
-    let model: &dyn AudioEncoder = &jukebox;
+    let model: &dyn AudioEncoder<B> = &jukebox;
+    let device = Default::default();
+    let encode = |samples: &[f32]| {
+        let tensor = model.encode(samples, 44_100, &device).unwrap();
+        Frames::from_tensor(tensor).unwrap()
+    };
     assert_eq!(model.name(), "jukebox");
     let audio = reference_audio("jukebox-tiny");
     assert_eq!(model.frame_rate(), 44_100.0 / 128.0);
     assert_eq!(model.width(), 64);
     assert_eq!(model.max_input_samples(), Some(32_768));
     for (n, frames) in [(0, 0), (127, 0), (128 * 10 + 5, 10), (32_768, 256)] {
-        let out = model.encode(&audio[..n], 44_100).unwrap();
+        let out = encode(&audio[..n]);
         assert_eq!(
             (out.frames, out.width, out.data.len()),
             (frames, 64, frames * 64),
@@ -109,10 +114,10 @@ fn frame_count_follows_the_real_length() {
     // Audio past one window is dropped, as in LLark: 40,000 samples give n_ctx frames.
     let mut longer = audio.clone();
     longer.extend_from_slice(&audio[..7232]);
-    let out = model.encode(&longer, 44_100).unwrap();
+    let out = encode(&longer);
     assert_eq!(out.frames, 256);
     // Silence: no peak normalisation (peak 0), finite frames for the real length.
-    let silence = model.encode(&vec![0.0; 5000], 44_100).unwrap();
+    let silence = encode(&vec![0.0; 5000]);
     assert_eq!(silence.frames, 5000 / 128);
     assert!(silence.data.iter().all(|v| v.is_finite()));
 }
@@ -121,7 +126,7 @@ fn frame_count_follows_the_real_length() {
 fn bad_audio_is_rejected() {
     let model = load(&fixture("jukebox-tiny"), false);
     assert!(matches!(
-        model.encode(&[0.1; 1000], 22_050),
+        model.encode_frames(&[0.1; 1000], 22_050),
         Err(EncoderError::SampleRate {
             actual: 22_050,
             expected: 44_100
@@ -130,7 +135,7 @@ fn bad_audio_is_rejected() {
     let mut audio = vec![0.1f32; 1000];
     audio[17] = f32::NAN;
     assert!(matches!(
-        model.encode(&audio, 44_100),
+        model.encode_frames(&audio, 44_100),
         Err(EncoderError::NonFiniteSample { index: 17, .. })
     ));
 }

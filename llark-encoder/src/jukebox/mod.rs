@@ -19,7 +19,7 @@ pub use prior::{LayerSource, Prior, PriorBlock};
 pub use vqvae::VqvaeEncoder;
 
 use crate::weights::WeightFile;
-use crate::{AudioEncoder, EncoderError, Frames};
+use crate::{AudioEncoder, EncoderError, EncoderInfo, Frames};
 
 /// How the Jukebox weights are held in memory.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -196,8 +196,9 @@ impl<B: Backend> Jukebox<B> {
         (latent_len.div_ceil(bc) * bc).clamp(bc, self.config.prior.n_ctx)
     }
 
-    /// Encodes prepared windows into activations cropped to each window's real length.
-    pub fn encode_windows(&self, windows: &[&Window]) -> Result<Vec<Frames>, EncoderError> {
+    /// Encodes prepared windows into activations on the model's device, each cropped to its
+    /// window's real length: `[min(latent_len, n_ctx), width]`.
+    pub fn encode_windows(&self, windows: &[&Window]) -> Result<Vec<Tensor<B, 2>>, EncoderError> {
         let w = self.config.prior.width;
         let n_ctx = self.config.prior.n_ctx;
         let keep: Vec<usize> = windows
@@ -206,7 +207,10 @@ impl<B: Backend> Jukebox<B> {
             .collect();
         let max_keep = keep.iter().copied().max().unwrap_or(0);
         if max_keep == 0 {
-            return Ok(keep.iter().map(|_| Frames::empty(w)).collect());
+            return Ok(keep
+                .iter()
+                .map(|_| Tensor::zeros([0, w], &self.device))
+                .collect());
         }
         let t = self.tokens_needed(max_keep);
         let (_, codes) = self.codes(windows);
@@ -216,16 +220,29 @@ impl<B: Backend> Jukebox<B> {
             .prior
             .embed(codes, self.y_cond.clone(), self.x_cond.clone());
         let acts = self.prior.transform(h0, |_, _| {})?;
-        let host = to_host(acts)?;
         Ok(keep
             .iter()
             .enumerate()
-            .map(|(i, &k)| Frames {
-                data: host[i * t * w..(i * t + k) * w].to_vec(),
-                frames: k,
-                width: w,
-            })
+            .map(|(i, &k)| acts.clone().slice([i..i + 1, 0..k, 0..w]).reshape([k, w]))
             .collect())
+    }
+
+    /// LLark's Jukebox features of one clip as host frames (see [`AudioEncoder::encode`]).
+    pub fn encode_frames(&self, samples: &[f32], sample_rate: u32) -> Result<Frames, EncoderError> {
+        let mut frames = self.encode_frames_batch(&[samples], sample_rate)?;
+        Ok(frames.remove(0))
+    }
+
+    /// Several clips as one batch, as host frames (see [`AudioEncoder::encode_batch`]).
+    pub fn encode_frames_batch(
+        &self,
+        clips: &[&[f32]],
+        sample_rate: u32,
+    ) -> Result<Vec<Frames>, EncoderError> {
+        self.encode_batch(clips, sample_rate, &self.device)?
+            .into_iter()
+            .map(Frames::from_tensor)
+            .collect()
     }
 
     /// Runs one clip over the whole context and records every intermediate tensor.
@@ -280,7 +297,7 @@ impl<B: Backend> Jukebox<B> {
     }
 }
 
-impl<B: Backend> AudioEncoder for Jukebox<B> {
+impl<B: Backend> EncoderInfo for Jukebox<B> {
     fn name(&self) -> &str {
         "jukebox"
     }
@@ -300,12 +317,18 @@ impl<B: Backend> AudioEncoder for Jukebox<B> {
     fn max_input_samples(&self) -> Option<usize> {
         Some(self.config.window_samples())
     }
+}
 
+impl<B: Backend> AudioEncoder<B> for Jukebox<B> {
     /// LLark's Jukebox features of one clip: `min(floor(n / 128), n_ctx)` frames of the prior's
     /// residual stream (audio past one window, 23.78 s for the real model, is ignored as in LLark).
-    fn encode(&self, samples: &[f32], sample_rate: u32) -> Result<Frames, EncoderError> {
-        let window = self.prepare(samples, sample_rate)?;
-        let mut frames = self.encode_windows(&[&window])?;
+    fn encode(
+        &self,
+        samples: &[f32],
+        sample_rate: u32,
+        device: &B::Device,
+    ) -> Result<Tensor<B, 2>, EncoderError> {
+        let mut frames = self.encode_batch(&[samples], sample_rate, device)?;
         Ok(frames.remove(0))
     }
 
@@ -314,12 +337,17 @@ impl<B: Backend> AudioEncoder for Jukebox<B> {
         &self,
         clips: &[&[f32]],
         sample_rate: u32,
-    ) -> Result<Vec<Frames>, EncoderError> {
+        device: &B::Device,
+    ) -> Result<Vec<Tensor<B, 2>>, EncoderError> {
         let windows = clips
             .iter()
             .map(|clip| self.prepare(clip, sample_rate))
             .collect::<Result<Vec<_>, _>>()?;
         let refs: Vec<&Window> = windows.iter().collect();
-        self.encode_windows(&refs)
+        Ok(self
+            .encode_windows(&refs)?
+            .into_iter()
+            .map(|t| t.to_device(device))
+            .collect())
     }
 }

@@ -19,11 +19,11 @@
 //!
 //! ```
 //! use llark_encoder::lite::{LiteConfig, LiteEncoder};
-//! use llark_encoder::AudioEncoder;
+//! use llark_encoder::EncoderInfo;
 //!
 //! let encoder = LiteEncoder::new(LiteConfig::default())?;
 //! let samples = vec![0.0f32; 44_100 * 2];
-//! let frames = encoder.encode(&samples, 44_100)?;
+//! let frames = encoder.encode_frames(&samples, 44_100)?;
 //! assert_eq!(frames.shape(), [21, encoder.width()]);
 //! # Ok::<(), llark_encoder::EncoderError>(())
 //! ```
@@ -43,7 +43,9 @@ pub use config::{
 };
 
 use crate::encoder::check_input;
-use crate::{AudioEncoder, EncoderError, Frames};
+use burn::tensor::{backend::Backend, Tensor};
+
+use crate::{AudioEncoder, EncoderError, EncoderInfo, Frames};
 use chroma::KeyEvidence;
 use rhythm::Tempogram;
 use spectrum::{db_unit, PowerSpectrum};
@@ -210,7 +212,7 @@ fn add_scaled(acc: &mut [f32], x: &[f32], scale: f32) {
     acc.iter_mut().zip(x).for_each(|(a, v)| *a += v * scale);
 }
 
-impl AudioEncoder for LiteEncoder {
+impl EncoderInfo for LiteEncoder {
     fn name(&self) -> &str {
         LITE_ENCODER_NAME
     }
@@ -230,9 +232,12 @@ impl AudioEncoder for LiteEncoder {
     fn max_input_samples(&self) -> Option<usize> {
         None
     }
+}
 
-    /// Encodes a clip into `floor(n / hop_length)` frames (none for clips shorter than one hop).
-    fn encode(&self, samples: &[f32], sample_rate: u32) -> Result<Frames, EncoderError> {
+impl LiteEncoder {
+    /// Encodes a clip into `floor(n / hop_length)` host frames (none for clips shorter than one
+    /// hop); [`AudioEncoder::encode`] gives the same frames as a device tensor.
+    pub fn encode_frames(&self, samples: &[f32], sample_rate: u32) -> Result<Frames, EncoderError> {
         check_input(samples, sample_rate, self.config.sample_rate)?;
         let (c, l) = (&self.config, &self.layout);
         let frames = samples.len() / c.hop_length;
@@ -269,5 +274,18 @@ impl AudioEncoder for LiteEncoder {
             field: "width".to_string(),
             message: "frame buffer does not match the layout".to_string(),
         })
+    }
+}
+
+impl<B: Backend> AudioEncoder<B> for LiteEncoder {
+    fn encode(
+        &self,
+        samples: &[f32],
+        sample_rate: u32,
+        device: &B::Device,
+    ) -> Result<Tensor<B, 2>, EncoderError> {
+        Ok(self
+            .encode_frames(samples, sample_rate)?
+            .into_tensor(device))
     }
 }

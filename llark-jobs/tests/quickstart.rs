@@ -2,11 +2,11 @@
 //! and the saved model directory works with the pipeline (`ask`'s path).
 
 use burn::backend::{Autodiff, Flex};
+use llark::data::LlarkTokenizer;
 use llark::encoders::load_encoder;
-use llark::quickstart::{run, QuickstartConfig, QuickstartReport, KEY_QUESTION};
+use llark::lm::GenerationConfig;
 use llark::{Llark, Pipeline};
-use llark_data::LlarkTokenizer;
-use llark_lm::GenerationConfig;
+use llark_jobs::quickstart::{run, QuickstartConfig, QuickstartReport, KEY_QUESTION};
 
 #[test]
 fn a_tiny_quickstart_runs_end_to_end_and_its_model_answers() {
@@ -59,7 +59,8 @@ fn a_tiny_quickstart_runs_end_to_end_and_its_model_answers() {
     let pipeline = Pipeline::new(model, tokenizer)
         .unwrap()
         .with_generation(GenerationConfig::greedy(4))
-        .with_encoder(encoder);
+        .with_encoder(encoder)
+        .unwrap();
     let clip = dir.path().join("audio/eval/synth-000000.wav");
     let audio = pipeline.encode_file(&clip).unwrap();
     assert_eq!(audio.dims()[1], pipeline.model().config().mm_hidden_size);

@@ -3,23 +3,32 @@
 
 use std::path::{Path, PathBuf};
 
+use llark::audio::{synth, write_wav, WavFormat};
 use llark::backend::{default_device, DefaultBackend};
-use llark::embedding::{
-    clip_file, embed, encode_file, find_clips, pack, read_clip_file, Clip, EmbedOptions,
-    EmbedSummary, Shard,
-};
-use llark::encoder::AudioEncoder;
+use llark::data::{EncodingStore, StoreDtype};
 use llark::encoders::load_encoder;
-use llark_audio::{synth, write_wav, WavFormat};
-use llark_data::{EncodingStore, StoreDtype};
-use llark_projector::Pooling;
+use llark::projector::Pooling;
+use llark::AudioFrontEnd;
+use llark_jobs::embed::{
+    clip_file, embed, encode_file, find_clips, pack, read_clip_file, Clip, EmbedOptions,
+    EmbedSummary, Progress, Shard,
+};
+
+type FrontEnd = AudioFrontEnd<DefaultBackend>;
 
 fn encoder_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("llark-encoder/tests/fixtures/jukebox-tiny")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../llark-encoder/tests/fixtures/jukebox-tiny")
 }
 
-fn encoder() -> Box<dyn AudioEncoder> {
-    load_encoder::<DefaultBackend>(encoder_dir(), &default_device()).unwrap()
+/// The tiny Jukebox behind a front end pooling to `pool_fps` (`None`: unpooled).
+fn front_end(pool_fps: Option<u32>) -> FrontEnd {
+    let device = default_device();
+    let encoder = load_encoder::<DefaultBackend>(encoder_dir(), &device).unwrap();
+    AudioFrontEnd::new(encoder, pool_fps, &device).unwrap()
+}
+
+fn encoder() -> FrontEnd {
+    front_end(None)
 }
 
 /// Jukebox's frame count for `n` samples at 44.1 kHz: one frame per hop (the product of the
@@ -47,7 +56,7 @@ fn expected_frames(n: usize) -> usize {
 fn corpus(dir: &Path) -> (PathBuf, Vec<(&'static str, usize)>) {
     let root = dir.join("audio");
     std::fs::create_dir_all(root.join("sub")).unwrap();
-    let write = |name: &str, audio: llark_audio::Audio| {
+    let write = |name: &str, audio: llark::audio::Audio| {
         write_wav(root.join(name), &audio, WavFormat::Float32).unwrap();
     };
     write(
@@ -69,10 +78,10 @@ fn corpus(dir: &Path) -> (PathBuf, Vec<(&'static str, usize)>) {
     )
 }
 
-fn run(encoder: &dyn AudioEncoder, clips: &[Clip], options: &EmbedOptions) -> EmbedSummary {
+fn run(front_end: &FrontEnd, clips: &[Clip], options: &EmbedOptions) -> EmbedSummary {
     let mut finished = 0;
-    let summary = embed(encoder, clips, options, |event| {
-        if let llark::embedding::Progress::Finished { .. } = event {
+    let summary = embed(front_end, clips, options, |event| {
+        if let Progress::Finished { .. } = event {
             finished += 1;
         }
     })
@@ -114,24 +123,24 @@ fn frame_counts_follow_the_encoder_and_pooling() {
     let encoder = encoder();
 
     let plain = tmp.path().join("plain");
-    let summary = run(encoder.as_ref(), &clips, &EmbedOptions::new(&plain));
+    let summary = run(&encoder, &clips, &EmbedOptions::new(&plain));
     assert_eq!((summary.encoded, summary.skipped), (3, 0));
     assert!(summary.failed.is_empty(), "{:?}", summary.failed);
 
     let fps = 10;
     let pooled = tmp.path().join("pooled");
-    let options = EmbedOptions::new(&pooled).with_pool_fps(Some(fps));
-    let summary = run(encoder.as_ref(), &clips, &options);
+    let summary = run(&front_end(Some(fps)), &clips, &EmbedOptions::new(&pooled));
     assert_eq!(summary.encoded, 3);
 
-    let pooling = Pooling::new(encoder.frame_rate(), fps);
+    let info = encoder.encoder();
+    let pooling = Pooling::new(info.frame_rate(), fps);
     for (id, samples) in expected {
         let raw = read_clip_file(&clip_file(&plain, id)).unwrap();
         let frames = expected_frames(samples);
-        assert_eq!(raw.frames.shape(), [frames, encoder.width()], "clip {id}");
+        assert_eq!(raw.frames.shape(), [frames, info.width()], "clip {id}");
         assert_eq!(raw.dtype, StoreDtype::F32);
         assert_eq!(raw.metadata.encoder, "jukebox");
-        assert_eq!(raw.metadata.frame_rate, encoder.frame_rate());
+        assert_eq!(raw.metadata.frame_rate, info.frame_rate());
         assert_eq!(raw.metadata.pool_fps, None);
         assert!(
             raw.metadata.source.ends_with(".wav"),
@@ -139,19 +148,26 @@ fn frame_counts_follow_the_encoder_and_pooling() {
             raw.metadata.source
         );
         // The stored frames are what the encoder gives for the file.
-        let direct = encode_file(encoder.as_ref(), &root.join(format!("{id}.wav")), None).unwrap();
+        let direct = encode_file(&encoder, &root.join(format!("{id}.wav"))).unwrap();
         assert_eq!(raw.frames, direct, "clip {id}");
 
-        let window = (encoder.frame_rate() / f64::from(fps)).floor() as usize;
+        let window = (info.frame_rate() / f64::from(fps)).floor() as usize;
         let pooled = read_clip_file(&clip_file(&pooled, id)).unwrap();
         assert_eq!(pooled.frames.frames, frames / window, "clip {id}");
         assert_eq!(pooled.metadata.pool_fps, Some(fps));
         let host = pooling
             .apply_host(&raw.frames.data, raw.frames.frames, raw.frames.width)
             .unwrap();
-        assert_eq!(pooled.frames.data, host, "clip {id}");
+        // Pooled on the device: the host pooling's values to f32 rounding.
+        assert_eq!(pooled.frames.data.len(), host.len(), "clip {id}");
+        for (d, h) in pooled.frames.data.iter().zip(&host) {
+            assert!(
+                (d - h).abs() <= 1e-6 * h.abs().max(1.0),
+                "clip {id}: {d} vs {h}"
+            );
+        }
         // Window 0 by hand: the mean of the first `window` frames.
-        for d in [0, encoder.width() - 1] {
+        for d in [0, info.width() - 1] {
             let mean = (0..window)
                 .map(|t| raw.frames.row(t)[d] as f64)
                 .sum::<f64>()
@@ -163,23 +179,17 @@ fn frame_counts_follow_the_encoder_and_pooling() {
         }
     }
 
-    // A pooling rate above the encoder's frame rate stops the run before any clip.
-    let err = embed(
-        encoder.as_ref(),
-        &clips,
-        &EmbedOptions::new(tmp.path().join("bad")).with_pool_fps(Some(1000)),
-        |_| {},
-    )
-    .unwrap_err();
+    // A pooling rate above the encoder's frame rate is refused before any clip is read.
+    let device = default_device();
+    let boxed = load_encoder::<DefaultBackend>(encoder_dir(), &device).unwrap();
+    let err = AudioFrontEnd::new(boxed, Some(1000), &device)
+        .err()
+        .expect("pooling above the frame rate");
     assert!(err.to_string().contains("1000"), "{err}");
 
     // A global mean (fps 0) gives one frame per clip.
     let global = tmp.path().join("global");
-    run(
-        encoder.as_ref(),
-        &clips,
-        &EmbedOptions::new(&global).with_pool_fps(Some(0)),
-    );
+    run(&front_end(Some(0)), &clips, &EmbedOptions::new(&global));
     for clip in &clips {
         let file = read_clip_file(&clip_file(&global, &clip.id)).unwrap();
         assert_eq!(file.frames.frames, 1);
@@ -193,12 +203,12 @@ fn a_second_run_skips_every_clip() {
     let clips = find_clips(&[&root]).unwrap();
     let encoder = encoder();
     let options = EmbedOptions::new(tmp.path().join("out"));
-    let first = run(encoder.as_ref(), &clips, &options);
+    let first = run(&encoder, &clips, &options);
     assert_eq!((first.encoded, first.skipped, first.missing), (3, 0, 0));
     assert!(first.packed.is_some(), "complete corpus is packed");
     let before = std::fs::read(clip_file(&options.out, "sub/b")).unwrap();
 
-    let second = run(encoder.as_ref(), &clips, &options);
+    let second = run(&encoder, &clips, &options);
     assert_eq!((second.encoded, second.skipped), (0, 3));
     assert!(second.failed.is_empty());
     assert!(
@@ -213,7 +223,7 @@ fn a_second_run_skips_every_clip() {
 
     // A clip whose file is lost is encoded again, and the store rebuilt.
     std::fs::remove_file(clip_file(&options.out, "a")).unwrap();
-    let third = run(encoder.as_ref(), &clips, &options);
+    let third = run(&encoder, &clips, &options);
     assert_eq!((third.encoded, third.skipped), (1, 2));
     assert_eq!(third.packed.unwrap().clips.len(), 3);
     // No temporary file is left behind.
@@ -253,7 +263,7 @@ fn shards_partition_the_clips() {
     let out = tmp.path().join("out");
     let options = |i| EmbedOptions::new(&out).with_shard(Shard::new(i, 2).unwrap());
 
-    let first = run(encoder.as_ref(), &clips, &options(0));
+    let first = run(&encoder, &clips, &options(0));
     assert_eq!((first.encoded, first.skipped, first.missing), (2, 0, 1));
     assert!(first.packed.is_none(), "incomplete corpus is not packed");
     let present: Vec<bool> = clips
@@ -266,7 +276,7 @@ fn shards_partition_the_clips() {
         "shard 0/2 holds positions 0 and 2"
     );
 
-    let second = run(encoder.as_ref(), &clips, &options(1));
+    let second = run(&encoder, &clips, &options(1));
     assert_eq!((second.encoded, second.skipped, second.missing), (1, 0, 0));
     let index = second
         .packed
@@ -286,7 +296,7 @@ fn the_packed_store_holds_the_clip_files() {
 
     // f32: exactly the per-clip values.
     let out32 = tmp.path().join("f32");
-    let summary = run(encoder.as_ref(), &clips, &EmbedOptions::new(&out32));
+    let summary = run(&encoder, &clips, &EmbedOptions::new(&out32));
     assert!(summary.packed.is_some());
     let store = EncodingStore::open(out32.join("store")).unwrap();
     assert_eq!(store.dtype(), StoreDtype::F32);
@@ -301,7 +311,7 @@ fn the_packed_store_holds_the_clip_files() {
     // f16: per-clip files and store agree exactly, and both are the f32 values rounded to f16.
     let out16 = tmp.path().join("f16");
     let options = EmbedOptions::new(&out16).with_dtype(StoreDtype::F16);
-    run(encoder.as_ref(), &clips, &options);
+    run(&encoder, &clips, &options);
     let store16 = EncodingStore::open(out16.join("store")).unwrap();
     assert_eq!(store16.dtype(), StoreDtype::F16);
     for clip in &clips {
@@ -346,7 +356,7 @@ fn a_corrupt_file_is_reported_and_the_others_are_encoded() {
     let encoder = encoder();
     let out = tmp.path().join("out");
 
-    let summary = run(encoder.as_ref(), &clips, &EmbedOptions::new(&out));
+    let summary = run(&encoder, &clips, &EmbedOptions::new(&out));
     assert_eq!(
         (summary.encoded, summary.skipped, summary.missing),
         (3, 0, 1)
@@ -367,7 +377,7 @@ fn a_corrupt_file_is_reported_and_the_others_are_encoded() {
 
     // Asked to pack anyway, the store holds the clips that were encoded; the bad one fails again.
     let options = EmbedOptions::new(&out).with_pack(true);
-    let summary = run(encoder.as_ref(), &clips, &options);
+    let summary = run(&encoder, &clips, &options);
     assert_eq!(
         (summary.encoded, summary.skipped, summary.failed.len()),
         (0, 3, 1)
