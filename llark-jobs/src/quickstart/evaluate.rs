@@ -28,7 +28,7 @@ pub(super) fn evaluate<B: Backend>(
         let key_answer = pipeline.ask(audio, KEY_QUESTION, None)?;
         key += judge_key_answer(&clip.meta.key, &key_answer)?.score;
         let instrument_answer = pipeline
-            .ask(&audio, INSTRUMENT_QUESTION, None)?
+            .ask(audio, INSTRUMENT_QUESTION, None)?
             .to_lowercase();
         let named: Vec<&str> = synth::Instrument::ALL
             .iter()
