@@ -1,8 +1,13 @@
 //! The quickstart's held-out evaluation with LLark's answer parsing and metrics.
 
+use std::collections::BTreeSet;
+
 use burn::tensor::backend::Backend;
 use llark::audio::synth;
-use llark::eval::{judge_key_answer, parse_tempo, tempo_accuracy, Acc, TempoFormula};
+use llark::eval::{
+    judge_key_answer, musicnet_counts_with_vocabulary, parse_tempo, tempo_accuracy, Acc,
+    InstrumentF1Mode, TempoFormula,
+};
 use llark::Pipeline;
 
 use super::{HeldOut, QuickstartReport, INSTRUMENT_QUESTION, KEY_QUESTION, TEMPO_QUESTION};
@@ -17,7 +22,7 @@ pub(super) fn evaluate<B: Backend>(
 ) -> Result<QuickstartReport> {
     let bar = bar(clips.len(), progress, "evaluation");
     let (mut acc1, mut acc2, mut key) = (0usize, 0usize, 0.0f64);
-    let (mut true_pos, mut predicted, mut actual) = (0usize, 0usize, 0usize);
+    let mut instrument_rows: Vec<(String, Vec<String>)> = Vec::with_capacity(clips.len());
     for clip in clips {
         let audio = &clip.encodings;
         let tempo_answer = pipeline.ask(audio, TEMPO_QUESTION, None)?;
@@ -27,29 +32,25 @@ pub(super) fn evaluate<B: Backend>(
         acc2 += tempo_accuracy(reference, estimate, Acc::Acc2, TempoFormula::MirEval)? as usize;
         let key_answer = pipeline.ask(audio, KEY_QUESTION, None)?;
         key += judge_key_answer(&clip.meta.key, &key_answer)?.score;
-        let instrument_answer = pipeline
-            .ask(audio, INSTRUMENT_QUESTION, None)?
-            .to_lowercase();
-        let named: Vec<&str> = synth::Instrument::ALL
-            .iter()
-            .map(|i| i.name())
-            .filter(|name| instrument_answer.contains(name))
-            .collect();
-        predicted += named.len();
-        actual += clip.meta.instruments.len();
-        true_pos += named
-            .iter()
-            .filter(|n| clip.meta.instruments.iter().any(|t| t.name() == **n))
-            .count();
+        let instrument_answer = pipeline.ask(audio, INSTRUMENT_QUESTION, None)?;
+        let truth = clip.meta.instruments.iter().map(|i| i.name().to_owned());
+        instrument_rows.push((instrument_answer, truth.collect()));
         bar.inc(1);
     }
     bar.finish_and_clear();
     let n = clips.len().max(1) as f64;
-    let f1 = if predicted + actual == 0 {
-        0.0
-    } else {
-        2.0 * true_pos as f64 / (predicted + actual) as f64
-    };
+    // LLark's pooled instrument F1 (corrected mode: case-insensitive, false negatives summed)
+    // over the synthesiser's instrument names.
+    let vocabulary: BTreeSet<String> = synth::Instrument::ALL
+        .iter()
+        .map(|i| i.name().to_owned())
+        .collect();
+    let rows: Vec<(&str, &[String])> = instrument_rows
+        .iter()
+        .map(|(answer, truth)| (answer.as_str(), truth.as_slice()))
+        .collect();
+    let counts = musicnet_counts_with_vocabulary(&rows, &vocabulary, InstrumentF1Mode::Corrected);
+    let f1 = counts.f1().unwrap_or(0.0);
     Ok(QuickstartReport {
         n_clips: clips.len(),
         tempo_acc1: acc1 as f64 / n,
