@@ -249,7 +249,11 @@ pub fn run<B: AutodiffBackend>(
     };
     let mut trainer =
         Trainer::new(model, data, train_config, out.join("train")).map_err(train_err)?;
-    let summary = trainer.run().map_err(train_err)?;
+    let progress = bar(config.steps, config.progress, "training");
+    let summary = trainer
+        .run_observed(&mut |m: &llark_train::StepMetrics| progress.set_position(m.step as u64))
+        .map_err(train_err)?;
+    progress.finish_and_clear();
     if let Some(last) = summary.history.last() {
         println!(
             "  final training loss {:.4} after {} steps",
@@ -310,7 +314,7 @@ fn stage(n: usize, what: &str) {
 }
 
 fn train_err(e: llark_train::TrainError) -> LlarkError {
-    LlarkError::Input(format!("training: {e}"))
+    LlarkError::Train(e)
 }
 
 fn create_dir(dir: &Path) -> Result<()> {

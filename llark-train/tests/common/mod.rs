@@ -104,13 +104,17 @@ impl<Bk: Backend> TinyLm<Bk> {
             if frames == 0 {
                 context.push(Tensor::zeros([1, HIDDEN], &device));
             } else if offset + frames <= rows {
-                let rows = projected.clone().slice([offset..offset + frames, 0..HIDDEN]);
+                let rows = projected
+                    .clone()
+                    .slice([offset..offset + frames, 0..HIDDEN]);
                 context.push(rows.sum_dim(0));
             }
             offset += frames;
         }
         if offset != rows {
-            return Err(format!("the spans cover {offset} audio rows, the tensor has {rows}").into());
+            return Err(
+                format!("the spans cover {offset} audio rows, the tensor has {rows}").into(),
+            );
         }
         let context = Tensor::cat(context, 0).unsqueeze_dim::<3>(1);
         let ids: Vec<i64> = batch.input_ids.iter().map(|&t| i64::from(t)).collect();
@@ -325,10 +329,7 @@ pub fn grads_of<M: TrainModel<B>>(
     struct Collect<'a>(&'a burn::optim::GradientsParams, Vec<Vec<f32>>);
     impl ModuleVisitor<B> for Collect<'_> {
         fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<B, D>>) {
-            if let Some(g) = self
-                .0
-                .get::<<B as AutodiffBackend>::InnerBackend, D>(p.id)
-            {
+            if let Some(g) = self.0.get::<<B as AutodiffBackend>::InnerBackend, D>(p.id) {
                 self.1.push(g.into_data().to_vec().unwrap());
             }
         }
