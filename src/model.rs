@@ -239,14 +239,15 @@ impl<B: Backend> Llark<B> {
         Ok(self.lm.forward_embeds(spliced, Some(&mask), None)?)
     }
 
-    /// The causal-LM loss of a collated batch (labels `-100` ignored), differentiable.
+    /// The causal-LM loss of a collated batch (labels [`llark_data::IGNORE_INDEX`] ignored),
+    /// differentiable.
     pub fn loss(&self, batch: &Batch, audio: Tensor<B, 2>) -> Result<Tensor<B, 1>> {
         let logits = self.forward_batch(batch, audio)?;
         let labels = Tensor::<B, 2, Int>::from_data(
             TensorData::new(batch.labels.clone(), [batch.batch_size, batch.seq_len]),
             &self.device(),
         );
-        Ok(causal_lm_loss(logits, labels)?)
+        Ok(causal_lm_loss(logits, labels, llark_data::IGNORE_INDEX)?)
     }
 
     /// Token rows and projected clips of a batch.
