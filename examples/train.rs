@@ -24,10 +24,12 @@
 //! instead of `"base_llama"`, training starts from an LLark directory. A run whose output directory holds a checkpoint continues from it when `resume` is
 //! true (the default).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
 use llark::backend::{backend_name, default_device, TrainBackend};
+use llark::train::{StepMetrics, TrainObserver};
 use llark::training::TrainRun;
 
 #[derive(Parser)]
@@ -38,11 +40,60 @@ struct Args {
     config: PathBuf,
 }
 
+/// The progress bar: step, loss, learning rate, tokens/s and ETA.
+struct Bar(Option<ProgressBar>);
+
+impl TrainObserver for Bar {
+    fn on_start(&mut self, step: usize, total: usize) {
+        let bar = self.0.get_or_insert_with(|| {
+            let bar = ProgressBar::new(total as u64);
+            let style = ProgressStyle::with_template(
+                "{bar:30} step {pos}/{len} {msg} [{elapsed_precise} < ETA {eta_precise}]",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar
+        });
+        bar.set_position(step as u64);
+    }
+
+    fn on_step(&mut self, m: &StepMetrics, _total: usize) {
+        if let Some(bar) = &self.0 {
+            bar.set_position(m.step as u64);
+            bar.set_message(format!(
+                "loss {:.4} lr {:.3e} {:.0} tok/s",
+                m.loss, m.lr, m.tokens_per_s
+            ));
+        }
+    }
+
+    fn on_checkpoint(&mut self, step: usize, dir: &Path) {
+        if let Some(bar) = &self.0 {
+            bar.println(format!("step {step}: checkpoint {}", dir.display()));
+        }
+    }
+
+    fn on_finish(&mut self, _total: usize) {
+        if let Some(bar) = &self.0 {
+            bar.finish();
+        }
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let args = Args::parse();
     let run = TrainRun::from_file(&args.config)?;
     eprintln!("backend {}", backend_name());
-    let summary = run.run::<TrainBackend>(&default_device(), |line| eprintln!("{line}"))?;
+    let mut observer: Box<dyn TrainObserver> = if run.training.progress_bar {
+        Box::new(Bar(None))
+    } else {
+        Box::new(llark::train::Silent)
+    };
+    let summary = run.run::<TrainBackend>(
+        &default_device(),
+        |line| eprintln!("{line}"),
+        observer.as_mut(),
+    )?;
     let last = summary.history.last().map_or(f64::NAN, |m| m.loss);
     eprintln!(
         "done: {} steps, last loss {last:.4}; model in {}",

@@ -2,11 +2,45 @@
 
 use std::path::Path;
 
-use llark_lm::LlamaConfig;
+use llark_lm::{LlamaConfig, LmError};
 use llark_projector::{AudioTokenIds, ProjectorConfig, ProjectorKind};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{LlarkError, Result};
+
+/// What is wrong with an LLark configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file is not valid JSON for an LLark configuration.
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    /// The language model's fields are inconsistent.
+    #[error("language model: {0}")]
+    Llama(#[from] LmError),
+    /// An audio token id lies outside the vocabulary.
+    #[error("{name} = {id} is outside the vocabulary of {vocab}")]
+    TokenOutsideVocabulary {
+        /// The field.
+        name: &'static str,
+        /// Its value.
+        id: u32,
+        /// The vocabulary size.
+        vocab: usize,
+    },
+    /// Two audio tokens share an id.
+    #[error("the audio token ids must be distinct (start {start}, end {end}, patch {patch})")]
+    DuplicateAudioTokens {
+        /// `audio_start_token_id`.
+        start: u32,
+        /// `audio_end_token_id`.
+        end: u32,
+        /// `audio_patch_token_id`.
+        patch: u32,
+    },
+    /// `mm_hidden_size` is zero.
+    #[error("mm_hidden_size must be positive")]
+    NoAudioWidth,
+}
 
 /// An LLark model's configuration: a Hugging Face `LlamaConfig` with LLark's fields beside it,
 /// stored flat in one `config.json` as LLark checkpoints do. Fields this crate does not know
@@ -44,23 +78,21 @@ impl LlarkConfig {
             path: path.to_path_buf(),
             source,
         })?;
-        let config: Self = serde_json::from_str(&text).map_err(|e| LlarkError::Config {
+        let invalid = |source: ConfigError| LlarkError::ConfigFile {
             path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-        config.validate().map_err(|message| LlarkError::Config {
-            path: path.to_path_buf(),
-            message,
-        })?;
+            source,
+        };
+        let config: Self = serde_json::from_str(&text).map_err(|e| invalid(e.into()))?;
+        config.validate().map_err(invalid)?;
         Ok(config)
     }
 
     /// Writes the configuration as pretty JSON.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let text = serde_json::to_string_pretty(self).map_err(|e| LlarkError::Config {
+        let text = serde_json::to_string_pretty(self).map_err(|e| LlarkError::ConfigFile {
             path: path.to_path_buf(),
-            message: e.to_string(),
+            source: e.into(),
         })?;
         std::fs::write(path, text + "\n").map_err(|source| LlarkError::Io {
             path: path.to_path_buf(),
@@ -70,8 +102,8 @@ impl LlarkConfig {
 
     /// Checks that the audio token ids are inside the vocabulary and distinct, and that the
     /// language model's own fields are consistent.
-    pub fn validate(&self) -> std::result::Result<(), String> {
-        self.llama.validate().map_err(|e| e.to_string())?;
+    pub fn validate(&self) -> std::result::Result<(), ConfigError> {
+        self.llama.validate()?;
         let vocab = self.llama.vocab_size;
         let ids = [
             ("audio_start_token_id", self.audio_start_token_id),
@@ -80,16 +112,18 @@ impl LlarkConfig {
         ];
         for (name, id) in ids {
             if id as usize >= vocab {
-                return Err(format!(
-                    "{name} = {id} is outside the vocabulary of {vocab}"
-                ));
+                return Err(ConfigError::TokenOutsideVocabulary { name, id, vocab });
             }
         }
         if ids[0].1 == ids[1].1 || ids[0].1 == ids[2].1 || ids[1].1 == ids[2].1 {
-            return Err("the audio token ids must be distinct".into());
+            return Err(ConfigError::DuplicateAudioTokens {
+                start: ids[0].1,
+                end: ids[1].1,
+                patch: ids[2].1,
+            });
         }
         if self.mm_hidden_size == 0 {
-            return Err("mm_hidden_size must be positive".into());
+            return Err(ConfigError::NoAudioWidth);
         }
         Ok(())
     }

@@ -1,8 +1,15 @@
 //! The error type of the composed model, the pipeline and the tools.
+//!
+//! Each variant names the culprit (a file, a shape, a token id); an error of a lower crate is
+//! kept as the variant's `source` (its message is also shown, as `Io` does), never flattened
+//! into a string.
 
 use std::path::PathBuf;
 
+use llark_projector::{AudioTokenIds, ProjectorConfig, ProjectorKind};
 use thiserror::Error;
+
+use crate::config::ConfigError;
 
 /// Everything that can go wrong in the `llark` package; each variant names its input.
 #[derive(Debug, Error)]
@@ -15,7 +22,8 @@ pub enum LlarkError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// `config.json` of an LLark directory is not valid.
+    /// A configuration file (an encoder directory's `config.json`) is not one this version
+    /// reads.
     #[error("{path}: {message}")]
     Config {
         /// The file.
@@ -23,9 +31,135 @@ pub enum LlarkError {
         /// What is wrong.
         message: String,
     },
-    /// An input disagrees with the model (shapes, token ids, frame counts).
+    /// `config.json` of an LLark directory is not valid JSON or not a valid configuration.
+    #[error("{path}: {source}")]
+    ConfigFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: ConfigError,
+    },
+    /// An LLark configuration built in code is inconsistent.
+    #[error("invalid LLark configuration: {0}")]
+    InvalidConfig(#[from] ConfigError),
+    /// A JSON file (e.g. `train.json`) could not be parsed, or a value not serialised.
+    #[error("{path}: {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// serde_json's error.
+        source: serde_json::Error,
+    },
+    /// The projector handed to [`crate::Llark::new`] is not the one the configuration describes.
+    #[error("the projector is {projector:?}, the configuration says {config:?}")]
+    ProjectorMismatch {
+        /// The projector's own configuration.
+        projector: ProjectorConfig,
+        /// What the LLark configuration implies.
+        config: ProjectorConfig,
+    },
+    /// The language model handed to [`crate::Llark::new`] has another configuration than the
+    /// LLark configuration's.
+    #[error("the language model's configuration differs from the LLark configuration")]
+    LmConfigMismatch,
+    /// A checkpoint holds projector tensors the configured projector does not have.
+    #[error("{checkpoint}: unexpected projector tensors for a `{kind:?}` projector: {}", names.join(", "))]
+    UnexpectedProjectorTensors {
+        /// The checkpoint (its files).
+        checkpoint: String,
+        /// The configured projector kind.
+        kind: ProjectorKind,
+        /// The tensors no projector of that kind has.
+        names: Vec<String>,
+    },
+    /// Audio encodings of a width the model does not take.
+    #[error("audio encodings are [{frames}, {width}], the model takes width {expected}")]
+    EncodingWidth {
+        /// Frames of the encodings.
+        frames: usize,
+        /// Their width.
+        width: usize,
+        /// The model's `mm_hidden_size`.
+        expected: usize,
+    },
+    /// Stored encodings whose values do not fill their shape, or whose width is not the model's.
+    #[error(
+        "encodings of shape {shape:?} ({values} values) do not fit a model taking width {width}"
+    )]
+    EncodingShape {
+        /// The shape given.
+        shape: [usize; 2],
+        /// Number of values given.
+        values: usize,
+        /// The model's width.
+        width: usize,
+    },
+    /// A batch's audio tensor does not hold exactly the frames of its audio spans.
+    #[error("the batch's audio spans have {spans:?} frames, the audio tensor has {rows} rows")]
+    AudioSpanMismatch {
+        /// Frames of each span, in splice order.
+        spans: Vec<usize>,
+        /// Rows of the audio tensor.
+        rows: usize,
+    },
+    /// The tokenizer's audio tokens are not the model's.
+    #[error("the tokenizer's audio tokens ({tokenizer:?}) differ from the model's ({model:?})")]
+    AudioTokenMismatch {
+        /// The tokenizer's ids.
+        tokenizer: AudioTokenIds,
+        /// The model's ids.
+        model: AudioTokenIds,
+    },
+    /// The tokenizer has more tokens than the model's vocabulary.
+    #[error("the tokenizer has {tokenizer} tokens, the model's vocabulary only {model}")]
+    VocabularyTooLarge {
+        /// Tokens of the tokenizer.
+        tokenizer: usize,
+        /// The model's vocabulary size.
+        model: usize,
+    },
+    /// Audio was given but the pipeline has no audio encoder.
+    #[error(
+        "this pipeline has no audio encoder; give one (`with_encoder`) or use stored encodings"
+    )]
+    NoEncoder,
+    /// A file of a kind that is not read here.
+    #[error("{path}: expected a {expected} file")]
+    FileExtension {
+        /// The file.
+        path: PathBuf,
+        /// The kinds read (e.g. "`.npy` or `.safetensors`").
+        expected: &'static str,
+    },
+    /// A tensor file that should hold exactly one tensor holds another number.
+    #[error("{path}: expected exactly one tensor, found {found}")]
+    TensorCount {
+        /// The file.
+        path: PathBuf,
+        /// Tensors found.
+        found: usize,
+    },
+    /// Encodings of a rank other than `[frames, width]` (or `[1, frames, width]`).
+    #[error("{path}: encodings must be [frames, width], found shape {shape:?}")]
+    EncodingRank {
+        /// The file.
+        path: PathBuf,
+        /// The shape found.
+        shape: Vec<usize>,
+    },
+    /// A training run names both or neither of its starting points.
+    #[error("set exactly one of `base_llama` and `llark`")]
+    StartingModel,
+    /// Anything no variant above names. A last resort: prefer adding a variant that names the
+    /// culprit.
     #[error("{0}")]
     Input(String),
+    /// From the trainer.
+    #[error(transparent)]
+    Train(#[from] llark_train::TrainError),
+    /// An unknown masking policy name.
+    #[error(transparent)]
+    Masking(#[from] llark_data::masking::UnknownPolicy),
     /// From the language model.
     #[error(transparent)]
     Lm(#[from] llark_lm::LmError),
@@ -47,11 +181,6 @@ pub enum LlarkError {
     /// From reading a `.npy` file.
     #[error(transparent)]
     Npy(#[from] llark_data::NpyError),
-    /// A pipeline was asked to read audio but holds no audio encoder.
-    #[error(
-        "this pipeline has no audio encoder; give one (`with_encoder`) or use stored encodings"
-    )]
-    NoEncoder,
     /// A window plan for long audio is not usable.
     #[error("the {name} length of a window plan must be finite and positive, not {value} s")]
     WindowPlan {

@@ -35,18 +35,15 @@ pub struct Llark<B: Backend> {
 impl<B: Backend> Llark<B> {
     /// Assembles a model, checking that the parts agree with `config`.
     pub fn new(config: LlarkConfig, projector: Projector<B>, lm: Llama<B>) -> Result<Self> {
-        config.validate().map_err(LlarkError::Input)?;
+        config.validate()?;
         if projector.config() != config.projector() {
-            return Err(LlarkError::Input(format!(
-                "projector is {:?}, the configuration says {:?}",
-                projector.config(),
-                config.projector()
-            )));
+            return Err(LlarkError::ProjectorMismatch {
+                projector: projector.config(),
+                config: config.projector(),
+            });
         }
         if lm.config != config.llama {
-            return Err(LlarkError::Input(
-                "the language model's configuration differs from the LLark configuration".into(),
-            ));
+            return Err(LlarkError::LmConfigMismatch);
         }
         Ok(Self {
             projector,
@@ -76,12 +73,11 @@ impl<B: Backend> Llark<B> {
             .filter(|n| !expected.iter().any(|(e, _)| e == n))
             .collect();
         if !extra.is_empty() {
-            return Err(LlarkError::Input(format!(
-                "{}: unexpected projector tensors for a `{}` projector: {}",
-                source.description(),
-                serde_json::to_string(&config.mm_projector_type).unwrap_or_default(),
-                extra.join(", ")
-            )));
+            return Err(LlarkError::UnexpectedProjectorTensors {
+                checkpoint: source.description().to_string(),
+                kind: config.mm_projector_type,
+                names: extra,
+            });
         }
         let mut weights = HashMap::new();
         for (name, _) in &expected {
@@ -206,10 +202,11 @@ impl<B: Backend> Llark<B> {
     pub fn project(&self, encodings: Tensor<B, 2>) -> Result<Tensor<B, 2>> {
         let [frames, width] = encodings.dims();
         if width != self.config.mm_hidden_size {
-            return Err(LlarkError::Input(format!(
-                "audio encodings are [{frames}, {width}], the model takes width {}",
-                self.config.mm_hidden_size
-            )));
+            return Err(LlarkError::EncodingWidth {
+                frames,
+                width,
+                expected: self.config.mm_hidden_size,
+            });
         }
         Ok(self.projector.forward(encodings))
     }
@@ -242,14 +239,15 @@ impl<B: Backend> Llark<B> {
         Ok(self.lm.forward_embeds(spliced, Some(&mask), None)?)
     }
 
-    /// The causal-LM loss of a collated batch (labels `-100` ignored), differentiable.
+    /// The causal-LM loss of a collated batch (labels [`llark_data::IGNORE_INDEX`] ignored),
+    /// differentiable.
     pub fn loss(&self, batch: &Batch, audio: Tensor<B, 2>) -> Result<Tensor<B, 1>> {
         let logits = self.forward_batch(batch, audio)?;
         let labels = Tensor::<B, 2, Int>::from_data(
             TensorData::new(batch.labels.clone(), [batch.batch_size, batch.seq_len]),
             &self.device(),
         );
-        Ok(causal_lm_loss(logits, labels)?)
+        Ok(causal_lm_loss(logits, labels, llark_data::IGNORE_INDEX)?)
     }
 
     /// Token rows and projected clips of a batch.
@@ -273,9 +271,7 @@ impl<B: Backend> Llark<B> {
         let total: usize = spans.iter().sum();
         let rows = audio.dims()[0];
         if rows != total || spans.contains(&0) {
-            return Err(LlarkError::Input(format!(
-                "the batch's audio spans have {spans:?} frames, the audio tensor has {rows} rows"
-            )));
+            return Err(LlarkError::AudioSpanMismatch { spans, rows });
         }
         let mut clips = Vec::with_capacity(batch.batch_size);
         if total == 0 {

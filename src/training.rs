@@ -14,14 +14,19 @@ use llark_data::{Batch, EncodingStore, ExampleEncoder, LlarkTokenizer, MaskingPo
 use llark_projector::ProjectorKind;
 use llark_train::{
     count_params, load_llark_records, ModelError, ParamGroup, TrainConfig, TrainData, TrainModel,
-    TrainSummary, Trainer,
+    TrainObserver, TrainSummary, Trainer,
 };
 use serde::Deserialize;
 
+use crate::error::{LlarkError, Result};
 use crate::model::Llark;
 
 impl<B: AutodiffBackend> TrainModel<B> for Llark<B> {
-    fn train_loss(&self, batch: &Batch, audio: Tensor<B, 2>) -> Result<Tensor<B, 1>, ModelError> {
+    fn train_loss(
+        &self,
+        batch: &Batch,
+        audio: Tensor<B, 2>,
+    ) -> std::result::Result<Tensor<B, 1>, ModelError> {
         Ok(self.loss(batch, audio)?)
     }
 
@@ -36,7 +41,7 @@ impl<B: AutodiffBackend> TrainModel<B> for Llark<B> {
         self.config().mm_hidden_size
     }
 
-    fn export(&self, dir: &Path) -> Result<(), ModelError> {
+    fn export(&self, dir: &Path) -> std::result::Result<(), ModelError> {
         Ok(self.save(dir)?)
     }
 }
@@ -88,15 +93,18 @@ fn yes() -> bool {
     true
 }
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
 impl TrainRun {
     /// Reads `train.json`; relative paths are taken from the file's directory.
-    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, BoxError> {
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut run: TrainRun =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|source| LlarkError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut run: TrainRun = serde_json::from_str(&text).map_err(|source| LlarkError::Json {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
         let fix = |p: &mut PathBuf| {
             if p.is_relative() {
@@ -119,17 +127,19 @@ impl TrainRun {
     }
 
     /// Loads the model and the data, then trains (or continues training) to the end; `log`
-    /// receives one-line status messages.
+    /// receives one-line status messages and `observer` every step and checkpoint (the `train`
+    /// example draws its progress bar from it; pass [`llark_train::Silent`] for none).
     pub fn run<B: AutodiffBackend>(
         &self,
         device: &B::Device,
         mut log: impl FnMut(&str),
-    ) -> Result<TrainSummary, BoxError> {
+        observer: &mut dyn TrainObserver,
+    ) -> Result<TrainSummary> {
         self.training.validate()?;
         let tokenizer = LlarkTokenizer::from_file(&self.tokenizer)?;
         let store = EncodingStore::open(&self.encodings)?;
         let masking: MaskingPolicy = match &self.masking {
-            Some(m) => m.parse().map_err(|e| format!("masking: {e}"))?,
+            Some(m) => m.parse()?,
             None => MaskingPolicy::LlarkCompatible,
         };
         let encoder = ExampleEncoder::new(&tokenizer)
@@ -155,7 +165,7 @@ impl TrainRun {
                 device,
             )?,
             (None, Some(dir)) => Llark::from_pretrained(dir, device)?,
-            _ => return Err("set exactly one of `base_llama` and `llark`".into()),
+            _ => return Err(LlarkError::StartingModel),
         };
         log(&format!(
             "{} examples from {} record files; policy {:?}",
@@ -175,10 +185,8 @@ impl TrainRun {
             trainer.step_count(),
             trainer.total_steps()
         ));
-        let summary = trainer.run()?;
-        tokenizer
-            .save(self.output.join("final").join("tokenizer.json"))
-            .map_err(|e| format!("saving the tokenizer: {e}"))?;
+        let summary = trainer.run_observed(observer)?;
+        tokenizer.save(self.output.join("final").join("tokenizer.json"))?;
         Ok(summary)
     }
 }

@@ -218,7 +218,14 @@ fn mismatched_inputs_and_files_are_typed_errors() {
     let wrong = vec![vec![Tensor::<B, 2>::zeros([5, 7], &device)]; 2];
     let err = model.forward(&reference.rows, &wrong, None).unwrap_err();
     assert!(
-        matches!(err, LlarkError::Input(ref m) if m.contains("width 24")),
+        matches!(
+            err,
+            LlarkError::EncodingWidth {
+                width: 7,
+                expected: 24,
+                ..
+            }
+        ),
         "{err}"
     );
 
@@ -227,7 +234,7 @@ fn mismatched_inputs_and_files_are_typed_errors() {
     let short = Tensor::<B, 2>::zeros([3, 24], &device);
     assert!(matches!(
         model.forward_batch(&batch, short),
-        Err(LlarkError::Input(_))
+        Err(LlarkError::AudioSpanMismatch { rows: 3, .. })
     ));
 
     // A checkpoint without the projector names what is missing.
@@ -258,5 +265,15 @@ fn mismatched_inputs_and_files_are_typed_errors() {
     assert!(
         err.to_string().contains("audio_end_token_id = 999"),
         "{err}"
+    );
+    assert!(
+        matches!(
+            err,
+            LlarkError::ConfigFile {
+                source: llark::config::ConfigError::TokenOutsideVocabulary { id: 999, .. },
+                ..
+            }
+        ),
+        "{err:?}"
     );
 }

@@ -1,20 +1,21 @@
-//! Training a tiny `Llark` (random 2-layer Llama + linear projector) with `llark_train`:
-//! learning, exact resume, accumulation, freezing policies, NaN handling, interrupted
-//! checkpoints, and the records + encoding-store path.
+//! `Llark` as a trainable model (a tiny random 2-layer Llama + linear projector): it learns
+//! through `llark_train`, its export loads back, its policies freeze exactly the part they name;
+//! and the `train.json` runner (`llark::training::TrainRun`) end to end. The trainer's own
+//! behaviour (resume, accumulation, NaN stop, interrupted checkpoints) is tested in llark-train on
+//! a tiny model of its own.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use burn::backend::{Autodiff, Flex};
-use burn::module::Module;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::TensorData;
 use llark::{Llark, LlarkConfig};
-use llark_data::{collate, AudioSpan, TaskFamily, TokenizedExample};
+use llark_data::{AudioSpan, TaskFamily, TokenizedExample};
 use llark_lm::{Llama, LlamaConfig};
 use llark_projector::{Projector, ProjectorKind};
 use llark_train::{
-    accumulate_gradients, AccumulationNorm, AdamWOptions, CheckpointOptions, InMemoryAudio,
-    ScheduleKind, TaskMix, TrainConfig, TrainData, TrainError, TrainPolicy, Trainer, Warmup,
+    AccumulationNorm, AdamWOptions, CheckpointOptions, InMemoryAudio, ParamGroup, ScheduleKind,
+    Silent, TaskMix, TrainConfig, TrainData, TrainPolicy, Trainer, Warmup,
 };
 
 type B = Autodiff<Flex>;
@@ -159,180 +160,23 @@ fn weights(model: &Llark<B>) -> Vec<(String, Vec<u8>)> {
 }
 
 #[test]
-fn learns_eight_examples_and_a_resumed_run_reproduces_the_losses() {
+fn llark_learns_eight_examples_and_its_final_directory_loads_back() {
     let steps = 60;
-    let initial = tiny_llark(11);
-    let whole_dir = tempfile::tempdir().unwrap();
-    let mut whole =
-        Trainer::new(initial.clone(), data(8), config(steps), whole_dir.path()).unwrap();
-    let summary = whole.run().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = Trainer::new(tiny_llark(11), data(8), config(steps), dir.path()).unwrap();
+    let summary = t.run().unwrap();
     let reference = losses(&summary.history);
     assert_eq!(reference.len(), steps);
     let last = *reference.last().unwrap();
     println!("loss {:.4} -> {last:.5} in {steps} steps", reference[0]);
     assert!(last < 0.05, "final loss {last}");
-    assert!(whole_dir.path().join("metrics.jsonl").is_file());
-    assert!(whole_dir.path().join("training_curve.png").is_file());
     let exported =
-        Llark::<B>::from_pretrained(whole_dir.path().join("final"), &Default::default()).unwrap();
-    assert_eq!(weights(&exported), weights(whole.model()));
-
-    // Stopped after half the steps, then resumed from the checkpoint by a new trainer.
-    let dir = tempfile::tempdir().unwrap();
-    let mut first = Trainer::new(initial.clone(), data(8), config(steps), dir.path()).unwrap();
-    first.run_until(steps / 2).unwrap();
-    drop(first);
-    let mut second = Trainer::resume(tiny_llark(99), data(8), config(steps), dir.path()).unwrap();
-    assert_eq!(second.step_count(), steps / 2);
-    let resumed = losses(&second.run().unwrap().history);
-    let diff = reference
-        .iter()
-        .zip(&resumed)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
-    println!("resume: max loss difference {diff:e}");
-    assert_eq!(resumed.len(), steps);
-    assert!(diff <= 1e-6, "max difference {diff}");
-    let metrics = std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap();
-    assert_eq!(metrics.lines().count(), steps);
-}
-
-fn grads_of(
-    model: &Llark<B>,
-    batches: Vec<Vec<TokenizedExample>>,
-    audio: &InMemoryAudio,
-    norm: AccumulationNorm,
-) -> Vec<Vec<f32>> {
-    use burn::module::{ModuleVisitor, Param};
-    use llark_train::AudioSource;
-    let device = Default::default();
-    let micro = batches
-        .iter()
-        .map(|ex| {
-            let batch = collate(ex, 0, 1).unwrap();
-            let (values, shape) = audio.gather(&batch).unwrap();
-            (
-                batch,
-                Tensor::<B, 2>::from_data(TensorData::new(values, shape), &device),
-            )
-        })
-        .collect();
-    let grads = accumulate_gradients(model, micro, norm).unwrap().grads;
-    struct Collect<'a>(&'a burn::optim::GradientsParams, Vec<Vec<f32>>);
-    impl ModuleVisitor<B> for Collect<'_> {
-        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<B, D>>) {
-            if let Some(g) = self.0.get::<Flex, D>(p.id) {
-                self.1.push(g.into_data().to_vec().unwrap());
-            }
-        }
-    }
-    let mut c = Collect(&grads, Vec::new());
-    model.visit(&mut c);
-    c.1
-}
-
-fn max_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .flat_map(|(x, y)| x.iter().zip(y).map(|(p, q)| (p - q).abs()))
-        .fold(0.0, f32::max)
+        Llark::<B>::from_pretrained(dir.path().join("final"), &Default::default()).unwrap();
+    assert_eq!(weights(&exported), weights(t.model()));
 }
 
 #[test]
-fn accumulating_micro_batches_gives_the_gradient_of_one_large_batch() {
-    let model = tiny_llark(5);
-    // Unequal lengths: token weighting equals the large batch exactly.
-    let (ex, audio) = examples(8, |i| 2 + i);
-    let big = grads_of(
-        &model,
-        vec![ex.clone()],
-        &audio,
-        AccumulationNorm::TokenWeighted,
-    );
-    let chunks: Vec<Vec<TokenizedExample>> = ex.chunks(2).map(<[_]>::to_vec).collect();
-    let acc = grads_of(
-        &model,
-        chunks.clone(),
-        &audio,
-        AccumulationNorm::TokenWeighted,
-    );
-    let d_token = max_diff(&big, &acc);
-    // transformers' normalisation (mean of micro-batch means) differs when the counts differ ...
-    let hf = grads_of(&model, chunks, &audio, AccumulationNorm::MeanOfMicroBatches);
-    assert!(max_diff(&big, &hf) > 1e-4);
-    // ... and equals the large batch when every micro-batch has the same number of labels.
-    let (ex, audio) = examples(8, |_| 5);
-    let big = grads_of(
-        &model,
-        vec![ex.clone()],
-        &audio,
-        AccumulationNorm::MeanOfMicroBatches,
-    );
-    let acc = grads_of(
-        &model,
-        ex.chunks(2).map(<[_]>::to_vec).collect(),
-        &audio,
-        AccumulationNorm::MeanOfMicroBatches,
-    );
-    let d_mean = max_diff(&big, &acc);
-    println!("accumulation: token-weighted max diff {d_token:e}, mean-of-means (equal counts) {d_mean:e}");
-    assert!(d_token <= 1e-5 && d_mean <= 1e-5, "{d_token} {d_mean}");
-
-    // The same through the trainer: 4 x 2 accumulated vs 1 x 8, three steps. Adam divides each
-    // gradient element by its own magnitude, so elements whose gradient is at rounding level move
-    // by about +-lr either way; a large eps makes the update proportional to the gradient, so the
-    // comparison sees the accumulation rather than the sign of rounding noise.
-    let run = |micro: usize, accum: usize| {
-        let cfg = TrainConfig {
-            optimizer: AdamWOptions {
-                learning_rate: 1e-2,
-                eps: 1.0,
-                ..AdamWOptions::default()
-            },
-            micro_batch_size: micro,
-            grad_accum_steps: accum,
-            accumulation: AccumulationNorm::TokenWeighted,
-            task_mix: None,
-            ..config(3)
-        };
-        let dir = tempfile::tempdir().unwrap();
-        let (ex, audio) = examples(8, |i| 2 + i);
-        let mut t = Trainer::new(
-            model.clone(),
-            TrainData::new(ex, audio, 0).unwrap(),
-            cfg,
-            dir.path(),
-        )
-        .unwrap();
-        t.run_until(3).unwrap();
-        t.into_model()
-    };
-    let (a, b) = (run(2, 4), run(8, 1));
-    let worst = weights(&a)
-        .iter()
-        .zip(weights(&b))
-        .flat_map(|((_, x), (_, y))| {
-            let x: Vec<f32> = x
-                .chunks(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
-            let y: Vec<f32> = y
-                .chunks(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
-            x.into_iter()
-                .zip(y)
-                .map(|(p, q)| (p - q).abs())
-                .collect::<Vec<_>>()
-        })
-        .fold(0.0, f32::max);
-    println!("accumulation: parameters after 3 steps differ by {worst:e}");
-    assert!(worst <= 1e-5, "{worst}");
-}
-
-#[test]
-fn frozen_parameters_stay_bit_identical_under_each_policy() {
+fn llark_policies_freeze_exactly_the_projector_or_the_lm() {
     for policy in [
         TrainPolicy::ProjectorOnly,
         TrainPolicy::LmOnly,
@@ -349,166 +193,18 @@ fn frozen_parameters_stay_bit_identical_under_each_policy() {
         t.run_until(3).unwrap();
         let after = weights(t.model());
         for ((name, b), (_, a)) in before.iter().zip(&after) {
-            let projector = name.contains("mm_projector");
-            let trained = policy.trains(if projector {
-                llark_train::ParamGroup::Projector
+            let group = if name.contains("mm_projector") {
+                ParamGroup::Projector
             } else {
-                llark_train::ParamGroup::Lm
-            });
-            if trained {
+                ParamGroup::Lm
+            };
+            if policy.trains(group) {
                 assert_ne!(a, b, "{policy:?}: {name} did not change");
             } else {
                 assert_eq!(a, b, "{policy:?}: frozen {name} changed");
             }
         }
     }
-}
-
-fn read_all(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    files
-}
-
-#[test]
-fn a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint() {
-    let steps = 8;
-    let dir = tempfile::tempdir().unwrap();
-    let initial = tiny_llark(31);
-    let mut t = Trainer::new(initial.clone(), data(8), config(steps), dir.path()).unwrap();
-    t.run_until(4).unwrap();
-    let good = t.last_checkpoint().unwrap().to_path_buf();
-    assert!(good.ends_with("step-00000004"));
-    let saved = read_all(&good);
-    drop(t);
-
-    // The same run, but one clip's encodings turned to NaN.
-    let (ex, mut audio) = examples(8, |i| 4 + i % 3);
-    for i in 0..8 {
-        audio
-            .insert(format!("clip-{i}"), vec![f32::NAN; FRAMES * WIDTH])
-            .unwrap();
-    }
-    let bad = TrainData::new(ex, audio, 0).unwrap();
-    let mut t = Trainer::resume(initial.clone(), bad, config(steps), dir.path()).unwrap();
-    let before = weights(t.model());
-    let err = t.run().unwrap_err();
-    let text = err.to_string();
-    println!("{text}");
-    assert!(
-        matches!(
-            err,
-            TrainError::NonFinite {
-                what: "loss",
-                step: 4,
-                ..
-            }
-        ),
-        "{text}"
-    );
-    assert!(
-        text.contains("step-00000004") && text.contains("clip-"),
-        "{text}"
-    );
-    assert_eq!(
-        weights(t.model()),
-        before,
-        "a NaN step must not update the model"
-    );
-    drop(t);
-    assert_eq!(read_all(&good), saved);
-
-    // Resuming with good data continues from the good checkpoint.
-    let mut t = Trainer::resume(initial, data(8), config(steps), dir.path()).unwrap();
-    assert_eq!(t.step_count(), 4);
-    assert_eq!(t.run().unwrap().steps, steps);
-}
-
-#[test]
-fn an_interrupted_checkpoint_write_never_replaces_the_good_one() {
-    let steps = 6;
-    let initial = tiny_llark(41);
-    let reference_dir = tempfile::tempdir().unwrap();
-    let cfg = || TrainConfig {
-        checkpoint: CheckpointOptions {
-            every: 2,
-            keep_last: 3,
-        },
-        ..config(steps)
-    };
-    let reference = losses(
-        &Trainer::new(initial.clone(), data(8), cfg(), reference_dir.path())
-            .unwrap()
-            .run()
-            .unwrap()
-            .history,
-    );
-
-    let dir = tempfile::tempdir().unwrap();
-    let mut t = Trainer::new(initial.clone(), data(8), cfg(), dir.path()).unwrap();
-    t.run_until(4).unwrap();
-    drop(t);
-    let ckpts = dir.path().join("checkpoints");
-    // Killed between writing the temporary directory and the rename: a whole copy of the
-    // step-4 files under step 6's temporary name ...
-    let whole = ckpts.join("step-00000006.partial");
-    std::fs::create_dir_all(&whole).unwrap();
-    for (name, bytes) in read_all(&ckpts.join("step-00000004")) {
-        std::fs::write(whole.join(name), bytes).unwrap();
-    }
-    // ... and killed mid-write: a truncated model file and no state.
-    let torn = ckpts.join("step-00000008.partial");
-    std::fs::create_dir_all(&torn).unwrap();
-    let model = std::fs::read(ckpts.join("step-00000004/model.mpk")).unwrap();
-    std::fs::write(torn.join("model.mpk"), &model[..model.len() / 3]).unwrap();
-
-    let mut t = Trainer::resume(initial, data(8), cfg(), dir.path()).unwrap();
-    assert_eq!(t.step_count(), 4);
-    assert!(!whole.exists() && !torn.exists());
-    let resumed = losses(&t.run().unwrap().history);
-    let diff = reference
-        .iter()
-        .zip(&resumed)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
-    assert!(diff <= 1e-6, "{diff}");
-    let kept: Vec<String> = std::fs::read_dir(&ckpts)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(kept.len(), 3, "{kept:?}");
-}
-
-#[test]
-fn resuming_with_another_configuration_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut t = Trainer::new(tiny_llark(1), data(8), config(4), dir.path()).unwrap();
-    t.run_until(2).unwrap();
-    let other = TrainConfig {
-        seed: 4,
-        ..config(4)
-    };
-    let err = Trainer::resume(tiny_llark(1), data(8), other, dir.path())
-        .err()
-        .unwrap();
-    assert!(err.to_string().contains("another configuration"), "{err}");
-    let err = Trainer::new(tiny_llark(1), data(8), config(4), dir.path())
-        .err()
-        .unwrap();
-    assert!(err.to_string().contains("already holds"), "{err}");
-    let err = Trainer::resume(tiny_llark(1), data(7), config(4), dir.path())
-        .err()
-        .unwrap();
-    assert!(err.to_string().contains("examples"), "{err}");
 }
 
 /// Writes a tiny base Llama directory (Hugging Face layout) with vocabulary `vocab`.
@@ -591,7 +287,11 @@ fn train_json_runs_both_stages_from_records_and_an_encoding_store() {
     let stage1 = TrainRun::from_file(d.join("stage1.json")).unwrap();
     let mut lines = Vec::new();
     let summary = stage1
-        .run::<B>(&Default::default(), |l| lines.push(l.to_string()))
+        .run::<B>(
+            &Default::default(),
+            |l| lines.push(l.to_string()),
+            &mut Silent,
+        )
         .unwrap();
     assert_eq!(summary.steps, 2);
     assert!(
@@ -630,7 +330,7 @@ fn train_json_runs_both_stages_from_records_and_an_encoding_store() {
     std::fs::write(d.join("stage2.json"), stage2).unwrap();
     let summary = TrainRun::from_file(d.join("stage2.json"))
         .unwrap()
-        .run::<B>(&Default::default(), |_| {})
+        .run::<B>(&Default::default(), |_| {}, &mut Silent)
         .unwrap();
     assert_eq!(summary.steps, 1);
     std::fs::write(
@@ -640,4 +340,15 @@ fn train_json_runs_both_stages_from_records_and_an_encoding_store() {
     .unwrap();
     let err = TrainRun::from_file(d.join("bad.json")).unwrap_err();
     assert!(err.to_string().contains("maskng"), "{err}");
+    assert!(matches!(err, llark::LlarkError::Json { .. }), "{err:?}");
+    std::fs::write(
+        d.join("both.json"),
+        stage2.replace("\"llark\"", "\"base_llama\": \"base\", \"llark\""),
+    )
+    .unwrap();
+    let err = TrainRun::from_file(d.join("both.json"))
+        .unwrap()
+        .run::<B>(&Default::default(), |_| {}, &mut Silent)
+        .unwrap_err();
+    assert!(matches!(err, llark::LlarkError::StartingModel), "{err:?}");
 }

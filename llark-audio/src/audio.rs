@@ -2,7 +2,7 @@
 
 use crate::error::{AudioError, Result};
 use crate::resample::Resampled;
-use crate::source::{AudioSource, SampleSource};
+use crate::source::{crop_range, SampleSource};
 
 /// Mono audio: `f32` samples (nominally in `[-1, 1]`) and a sample rate in Hz.
 ///
@@ -172,30 +172,44 @@ impl Audio {
     }
 }
 
-/// Start and length in samples of `[start, start + duration)` seconds at `sample_rate`.
-pub(crate) fn crop_range(
-    start_seconds: f64,
-    duration_seconds: Option<f64>,
+/// A [`SampleSource`] over audio already in memory (see [`Audio::source`]).
+#[derive(Debug, Clone)]
+pub struct AudioSource<'a> {
+    samples: &'a [f32],
     sample_rate: u32,
-) -> Result<(u64, Option<u64>)> {
-    if !(start_seconds.is_finite() && start_seconds >= 0.0) {
-        return Err(AudioError::InvalidArgument {
-            name: "start",
-            detail: format!("must be a finite number of seconds >= 0, got {start_seconds}"),
-        });
-    }
-    if let Some(d) = duration_seconds {
-        if !(d.is_finite() && d > 0.0) {
-            return Err(AudioError::InvalidArgument {
-                name: "duration",
-                detail: format!("must be a finite number of seconds > 0, got {d}"),
-            });
+    position: usize,
+}
+
+impl<'a> AudioSource<'a> {
+    /// Streams `audio` from its first sample.
+    pub fn new(audio: &'a Audio) -> Self {
+        Self {
+            samples: audio.samples(),
+            sample_rate: audio.sample_rate(),
+            position: 0,
         }
     }
-    let rate = f64::from(sample_rate);
-    let start = (start_seconds * rate).round() as u64;
-    let len = duration_seconds.map(|d| (d * rate).round() as u64);
-    Ok((start, len))
+}
+
+impl SampleSource for AudioSource<'_> {
+    fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+
+    fn read(&mut self, buf: &mut [f32]) -> Result<usize> {
+        let rest = &self.samples[self.position..];
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.position += n;
+        Ok(n)
+    }
+
+    fn skip(&mut self, count: u64) -> Result<u64> {
+        let rest = (self.samples.len() - self.position) as u64;
+        let n = rest.min(count);
+        self.position += n as usize;
+        Ok(n)
+    }
 }
 
 /// Audio cut or zero-padded to a fixed length, with the length it had before.

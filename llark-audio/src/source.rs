@@ -1,12 +1,11 @@
-//! Streams of mono samples: the [`SampleSource`] trait and an in-memory source.
+//! Streams of mono samples: the [`SampleSource`] trait and cropping a stream ([`Cropped`]).
 
-use crate::audio::Audio;
-use crate::error::Result;
+use crate::error::{AudioError, Result};
 
 /// A stream of mono `f32` samples at a fixed rate, read in pieces.
 ///
 /// Decoders ([`crate::AudioStream`]), the streaming resampler ([`crate::Resampled`]) and
-/// in-memory audio ([`AudioSource`]) implement it; [`crate::Windows`] consumes it. Nothing in
+/// in-memory audio ([`crate::AudioSource`]) implement it; [`crate::Windows`] consumes it. Nothing in
 /// this crate reads more of a source than the caller asks for, plus at most one internal chunk.
 pub trait SampleSource {
     /// Rate of the samples this source yields, in Hz.
@@ -65,46 +64,6 @@ impl<S: SampleSource + ?Sized> SampleSource for Box<S> {
     }
 }
 
-/// A [`SampleSource`] over audio already in memory (see [`Audio::source`]).
-#[derive(Debug, Clone)]
-pub struct AudioSource<'a> {
-    samples: &'a [f32],
-    sample_rate: u32,
-    position: usize,
-}
-
-impl<'a> AudioSource<'a> {
-    /// Streams `audio` from its first sample.
-    pub fn new(audio: &'a Audio) -> Self {
-        Self {
-            samples: audio.samples(),
-            sample_rate: audio.sample_rate(),
-            position: 0,
-        }
-    }
-}
-
-impl SampleSource for AudioSource<'_> {
-    fn sample_rate(&self) -> u32 {
-        self.sample_rate
-    }
-
-    fn read(&mut self, buf: &mut [f32]) -> Result<usize> {
-        let rest = &self.samples[self.position..];
-        let n = rest.len().min(buf.len());
-        buf[..n].copy_from_slice(&rest[..n]);
-        self.position += n;
-        Ok(n)
-    }
-
-    fn skip(&mut self, count: u64) -> Result<u64> {
-        let rest = (self.samples.len() - self.position) as u64;
-        let n = rest.min(count);
-        self.position += n as usize;
-        Ok(n)
-    }
-}
-
 /// A [`SampleSource`] limited to `[start, start + duration)` seconds of another source
 /// (rounded to the nearest sample), read without holding what is skipped.
 #[derive(Debug)]
@@ -119,8 +78,7 @@ impl<S: SampleSource> Cropped<S> {
     /// Crops `source`; `duration_seconds = None` means to the end. The start must be finite and
     /// non-negative, the duration finite and positive.
     pub fn new(source: S, start_seconds: f64, duration_seconds: Option<f64>) -> Result<Self> {
-        let (start, len) =
-            crate::audio::crop_range(start_seconds, duration_seconds, source.sample_rate())?;
+        let (start, len) = crop_range(start_seconds, duration_seconds, source.sample_rate())?;
         Ok(Self {
             source,
             to_skip: start,
@@ -169,4 +127,30 @@ impl<S: SampleSource> SampleSource for Cropped<S> {
         }
         Ok(n)
     }
+}
+
+/// Start and length in samples of `[start, start + duration)` seconds at `sample_rate`.
+pub(crate) fn crop_range(
+    start_seconds: f64,
+    duration_seconds: Option<f64>,
+    sample_rate: u32,
+) -> Result<(u64, Option<u64>)> {
+    if !(start_seconds.is_finite() && start_seconds >= 0.0) {
+        return Err(AudioError::InvalidArgument {
+            name: "start",
+            detail: format!("must be a finite number of seconds >= 0, got {start_seconds}"),
+        });
+    }
+    if let Some(d) = duration_seconds {
+        if !(d.is_finite() && d > 0.0) {
+            return Err(AudioError::InvalidArgument {
+                name: "duration",
+                detail: format!("must be a finite number of seconds > 0, got {d}"),
+            });
+        }
+    }
+    let rate = f64::from(sample_rate);
+    let start = (start_seconds * rate).round() as u64;
+    let len = duration_seconds.map(|d| (d * rate).round() as u64);
+    Ok((start, len))
 }

@@ -13,11 +13,12 @@ use serde::{Deserialize, Serialize};
 use crate::masking::{
     assistant_only_labels, llark_compatible_labels, llark_token_count, MaskingPolicy,
 };
-use crate::record::{ConversationRecord, TaskFamily, Turn};
+use crate::record::{ConversationRecord, TaskFamily};
 use crate::template::{
     prompt_with_audio, render_conversation, AudioPlacement, EMPTY_ANSWER, HEADER, PROMPT_END,
 };
 use crate::tokenizer::{LlarkTokenizer, SpecialTokenIds, TokenizerError};
+use crate::turn::Turn;
 
 /// Where one clip's frames go: the position of its `<audio_start>` and its frame count.
 /// The frames replace the embeddings at `start + 1 .. start + 1 + frames`; `<audio_end>` is at

@@ -17,7 +17,7 @@
 //!
 //! ```no_run
 //! use llark_data::{ExampleEncoder, LlarkTokenizer, MaskingPolicy, AudioPlacement, collate};
-//! use llark_data::record::{ConversationRecord, Turn};
+//! use llark_data::{record::ConversationRecord, turn::Turn};
 //!
 //! let tok = LlarkTokenizer::from_file("tokenizer.json")?;
 //! let enc = ExampleEncoder::new(&tok).with_masking(MaskingPolicy::AssistantOnly);
@@ -44,6 +44,7 @@ pub mod record;
 pub mod store;
 pub mod template;
 pub mod tokenizer;
+pub mod turn;
 pub mod vocabulary;
 
 pub use collate::{collate, Batch, CollateError};
@@ -54,10 +55,9 @@ pub use example::{
 pub use jsonl::{JsonlError, JsonlReader, JsonlWriter, LineError, Numbered, OnError};
 pub use masking::{MaskingPolicy, IGNORE_INDEX};
 pub use npy::{read_npy, NpyArray, NpyDtype, NpyError};
-pub use record::{
-    AudioPlacementSampler, ConversationRecord, LlarkRecord, QaPair, Speaker, TaskFamily, Turn,
-};
+pub use record::{AudioPlacementSampler, ConversationRecord, LlarkRecord, QaPair, TaskFamily};
 pub use store::{EncodingStore, EncodingStoreWriter, StoreDtype, StoreError, StoreOptions};
 pub use template::AudioPlacement;
 pub use tokenizer::{LlarkTokenizer, SpecialTokenIds, TokenizerError};
+pub use turn::{Speaker, Turn};
 pub use vocabulary::train_word_level;

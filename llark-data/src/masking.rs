@@ -14,11 +14,13 @@
 use std::ops::Range;
 use std::str::FromStr;
 
-use crate::record::Speaker;
 use crate::template::{RenderedConversation, END_SIGNAL, STOP_STRING};
 use crate::tokenizer::{LlarkTokenizer, TokenizerError};
+use crate::turn::Speaker;
 
-/// The label of a position the loss ignores.
+/// The label of a position the loss ignores: -100, PyTorch's default `ignore_index` and
+/// transformers' convention. The one definition of the value: `llark_lm::causal_lm_loss` takes it
+/// from its caller.
 pub const IGNORE_INDEX: i64 = -100;
 
 /// How labels are masked.

@@ -13,10 +13,11 @@
 use rand::Rng;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::template::{prompt_with_audio, AudioPlacement};
+use crate::turn::Turn;
 
 /// Task family of a record, used by the trainer to sample tasks
 /// (LLark's mix: captioning 0.15, reasoning 0.55, MIR 0.30).
@@ -111,71 +112,6 @@ pub struct LlarkRecord {
     /// Any other fields, kept as they are.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
-}
-
-/// Who speaks a turn. JSON names: `"human"` and `"gpt"` (matched case-insensitively, as LLark does).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Speaker {
-    /// The user (`"human"`), rendered `### Human: `.
-    Human,
-    /// The model (`"gpt"`), rendered `### Assistant: `.
-    Gpt,
-}
-
-impl Speaker {
-    /// The JSON name (`human` or `gpt`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Speaker::Human => "human",
-            Speaker::Gpt => "gpt",
-        }
-    }
-}
-
-impl Serialize for Speaker {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for Speaker {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        match s.to_ascii_lowercase().as_str() {
-            "human" => Ok(Speaker::Human),
-            "gpt" => Ok(Speaker::Gpt),
-            _ => Err(serde::de::Error::custom(format!(
-                "unknown speaker `{s}` (expected \"human\" or \"gpt\")"
-            ))),
-        }
-    }
-}
-
-/// One turn of a conversation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Turn {
-    /// Who speaks.
-    pub from: Speaker,
-    /// What is said; the human text may hold the `<audio>` placeholder.
-    pub value: String,
-}
-
-impl Turn {
-    /// A human turn.
-    pub fn human(value: impl Into<String>) -> Self {
-        Turn {
-            from: Speaker::Human,
-            value: value.into(),
-        }
-    }
-
-    /// An assistant turn.
-    pub fn gpt(value: impl Into<String>) -> Self {
-        Turn {
-            from: Speaker::Gpt,
-            value: value.into(),
-        }
-    }
 }
 
 /// A conversation about one clip (LLark's conversation form).
@@ -298,13 +234,6 @@ mod tests {
         let convs = r.to_conversations(|| AudioPlacement::First);
         assert_eq!(convs[0].conversations[0].value, "<audio>\nKey?");
         assert_eq!(convs[0].audio_frames(), Some(3));
-    }
-
-    #[test]
-    fn speaker_names_are_case_insensitive_and_strict() {
-        let t: Turn = serde_json::from_str(r#"{"from":"GPT","value":"x"}"#).unwrap();
-        assert_eq!(t.from, Speaker::Gpt);
-        assert!(serde_json::from_str::<Turn>(r#"{"from":"bot","value":"x"}"#).is_err());
     }
 
     #[test]

@@ -15,8 +15,8 @@
 
 use std::ops::Range;
 
-use crate::record::{Speaker, Turn};
 use crate::tokenizer::{AUDIO_END_TOKEN, AUDIO_PATCH_TOKEN, AUDIO_START_TOKEN};
+use crate::turn::{Speaker, Turn};
 
 /// LLark's system prompt (LLaVA's `conv_v1_2` system message).
 pub const SYSTEM: &str = "A chat between a curious human and an artificial intelligence assistant. The assistant gives helpful, detailed, and polite answers to the human's questions.";

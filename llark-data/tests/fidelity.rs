@@ -1,8 +1,9 @@
 //! Tokenisation, templates and masking against vectors produced by the Python reference
 //! (`tools/reference/llark_conversation.py`, transformers 4.44.2, the real Llama 2 tokenizer).
 
-use llark_data::record::{ConversationRecord, Turn};
+use llark_data::record::ConversationRecord;
 use llark_data::template::{audio_token_string, prompt_with_audio};
+use llark_data::turn::Turn;
 use llark_data::{
     AudioPlacement, ExampleEncoder, LlarkTokenizer, MaskingPolicy, TokenizerError, IGNORE_INDEX,
 };

@@ -4,8 +4,9 @@
 use std::sync::OnceLock;
 
 use half::f16;
-use llark_data::record::{ConversationRecord, Speaker, Turn};
+use llark_data::record::ConversationRecord;
 use llark_data::template::{prompt_with_audio, render_conversation, HEADER};
+use llark_data::turn::{Speaker, Turn};
 use llark_data::{
     collate, AudioPlacement, EncodingStore, EncodingStoreWriter, ExampleEncoder, ExampleError,
     JsonlReader, LlarkTokenizer, MaskingPolicy, OnError, StoreDtype, StoreOptions,

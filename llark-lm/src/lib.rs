@@ -44,7 +44,7 @@ pub use error::{LmError, Result};
 pub use export::{write_safetensors, SaveDtype};
 pub use generate::{GenerationConfig, GenerationHooks, GenerationOutput, Prompt, StopReason};
 pub use load::{check_weights, LoadOptions};
-pub use loss::{causal_lm_loss, IGNORE_INDEX};
+pub use loss::causal_lm_loss;
 pub use mask::AttentionMask;
 pub use model::{tensor_specs, Llama, TensorProvider, VectorKind};
 pub use parity::{check_fixture, check_model_with_embeddings, ParityReport};

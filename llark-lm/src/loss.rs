@@ -4,16 +4,18 @@ use burn::tensor::{activation, backend::Backend, Int, Tensor};
 
 use crate::error::{LmError, Result};
 
-/// Label value of positions that do not count (prompt, padding, audio).
-pub const IGNORE_INDEX: i64 = -100;
-
 /// Next-token cross-entropy: the logits at position `t` predict `labels[t + 1]`; labels equal to
-/// [`IGNORE_INDEX`] are skipped and the loss is the mean over the counted positions (NaN when
+/// `ignore_index` are skipped and the loss is the mean over the counted positions (NaN when
 /// none counts, as in PyTorch). `logits` `[B, T, V]`, `labels` `[B, T]`; returns a `[1]` tensor
 /// that can be back-propagated.
+///
+/// The ignored value belongs to whoever makes the labels, as `ignore_index` of PyTorch's
+/// `CrossEntropyLoss`: LLark's data path uses `llark_data::IGNORE_INDEX` (-100, PyTorch's default
+/// and transformers' convention).
 pub fn causal_lm_loss<B: Backend>(
     logits: Tensor<B, 3>,
     labels: Tensor<B, 2, Int>,
+    ignore_index: i64,
 ) -> Result<Tensor<B, 1>> {
     let [b, t, v] = logits.dims();
     let [lb, lt] = labels.dims();
@@ -34,16 +36,16 @@ pub fn causal_lm_loss<B: Backend>(
         .map_err(|e| LmError::Input(format!("labels: {e:?}")))?;
     if let Some(bad) = host
         .iter()
-        .find(|&&l| l != IGNORE_INDEX && (l < 0 || l >= v as i64))
+        .find(|&&l| l != ignore_index && (l < 0 || l >= v as i64))
     {
         return Err(LmError::Input(format!(
-            "label {bad} is neither {IGNORE_INDEX} nor a token id below {v}"
+            "label {bad} is neither {ignore_index} nor a token id below {v}"
         )));
     }
     let n = b * (t - 1);
     let logits = logits.slice([0..b, 0..t - 1, 0..v]).reshape([n, v]);
     let targets = labels.slice([0..b, 1..t]).reshape([n, 1]);
-    let counted = targets.clone().not_equal_elem(IGNORE_INDEX);
+    let counted = targets.clone().not_equal_elem(ignore_index);
     let safe_targets = targets.mask_fill(counted.clone().bool_not(), 0);
     let log_probs = activation::log_softmax(logits, 1);
     let picked = log_probs.gather(1, safe_targets);

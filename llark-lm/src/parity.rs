@@ -19,6 +19,10 @@ use crate::mask::AttentionMask;
 use crate::model::Llama;
 use crate::weights::WeightSource;
 
+/// The label value transformers' reference losses ignore (PyTorch's default `ignore_index`); the
+/// fixtures' `loss_labels` use it.
+const REFERENCE_IGNORE_INDEX: i64 = -100;
+
 /// Largest accepted absolute logit difference.
 pub const LOGITS_TOLERANCE: f32 = 1e-4;
 /// Largest accepted absolute loss difference.
@@ -237,7 +241,7 @@ pub fn check_model_with_embeddings<B: Backend>(
         let labels = reference.int_tensor::<B>("loss_labels", device)?;
         let mask = reference.mask("loss_attention_mask")?;
         let logits = model.forward_embeds(embed(ids)?, mask.as_ref(), None)?;
-        let ours: Vec<f32> = causal_lm_loss(logits, labels)?
+        let ours: Vec<f32> = causal_lm_loss(logits, labels, REFERENCE_IGNORE_INDEX)?
             .into_data()
             .convert::<f32>()
             .into_vec()

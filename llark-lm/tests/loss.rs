@@ -10,6 +10,9 @@ use llark_lm::{causal_lm_loss, AttentionMask, Llama};
 
 type AD = Autodiff<Flex>;
 
+/// The label value of transformers' fixtures that the loss skips.
+const IGNORED: i64 = -100;
+
 fn loss_inputs(name: &str) -> (Vec<Vec<i64>>, Vec<Vec<i64>>, AttentionMask, f32) {
     let reference = reference(name);
     let ids = int_rows(&reference, "loss_input_ids");
@@ -39,7 +42,7 @@ fn loss_matches_transformers_and_backpropagates() {
         let (ids, labels, mask, expected) = loss_inputs(name);
         let model = Llama::<AD>::from_pretrained(fixture(name), &Default::default()).unwrap();
         let logits = model.forward(int2::<AD>(&ids), Some(&mask), None).unwrap();
-        let loss = causal_lm_loss(logits, int2::<AD>(&labels)).unwrap();
+        let loss = causal_lm_loss(logits, int2::<AD>(&labels), IGNORED).unwrap();
         let value: f32 = loss.clone().into_scalar();
         assert!(
             (value - expected).abs() <= 1e-5,
@@ -63,20 +66,20 @@ fn ignored_positions_do_not_count() {
     // Changing the ids under ignored labels of the last row's padding does not change the loss.
     let mut relabelled = labels.clone();
     relabelled[0][0] = 17; // position 0 is never a target (labels are shifted)
-    let a: f32 = causal_lm_loss(logits.clone(), int2::<B>(&labels))
+    let a: f32 = causal_lm_loss(logits.clone(), int2::<B>(&labels), IGNORED)
         .unwrap()
         .into_scalar();
-    let b: f32 = causal_lm_loss(logits.clone(), int2::<B>(&relabelled))
+    let b: f32 = causal_lm_loss(logits.clone(), int2::<B>(&relabelled), IGNORED)
         .unwrap()
         .into_scalar();
     assert_eq!(a, b);
     assert!((a - expected).abs() <= 1e-5);
-    let all_ignored = vec![vec![-100i64; ids[0].len()]; ids.len()];
-    let nan: f32 = causal_lm_loss(logits.clone(), int2::<B>(&all_ignored))
+    let all_ignored = vec![vec![IGNORED; ids[0].len()]; ids.len()];
+    let nan: f32 = causal_lm_loss(logits.clone(), int2::<B>(&all_ignored), IGNORED)
         .unwrap()
         .into_scalar();
     assert!(nan.is_nan());
     let mut invalid = labels.clone();
     invalid[0][5] = 100_000;
-    assert!(causal_lm_loss(logits, int2::<B>(&invalid)).is_err());
+    assert!(causal_lm_loss(logits, int2::<B>(&invalid), IGNORED).is_err());
 }

@@ -147,18 +147,18 @@ impl Checkpoints {
         }
         fs::create_dir_all(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
         let recorder = CheckpointRecorder::new();
-        let fail = |path: &Path, reason: String| TrainError::Checkpoint {
+        let fail = |path: &Path, source| TrainError::Recorder {
             path: path.to_path_buf(),
-            reason,
+            source,
         };
         let model_path = tmp.join(MODEL_FILE);
         recorder
             .record(model.clone().into_record(), model_path.clone())
-            .map_err(|e| fail(&model_path, e.to_string()))?;
+            .map_err(|e| fail(&model_path, e))?;
         let optim_path = tmp.join(OPTIMIZER_FILE);
         recorder
             .record(optimizer, optim_path.clone())
-            .map_err(|e| fail(&optim_path, e.to_string()))?;
+            .map_err(|e| fail(&optim_path, e))?;
         for stem in [MODEL_FILE, OPTIMIZER_FILE] {
             sync_file(
                 &tmp.join(stem)
@@ -167,7 +167,7 @@ impl Checkpoints {
         }
         let state_path = tmp.join(STATE_FILE);
         let text =
-            serde_json::to_string_pretty(state).map_err(|e| fail(&state_path, e.to_string()))?;
+            serde_json::to_string_pretty(state).map_err(|e| TrainError::json(&state_path, e))?;
         fs::write(&state_path, text).map_err(|e| TrainError::io(&state_path, e))?;
         sync_file(&state_path)?;
         sync_dir(&tmp);
@@ -193,10 +193,7 @@ impl Checkpoints {
     pub fn load_state(dir: &Path) -> Result<TrainerState> {
         let path = dir.join(STATE_FILE);
         let text = fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
-        serde_json::from_str(&text).map_err(|e| TrainError::Json {
-            path,
-            reason: e.to_string(),
-        })
+        serde_json::from_str(&text).map_err(|e| TrainError::json(path, e))
     }
 
     /// Loads a checkpoint's model record into `model` (which must have the same architecture).
@@ -208,10 +205,7 @@ impl Checkpoints {
         let path = dir.join(MODEL_FILE);
         let record = CheckpointRecorder::new()
             .load(path.clone(), device)
-            .map_err(|e| TrainError::Checkpoint {
-                path,
-                reason: e.to_string(),
-            })?;
+            .map_err(|source| TrainError::Recorder { path, source })?;
         Ok(model.load_record(record))
     }
 
@@ -220,9 +214,6 @@ impl Checkpoints {
         let path = dir.join(OPTIMIZER_FILE);
         CheckpointRecorder::new()
             .load(path.clone(), device)
-            .map_err(|e| TrainError::Checkpoint {
-                path,
-                reason: e.to_string(),
-            })
+            .map_err(|source| TrainError::Recorder { path, source })
     }
 }

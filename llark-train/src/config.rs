@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
 use crate::schedule::{ScheduleKind, Warmup};
-use crate::ModelError;
 use llark_data::TaskFamily;
 
 /// Which parameters are trained; the others stay bit-identical.
@@ -35,11 +34,14 @@ impl TrainPolicy {
 }
 
 impl std::str::FromStr for TrainPolicy {
-    type Err = ModelError;
+    type Err = TrainError;
 
-    fn from_str(s: &str) -> std::result::Result<Self, ModelError> {
+    fn from_str(s: &str) -> Result<Self> {
         serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| {
-            format!("unknown policy `{s}` (projector-only, lm-and-projector, lm-only)").into()
+            TrainError::config(
+                "policy",
+                format!("unknown policy `{s}` (projector-only, lm-and-projector, lm-only)"),
+            )
         })
     }
 }
@@ -224,7 +226,8 @@ pub struct TrainConfig {
     pub pad_to_multiple_of: usize,
     /// Checkpointing.
     pub checkpoint: CheckpointOptions,
-    /// Draw the progress bar.
+    /// Whether the caller should show a progress bar (the `train` example and the quickstart
+    /// read it); the trainer itself draws nothing (see [`crate::TrainObserver`]).
     pub progress_bar: bool,
     /// Redraw the training curve PNG every this many steps (0: at checkpoints and at the end).
     pub plot_every: usize,
@@ -341,10 +344,7 @@ impl TrainConfig {
     pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
-        let config: Self = serde_json::from_str(&text).map_err(|e| TrainError::Json {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let config: Self = serde_json::from_str(&text).map_err(|e| TrainError::json(path, e))?;
         config.validate()?;
         Ok(config)
     }

@@ -16,8 +16,10 @@ use serde::{Deserialize, Serialize};
 use crate::config::TaskMix;
 use crate::error::{Result, TrainError};
 
-/// Where the audio rows of a batch come from.
-pub trait AudioSource {
+/// Stored audio encodings of the records' clips: what gives a batch its audio rows. (Not an
+/// audio decoder: `llark_audio::AudioSource` reads sound; this reads encoder output saved for
+/// training.)
+pub trait EncodingSource {
     /// Width of the encodings.
     fn width(&self) -> usize;
     /// The audio rows of `batch` in splice order, `[total frames, width]` (see
@@ -25,14 +27,13 @@ pub trait AudioSource {
     fn gather(&self, batch: &Batch) -> Result<(Vec<f32>, [usize; 2])>;
 }
 
-impl AudioSource for EncodingStore {
+impl EncodingSource for EncodingStore {
     fn width(&self) -> usize {
         self.dim()
     }
 
     fn gather(&self, batch: &Batch) -> Result<(Vec<f32>, [usize; 2])> {
-        self.gather_batch(batch)
-            .map_err(|e| TrainError::Data(e.to_string()))
+        Ok(self.gather_batch(batch)?)
     }
 }
 
@@ -56,11 +57,11 @@ impl InMemoryAudio {
     pub fn insert(&mut self, clip: impl Into<String>, values: Vec<f32>) -> Result<()> {
         let clip = clip.into();
         if self.width == 0 || !values.len().is_multiple_of(self.width) {
-            return Err(TrainError::Data(format!(
-                "clip {clip}: {} values are not a whole number of rows of width {}",
-                values.len(),
-                self.width
-            )));
+            return Err(TrainError::RaggedEncoding {
+                clip,
+                values: values.len(),
+                width: self.width,
+            });
         }
         let frames = values.len() / self.width;
         self.clips.insert(clip, (values, frames));
@@ -68,7 +69,7 @@ impl InMemoryAudio {
     }
 }
 
-impl AudioSource for InMemoryAudio {
+impl EncodingSource for InMemoryAudio {
     fn width(&self) -> usize {
         self.width
     }
@@ -81,12 +82,13 @@ impl AudioSource for InMemoryAudio {
                 let (values, frames) = self
                     .clips
                     .get(clip)
-                    .ok_or_else(|| TrainError::Data(format!("no encoding for clip {clip}")))?;
+                    .ok_or_else(|| TrainError::MissingEncoding { clip: clip.clone() })?;
                 if *frames != span.frames {
-                    return Err(TrainError::Data(format!(
-                        "clip {clip}: the example's audio span has {} frames, the encoding {frames}",
-                        span.frames
-                    )));
+                    return Err(TrainError::FrameMismatch {
+                        clip: clip.clone(),
+                        span: span.frames,
+                        encoding: *frames,
+                    });
                 }
                 out.extend_from_slice(values);
                 total += frames;
@@ -96,7 +98,7 @@ impl AudioSource for InMemoryAudio {
     }
 }
 
-/// Tokenised examples with their audio.
+/// Tokenised examples with their stored audio encodings.
 pub struct TrainData<A> {
     /// The examples.
     pub examples: Vec<TokenizedExample>,
@@ -106,11 +108,11 @@ pub struct TrainData<A> {
     pub pad_id: u32,
 }
 
-impl<A: AudioSource> TrainData<A> {
+impl<A: EncodingSource> TrainData<A> {
     /// Bundles examples and audio.
     pub fn new(examples: Vec<TokenizedExample>, audio: A, pad_id: u32) -> Result<Self> {
         if examples.is_empty() {
-            return Err(TrainError::Data("no training examples".into()));
+            return Err(TrainError::NoExamples);
         }
         Ok(TrainData {
             examples,
@@ -137,8 +139,7 @@ impl<A: AudioSource> TrainData<A> {
                 })
             })
             .collect::<Result<_>>()?;
-        let batch = collate(&examples, self.pad_id, pad_to_multiple_of)
-            .map_err(|e| TrainError::Data(e.to_string()))?;
+        let batch = collate(&examples, self.pad_id, pad_to_multiple_of)?;
         let (audio, shape) = self.audio.gather(&batch)?;
         Ok((batch, audio, shape))
     }
@@ -155,8 +156,11 @@ pub fn load_llark_records(
     placement_seed: u64,
     store: Option<&EncodingStore>,
 ) -> Result<Vec<TokenizedExample>> {
-    let reader = JsonlReader::<LlarkRecord, _>::open(path, OnError::Stop)
-        .map_err(|e| TrainError::Data(e.to_string()))?;
+    let records_err = |source| TrainError::Records {
+        path: path.to_path_buf(),
+        source,
+    };
+    let reader = JsonlReader::<LlarkRecord, _>::open(path, OnError::Stop).map_err(records_err)?;
     let file_family = path
         .file_name()
         .and_then(|n| n.to_str())
@@ -164,21 +168,31 @@ pub fn load_llark_records(
     let mut coin = AudioPlacementSampler::new(placement_seed);
     let mut out = Vec::new();
     for item in reader {
-        let numbered = item.map_err(|e| TrainError::Data(e.to_string()))?;
+        let numbered = item.map_err(records_err)?;
         let mut record = numbered.value;
         record.task = record.task.or(file_family);
         if record.audio_encoding_shape.is_none() {
             if let Some(store) = store {
-                let shape = store.shape(&record.id).map_err(|e| {
-                    TrainError::Data(format!("{}:{}: {e}", path.display(), numbered.line))
-                })?;
+                let shape =
+                    store
+                        .shape(&record.id)
+                        .map_err(|source| TrainError::RecordEncoding {
+                            path: path.to_path_buf(),
+                            line: numbered.line,
+                            source,
+                        })?;
                 record.audio_encoding_shape = Some(shape.to_vec());
             }
         }
         for conversation in record.to_conversations(|| coin.sample()) {
-            let example = encoder.encode(&conversation).map_err(|e| {
-                TrainError::Data(format!("{}:{}: {e}", path.display(), numbered.line))
-            })?;
+            let example =
+                encoder
+                    .encode(&conversation)
+                    .map_err(|source| TrainError::RecordExample {
+                        path: path.to_path_buf(),
+                        line: numbered.line,
+                        source,
+                    })?;
             out.push(example);
         }
     }
@@ -218,7 +232,7 @@ impl Sampler {
     /// A sampler over `examples` (their task families are read for a mix).
     pub fn new(examples: &[TokenizedExample], seed: u64, mix: Option<&TaskMix>) -> Result<Self> {
         if examples.is_empty() {
-            return Err(TrainError::Data("no training examples".into()));
+            return Err(TrainError::NoExamples);
         }
         let (groups, weights) = match mix {
             None => (vec![(0..examples.len()).collect::<Vec<_>>()], vec![1.0]),

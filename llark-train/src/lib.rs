@@ -2,8 +2,8 @@
 //!
 //! The LLark trainer: AdamW (burn's, with PyTorch's update), transformers' learning-rate
 //! schedules, gradient accumulation, global gradient-norm clipping, named freezing policies,
-//! task-mix sampling, atomic per-step checkpoints with exact resume, metrics as JSON Lines, a
-//! progress bar and a PNG training curve.
+//! task-mix sampling, atomic per-step checkpoints with exact resume, metrics as JSON Lines and a
+//! PNG training curve. It prints nothing: progress goes to a [`TrainObserver`] of the caller's.
 //!
 //! The trainer is generic over [`TrainModel`], which the root crate implements for `Llark`.
 #![warn(missing_docs)]
@@ -15,6 +15,7 @@ pub mod error;
 pub mod grads;
 pub mod metrics;
 pub mod model;
+pub mod observer;
 pub mod schedule;
 pub mod trainer;
 
@@ -23,12 +24,15 @@ pub use config::{
     AccumulationNorm, AdamWOptions, CheckpointOptions, ParamGroup, TaskMix, TrainConfig,
     TrainPolicy,
 };
-pub use data::{load_llark_records, AudioSource, InMemoryAudio, Sampler, SamplerState, TrainData};
+pub use data::{
+    load_llark_records, EncodingSource, InMemoryAudio, Sampler, SamplerState, TrainData,
+};
 pub use error::{ModelError, Result, TrainError};
 pub use grads::{
     accumulate_gradients, clip_global_norm, counted_tokens, global_grad_norm, StepGradients,
 };
 pub use metrics::{plot_curve, MetricsLog, StepMetrics};
 pub use model::{apply_policy, count_params, TrainModel};
+pub use observer::{Silent, TrainObserver};
 pub use schedule::{LrSchedule, ScheduleKind, ScheduledLr, Warmup};
 pub use trainer::{TrainSummary, Trainer};

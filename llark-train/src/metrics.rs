@@ -1,10 +1,9 @@
-//! Per-step metrics: a JSON Lines log, the progress bar and the loss/learning-rate curve (PNG).
+//! Per-step metrics: a JSON Lines log and the loss/learning-rate curve (PNG).
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use indicatif::{ProgressBar, ProgressStyle};
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -87,33 +86,7 @@ impl MetricsLog {
 fn to_line(path: &Path, m: &StepMetrics) -> Result<String> {
     serde_json::to_string(m)
         .map(|s| s + "\n")
-        .map_err(|e| TrainError::Json {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })
-}
-
-/// The progress bar: step, loss, learning rate, tokens/s and ETA (hidden when disabled).
-pub fn progress_bar(total: usize, done: usize, visible: bool) -> ProgressBar {
-    if !visible {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(total as u64);
-    let style = ProgressStyle::with_template(
-        "{bar:30} step {pos}/{len} {msg} [{elapsed_precise} < ETA {eta_precise}]",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar.set_position(done as u64);
-    bar
-}
-
-/// The message of the progress bar for a step.
-pub fn progress_message(m: &StepMetrics) -> String {
-    format!(
-        "loss {:.4} lr {:.3e} {:.0} tok/s",
-        m.loss, m.lr, m.tokens_per_s
-    )
+        .map_err(|e| TrainError::json(path, e))
 }
 
 /// Width and height of the training-curve image.

@@ -7,15 +7,15 @@ use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{AdamW, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorData};
-use indicatif::ProgressBar;
 
 use crate::checkpoint::{Checkpoints, TrainerState};
 use crate::config::TrainConfig;
-use crate::data::{AudioSource, Sampler, TrainData};
+use crate::data::{EncodingSource, Sampler, TrainData};
 use crate::error::{Result, TrainError};
 use crate::grads::{accumulate_gradients, clip_global_norm, global_grad_norm, AccumulateError};
-use crate::metrics::{plot_curve, progress_bar, progress_message, MetricsLog, StepMetrics};
+use crate::metrics::{plot_curve, MetricsLog, StepMetrics};
 use crate::model::{apply_policy, TrainModel};
+use crate::observer::{Silent, TrainObserver};
 use crate::schedule::LrSchedule;
 
 /// Name of the checkpoint directory inside the output directory.
@@ -42,7 +42,7 @@ pub struct TrainSummary {
 
 /// The trainer: owns the model, the AdamW optimizer (burn's, every hyper-parameter set
 /// explicitly), the schedule, the sampler and the output directory.
-pub struct Trainer<B: AutodiffBackend, M: TrainModel<B>, A: AudioSource> {
+pub struct Trainer<B: AutodiffBackend, M: TrainModel<B>, A: EncodingSource> {
     config: TrainConfig,
     model: Option<M>,
     optim: OptimizerAdaptor<AdamW, M, B>,
@@ -57,7 +57,6 @@ pub struct Trainer<B: AutodiffBackend, M: TrainModel<B>, A: AudioSource> {
     device: B::Device,
     last_checkpoint: Option<PathBuf>,
     elapsed_before: f64,
-    progress: Option<ProgressBar>,
 }
 
 /// Fields that decide the trajectory; a resumed run must agree on them.
@@ -70,7 +69,7 @@ fn trajectory(config: &TrainConfig) -> TrainConfig {
     }
 }
 
-impl<B: AutodiffBackend, M: TrainModel<B>, A: AudioSource> Trainer<B, M, A> {
+impl<B: AutodiffBackend, M: TrainModel<B>, A: EncodingSource> Trainer<B, M, A> {
     /// A fresh run writing to `out_dir`, which must not hold checkpoints of another run (resume
     /// it, or choose another directory); its metrics log starts empty. The policy is applied to
     /// `model`.
@@ -103,11 +102,10 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: AudioSource> Trainer<B, M, A> {
     ) -> Result<Self> {
         config.validate()?;
         if model.audio_width() != data.audio.width() {
-            return Err(TrainError::Data(format!(
-                "the model takes audio encodings of width {}, the data has width {}",
-                model.audio_width(),
-                data.audio.width()
-            )));
+            return Err(TrainError::WidthMismatch {
+                model: model.audio_width(),
+                data: data.audio.width(),
+            });
         }
         let total = config.total_steps(data.examples.len())?;
         let schedule = LrSchedule::new(
@@ -140,7 +138,6 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: AudioSource> Trainer<B, M, A> {
             device,
             last_checkpoint: None,
             elapsed_before: 0.0,
-            progress: None,
         })
     }
 
@@ -366,21 +363,27 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: AudioSource> Trainer<B, M, A> {
     /// Trains until `limit` steps are done (or the run's total), checkpointing every
     /// `checkpoint.every` steps and at the run's end, logging metrics and drawing the curve.
     pub fn run_until(&mut self, limit: usize) -> Result<TrainSummary> {
+        self.run_until_observed(limit, &mut Silent)
+    }
+
+    /// As [`Self::run_until`], reporting every step and checkpoint to `observer`.
+    pub fn run_until_observed(
+        &mut self,
+        limit: usize,
+        observer: &mut dyn TrainObserver,
+    ) -> Result<TrainSummary> {
         let total = self.total_steps();
         let end = limit.min(total);
-        let bar = self
-            .progress
-            .take()
-            .unwrap_or_else(|| progress_bar(total, self.step, self.config.progress_bar));
+        observer.on_start(self.step, total);
         while self.step < end {
             let m = self.train_step()?;
-            bar.set_position(self.step as u64);
-            bar.set_message(progress_message(&m));
+            observer.on_step(&m, total);
             let every = self.config.checkpoint.every;
             let at_checkpoint =
                 (every > 0 && self.step.is_multiple_of(every)) || self.step == total;
             if at_checkpoint {
-                self.save_checkpoint()?;
+                let dir = self.save_checkpoint()?;
+                observer.on_checkpoint(self.step, &dir);
             }
             let plot_now = if self.config.plot_every > 0 {
                 self.step.is_multiple_of(self.config.plot_every)
@@ -392,9 +395,7 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: AudioSource> Trainer<B, M, A> {
             }
         }
         if self.step == total {
-            bar.finish();
-        } else {
-            self.progress = Some(bar);
+            observer.on_finish(total);
         }
         Ok(TrainSummary {
             steps: self.step,
@@ -406,14 +407,16 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: AudioSource> Trainer<B, M, A> {
 
     /// Trains to the end of the run and exports the model to `<out_dir>/final`.
     pub fn run(&mut self) -> Result<TrainSummary> {
-        let summary = self.run_until(usize::MAX)?;
-        let dir = self.out_dir.join(FINAL_DIR);
+        self.run_observed(&mut Silent)
+    }
+
+    /// As [`Self::run`], reporting every step and checkpoint to `observer`.
+    pub fn run_observed(&mut self, observer: &mut dyn TrainObserver) -> Result<TrainSummary> {
+        let summary = self.run_until_observed(usize::MAX, observer)?;
+        let path = self.out_dir.join(FINAL_DIR);
         self.model()
-            .export(&dir)
-            .map_err(|source| TrainError::Checkpoint {
-                path: dir.clone(),
-                reason: source.to_string(),
-            })?;
+            .export(&path)
+            .map_err(|source| TrainError::Export { path, source })?;
         Ok(summary)
     }
 }

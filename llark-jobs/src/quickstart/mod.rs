@@ -29,6 +29,7 @@ use llark::{AudioFrontEnd, Llark, LlarkError, Pipeline};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{JobError, Result};
+use crate::progress::bar;
 use data::{encode_all, instructions, synthesise, train_tokenizer};
 use evaluate::{evaluate, print_table};
 
@@ -247,7 +248,10 @@ pub fn run<B: AutodiffBackend>(
         ..TrainConfig::llark()
     };
     let mut trainer = Trainer::new(model, data, train_config, out.join("train"))?;
-    let summary = trainer.run()?;
+    let progress = bar(config.steps, config.progress, "training");
+    let summary = trainer
+        .run_observed(&mut |m: &llark::train::StepMetrics| progress.set_position(m.step as u64))?;
+    progress.finish_and_clear();
     if let Some(last) = summary.history.last() {
         println!(
             "  final training loss {:.4} after {} steps",
