@@ -130,9 +130,11 @@ impl Reference {
         self.file
             .shape(name)
             .map(<[usize]>::to_vec)
-            .ok_or_else(|| EncoderError::MissingTensor {
-                path: self.file.path().to_path_buf(),
-                name: name.to_string(),
+            .ok_or_else(|| {
+                EncoderError::Tensors(llark_tensors::TensorError::NotFound {
+                    name: name.to_string(),
+                    files: self.file.path().display().to_string(),
+                })
             })
     }
 

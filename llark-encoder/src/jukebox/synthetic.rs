@@ -1,9 +1,10 @@
 //! The tensor inventory of a configuration (names and shapes the loader reads) and random weight
 //! files with that inventory, for benchmarks and smoke tests without the real checkpoints.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
-use safetensors::tensor::{Dtype, TensorView};
+use llark_tensors::{write_file, FloatDtype, TensorBuf};
 
 use super::config::JukeboxConfig;
 use crate::EncoderError;
@@ -152,35 +153,15 @@ fn write(
     let mut buffers = Vec::with_capacity(inventory.len());
     for (name, shape) in inventory {
         let values = random_values(name, shape, &mut rng);
-        let (dtype, bytes) = if f16_matrices && name.ends_with(".w") {
-            let bytes = values
-                .iter()
-                .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
-                .collect::<Vec<u8>>();
-            (Dtype::F16, bytes)
+        let dtype = if f16_matrices && name.ends_with(".w") {
+            FloatDtype::F16
         } else {
-            (
-                Dtype::F32,
-                values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-            )
+            FloatDtype::F32
         };
-        buffers.push((name.clone(), shape.clone(), dtype, bytes));
+        buffers.push((name.as_str(), TensorBuf::from_f32(name, &values, shape.clone(), dtype)?));
     }
-    let views = buffers
-        .iter()
-        .map(|(name, shape, dtype, bytes)| {
-            TensorView::new(*dtype, shape.clone(), bytes)
-                .map(|view| (name.clone(), view))
-                .map_err(|e| EncoderError::SafeTensors {
-                    path: path.to_path_buf(),
-                    message: e.to_string(),
-                })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    safetensors::serialize_to_file(views, None, path).map_err(|e| EncoderError::SafeTensors {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
+    write_file(path, buffers.iter().map(|(n, b)| (*n, b)), &BTreeMap::new())?;
+    Ok(())
 }
 
 /// Writes random VQ-VAE and prior weight files with exactly the tensors `config` needs; the prior's
