@@ -9,8 +9,8 @@ use llark_encoder::jukebox::synthetic::write_random_weights;
 use llark_encoder::jukebox::{AttnPattern, PriorBlock};
 use llark_encoder::parity::check_model;
 use llark_encoder::weights::WeightFile;
-use llark_tensors::TensorError;
 use llark_encoder::{AudioEncoder, EncoderError, Jukebox, JukeboxConfig, JukeboxOptions};
+use llark_tensors::TensorError;
 
 type B = Flex;
 

@@ -84,7 +84,10 @@ pub fn write_safetensors(
                 .into_vec()
                 .map_err(|e| LmError::Input(format!("tensor {name}: {e:?}")))?;
             let shape = data.shape.as_slice().to_vec();
-            Ok((name.as_str(), TensorBuf::from_f32(name, &values, shape, dtype)?))
+            Ok((
+                name.as_str(),
+                TensorBuf::from_f32(name, &values, shape, dtype)?,
+            ))
         })
         .collect::<Result<Vec<_>>>()?;
     let metadata = BTreeMap::from([("format".to_string(), "pt".to_string())]);

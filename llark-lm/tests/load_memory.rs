@@ -80,7 +80,12 @@ fn loading_peak_memory_is_within_1_2x_of_the_weights() {
         })
         .collect();
     let files = bufs.iter().map(|(n, b)| (n.as_str(), b));
-    write_file(dir.path().join("model.safetensors"), files, &Default::default()).unwrap();
+    write_file(
+        dir.path().join("model.safetensors"),
+        files,
+        &Default::default(),
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("config.json"),
         serde_json::to_string(&config).unwrap(),

@@ -158,7 +158,10 @@ fn write(
         } else {
             FloatDtype::F32
         };
-        buffers.push((name.as_str(), TensorBuf::from_f32(name, &values, shape.clone(), dtype)?));
+        buffers.push((
+            name.as_str(),
+            TensorBuf::from_f32(name, &values, shape.clone(), dtype)?,
+        ));
     }
     write_file(path, buffers.iter().map(|(n, b)| (*n, b)), &BTreeMap::new())?;
     Ok(())
