@@ -539,7 +539,8 @@ fn train_json_runs_both_stages_from_records_and_an_encoding_store() {
     use llark::training::TrainRun;
     use llark_data::{EncodingStoreWriter, ExampleEncoder, LlarkTokenizer, StoreOptions};
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let tokenizer_path = root.join("llark-data/tests/fixtures/llama2-tokenizer/tokenizer.json");
+    let tokenizer_path =
+        root.join("llark-data/tests/fixtures/llama2-tokenizer/tokenizer.json");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::copy(&tokenizer_path, d.join("tokenizer.json")).unwrap();
