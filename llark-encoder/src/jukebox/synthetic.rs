@@ -6,7 +6,7 @@ use std::path::Path;
 
 use llark_tensors::{write_file, FloatDtype, TensorBuf};
 
-use super::config::JukeboxConfig;
+use super::config::{JukeboxConfig, PriorConfig};
 use crate::EncoderError;
 
 /// Names and shapes of the VQ-VAE tensors the model reads (`encoders.{level}.*` and the codebook).
@@ -59,7 +59,7 @@ pub fn vqvae_inventory(config: &JukeboxConfig) -> Vec<(String, Vec<usize>)> {
 /// layers `0..prior_depth`).
 pub fn prior_inventory(config: &JukeboxConfig) -> Vec<(String, Vec<usize>)> {
     let p = &config.prior;
-    let (w, s, m) = (p.width, p.attn_state(), p.mlp_state());
+    let w = p.width;
     let mut out = vec![
         ("prior.x_emb.weight".to_string(), vec![p.bins, w]),
         ("prior.pos_emb.pos_emb".to_string(), vec![p.n_ctx, w]),
@@ -85,25 +85,32 @@ pub fn prior_inventory(config: &JukeboxConfig) -> Vec<(String, Vec<usize>)> {
         ),
     ];
     for i in 0..p.prior_depth {
-        let l = format!("prior.transformer._attn_mods.{i}");
-        for (name, shape) in [
-            ("ln_0.weight", vec![w]),
-            ("ln_0.bias", vec![w]),
-            ("attn.c_attn.w", vec![w, 3 * s]),
-            ("attn.c_attn.b", vec![3 * s]),
-            ("attn.c_proj.w", vec![s, w]),
-            ("attn.c_proj.b", vec![w]),
-            ("ln_1.weight", vec![w]),
-            ("ln_1.bias", vec![w]),
-            ("mlp.c_fc.w", vec![w, m]),
-            ("mlp.c_fc.b", vec![m]),
-            ("mlp.c_proj.w", vec![m, w]),
-            ("mlp.c_proj.b", vec![w]),
-        ] {
-            out.push((format!("{l}.{name}"), shape));
-        }
+        out.extend(prior_layer_inventory(p, i));
     }
     out
+}
+
+/// Names and shapes of the tensors of prior layer `index` (`prior.transformer._attn_mods.{index}.*`).
+pub fn prior_layer_inventory(p: &PriorConfig, index: usize) -> Vec<(String, Vec<usize>)> {
+    let (w, s, m) = (p.width, p.attn_state(), p.mlp_state());
+    let l = format!("prior.transformer._attn_mods.{index}");
+    [
+        ("ln_0.weight", vec![w]),
+        ("ln_0.bias", vec![w]),
+        ("attn.c_attn.w", vec![w, 3 * s]),
+        ("attn.c_attn.b", vec![3 * s]),
+        ("attn.c_proj.w", vec![s, w]),
+        ("attn.c_proj.b", vec![w]),
+        ("ln_1.weight", vec![w]),
+        ("ln_1.bias", vec![w]),
+        ("mlp.c_fc.w", vec![w, m]),
+        ("mlp.c_fc.b", vec![m]),
+        ("mlp.c_proj.w", vec![m, w]),
+        ("mlp.c_proj.b", vec![w]),
+    ]
+    .into_iter()
+    .map(|(name, shape)| (format!("{l}.{name}"), shape))
+    .collect()
 }
 
 /// A small deterministic generator (splitmix64) for reproducible random weights.
