@@ -12,6 +12,27 @@
 //!
 //! Every error is a [`TensorError`] naming the file and tensor at fault. The crate has no
 //! deep-learning dependency: callers turn the host values into their framework's tensors.
+//!
+//! ```no_run
+//! use std::collections::BTreeMap;
+//! use llark_tensors::{read_single, write_file, write_single, FloatDtype, TensorBuf, TensorSet};
+//!
+//! // A Hugging Face directory (index + shards, or model.safetensors), memory-mapped.
+//! let weights = TensorSet::open_dir("llama-2-7b/")?;
+//! let (values, shape) = weights.read_f32("model.norm.weight")?;
+//! weights.release("model.norm.weight");
+//!
+//! // Named tensors, written atomically, with metadata.
+//! let w = TensorBuf::from_f32("w", &values, shape, FloatDtype::Bf16)?;
+//! let metadata = BTreeMap::from([("format".to_string(), "pt".to_string())]);
+//! write_file("out.safetensors", [("w", &w)], &metadata)?;
+//!
+//! // One tensor with string metadata, and back.
+//! write_single("clip.safetensors", "encoding", &[0.5; 8], vec![2, 4], FloatDtype::F16, &metadata)?;
+//! let clip = read_single("clip.safetensors")?;
+//! assert_eq!(clip.metadata["format"], "pt");
+//! # Ok::<(), llark_tensors::TensorError>(())
+//! ```
 #![warn(missing_docs)]
 
 mod dtype;
