@@ -54,29 +54,28 @@ pub fn read_encoding_file(path: impl AsRef<Path>) -> Result<(Vec<f32>, [usize; 2
             (array.data, array.shape)
         }
         Some("safetensors") => {
-            let source = llark_lm::WeightSource::open_files(&[path.to_path_buf()])?;
-            let names = source.names();
-            let [name] = names.as_slice() else {
-                return Err(LlarkError::Input(format!(
-                    "{}: expected exactly one tensor, found {}",
-                    path.display(),
-                    names.len()
-                )));
-            };
-            source.read_f32(name)?
+            let file = llark_tensors::TensorFile::open(path)?;
+            if file.len() != 1 {
+                return Err(LlarkError::TensorCount {
+                    path: path.to_path_buf(),
+                    found: file.len(),
+                });
+            }
+            let tensor = llark_tensors::read_single(path)?;
+            (tensor.values, tensor.shape)
         }
         _ => {
-            return Err(LlarkError::Input(format!(
-                "{}: encodings must be a .npy or .safetensors file",
-                path.display()
-            )))
+            return Err(LlarkError::FileExtension {
+                path: path.to_path_buf(),
+                expected: "`.npy` or `.safetensors`",
+            })
         }
     };
     match shape.as_slice() {
         [frames, width] | [1, frames, width] => Ok((data, [*frames, *width])),
-        other => Err(LlarkError::Input(format!(
-            "{}: encodings must be [frames, width], found shape {other:?}",
-            path.display()
-        ))),
+        other => Err(LlarkError::EncodingRank {
+            path: path.to_path_buf(),
+            shape: other.to_vec(),
+        }),
     }
 }

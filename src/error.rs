@@ -175,6 +175,9 @@ pub enum LlarkError {
     /// From the tokenizer.
     #[error(transparent)]
     Tokenizer(#[from] llark_data::TokenizerError),
+    /// From reading a tensor file.
+    #[error(transparent)]
+    Tensors(#[from] llark_tensors::TensorError),
     /// From the encoding store.
     #[error(transparent)]
     Store(#[from] llark_data::StoreError),

@@ -15,46 +15,10 @@ pub enum EncoderError {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// A safetensors file is malformed.
-    #[error("{path}: invalid safetensors file: {message}")]
-    SafeTensors {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
-    /// A tensor the model needs is absent from a weight file.
-    #[error("{path}: missing tensor `{name}`")]
-    MissingTensor {
-        /// The file.
-        path: PathBuf,
-        /// The tensor name.
-        name: String,
-    },
-    /// A tensor has the wrong shape.
-    #[error("{path}: tensor `{name}` has shape {actual:?}, expected {expected:?}")]
-    TensorShape {
-        /// The file.
-        path: PathBuf,
-        /// The tensor name.
-        name: String,
-        /// The shape in the file.
-        actual: Vec<usize>,
-        /// The shape the model needs.
-        expected: Vec<usize>,
-    },
-    /// A tensor has a dtype that cannot be converted to what is needed.
-    #[error("{path}: tensor `{name}` has dtype {dtype}, expected {expected}")]
-    TensorDtype {
-        /// The file.
-        path: PathBuf,
-        /// The tensor name.
-        name: String,
-        /// The dtype in the file.
-        dtype: String,
-        /// The kind of dtype expected.
-        expected: &'static str,
-    },
+    /// A weight or fixture file could not be read, or lacks a tensor the model needs, or holds
+    /// it with another shape or dtype (the error names the file and tensor).
+    #[error(transparent)]
+    Tensors(#[from] llark_tensors::TensorError),
     /// A configuration file or value is invalid.
     #[error("invalid configuration ({origin}): field `{field}`: {message}")]
     Config {

@@ -127,13 +127,12 @@ struct Reference {
 
 impl Reference {
     fn shape(&self, name: &str) -> Result<Vec<usize>, EncoderError> {
-        self.file
-            .shape(name)
-            .map(<[usize]>::to_vec)
-            .ok_or_else(|| EncoderError::MissingTensor {
-                path: self.file.path().to_path_buf(),
+        self.file.shape(name).map(<[usize]>::to_vec).ok_or_else(|| {
+            EncoderError::Tensors(llark_tensors::TensorError::NotFound {
                 name: name.to_string(),
+                files: self.file.path().display().to_string(),
             })
+        })
     }
 
     fn floats(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>), EncoderError> {

@@ -10,6 +10,7 @@ use llark_encoder::jukebox::{AttnPattern, PriorBlock};
 use llark_encoder::parity::check_model;
 use llark_encoder::weights::WeightFile;
 use llark_encoder::{AudioEncoder, EncoderError, Frames, Jukebox, JukeboxConfig, JukeboxOptions};
+use llark_tensors::TensorError;
 
 type B = Flex;
 
@@ -166,7 +167,7 @@ fn missing_and_misshaped_tensors_are_named() {
         )
         .unwrap_err();
         match err {
-            EncoderError::MissingTensor { name, .. } => {
+            EncoderError::Tensors(TensorError::NotFound { name, .. }) => {
                 assert_eq!(name, "prior.transformer._attn_mods.2.ln_0.weight")
             }
             other => panic!("unexpected {other}"),
@@ -178,12 +179,12 @@ fn missing_and_misshaped_tensors_are_named() {
     let err =
         Jukebox::<B>::load(wider_mlp, &vq, &pr, JukeboxOptions::default(), &device).unwrap_err();
     match &err {
-        EncoderError::TensorShape {
+        EncoderError::Tensors(TensorError::Shape {
             name,
             actual,
             expected,
             ..
-        } => {
+        }) => {
             assert_eq!(name, "prior.transformer._attn_mods.0.mlp.c_fc.w");
             assert_eq!(
                 (actual.as_slice(), expected.as_slice()),
@@ -200,7 +201,7 @@ fn missing_and_misshaped_tensors_are_named() {
     let err = Jukebox::<B>::load(other_codebook, &vq, &pr, JukeboxOptions::default(), &device)
         .unwrap_err();
     assert!(
-        matches!(&err, EncoderError::TensorShape { name, .. } if name == "bottleneck.level_blocks.2.k"),
+        matches!(&err, EncoderError::Tensors(TensorError::Shape { name, .. }) if name == "bottleneck.level_blocks.2.k"),
         "{err}"
     );
 }

@@ -100,6 +100,9 @@ pub enum JobError {
     /// From the trainer.
     #[error(transparent)]
     Train(#[from] llark::train::TrainError),
+    /// From reading or writing a tensor file.
+    #[error(transparent)]
+    Tensors(#[from] llark_tensors::TensorError),
     /// From evaluation.
     #[error(transparent)]
     Eval(#[from] llark::eval::EvalError),

@@ -29,39 +29,18 @@ pub enum LmError {
         /// Why the value is rejected.
         reason: String,
     },
-    /// A safetensors file or its index is malformed.
-    #[error("invalid safetensors file {path}: {reason}")]
-    Safetensors {
-        /// The file at fault.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
-    /// A tensor asked for by name is in none of the files.
-    #[error("tensor `{name}` not found in {source_desc}")]
-    TensorNotFound {
+    /// Reading or writing a safetensors file failed (the error names the file and tensor).
+    #[error(transparent)]
+    Tensors(#[from] llark_tensors::TensorError),
+    /// A tensor has another rank than the one asked for.
+    #[error("tensor `{name}` has rank {} ({shape:?}), expected rank {rank}", shape.len())]
+    Rank {
         /// The tensor name.
         name: String,
-        /// The files that were searched.
-        source_desc: String,
-    },
-    /// A tensor is stored with a dtype that cannot be converted to floats.
-    #[error("tensor `{name}` has unsupported dtype {dtype}")]
-    UnsupportedDtype {
-        /// The tensor name.
-        name: String,
-        /// The stored dtype.
-        dtype: String,
-    },
-    /// A tensor has an unexpected shape.
-    #[error("tensor `{name}` has shape {actual:?}, expected {expected:?}")]
-    Shape {
-        /// The tensor name.
-        name: String,
-        /// The shape the model needs.
-        expected: Vec<usize>,
         /// The shape found in the file.
-        actual: Vec<usize>,
+        shape: Vec<usize>,
+        /// The rank asked for.
+        rank: usize,
     },
     /// Strict loading found missing, unexpected or mis-shaped tensors (all of them are listed).
     #[error("weights in {source_desc} do not match the model:{}", format_mismatch(.missing, .unexpected, .mis_shaped))]

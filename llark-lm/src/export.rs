@@ -1,26 +1,17 @@
 //! Saving a [`Llama`] in the Hugging Face layout: parameters by name, and safetensors files.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use burn::tensor::{backend::Backend, TensorData};
-use safetensors::{Dtype, View};
+use llark_tensors::{write_file, TensorBuf};
 
 use crate::error::{LmError, Result};
 use crate::layers::Projection;
 use crate::model::Llama;
 
-/// Storage type of saved float tensors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SaveDtype {
-    /// IEEE f32 (exact).
-    #[default]
-    F32,
-    /// IEEE f16.
-    F16,
-    /// bfloat16 (what Llama-2 checkpoints use).
-    Bf16,
-}
+/// Storage type of saved float tensors (f32, f16 or bf16).
+pub use llark_tensors::FloatDtype as SaveDtype;
 
 impl<B: Backend> Llama<B> {
     /// Every parameter under its Hugging Face name, in Hugging Face layout, as f32 host data
@@ -76,85 +67,30 @@ impl<B: Backend> Llama<B> {
     }
 }
 
-/// A host tensor ready to be written.
-struct Stored {
-    dtype: Dtype,
-    shape: Vec<usize>,
-    bytes: Vec<u8>,
-}
-
-impl View for &Stored {
-    fn dtype(&self) -> Dtype {
-        self.dtype
-    }
-    fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-    fn data(&self) -> std::borrow::Cow<'_, [u8]> {
-        std::borrow::Cow::Borrowed(&self.bytes)
-    }
-    fn data_len(&self) -> usize {
-        self.bytes.len()
-    }
-}
-
-fn encode(name: &str, data: &TensorData, dtype: SaveDtype) -> Result<Stored> {
-    let values: Vec<f32> = data
-        .clone()
-        .convert::<f32>()
-        .into_vec()
-        .map_err(|e| LmError::Input(format!("tensor {name}: {e:?}")))?;
-    let (dtype, bytes) = match dtype {
-        SaveDtype::F32 => (
-            Dtype::F32,
-            values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        ),
-        SaveDtype::F16 => (
-            Dtype::F16,
-            values
-                .iter()
-                .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
-                .collect(),
-        ),
-        SaveDtype::Bf16 => (
-            Dtype::BF16,
-            values
-                .iter()
-                .flat_map(|v| half::bf16::from_f32(*v).to_le_bytes())
-                .collect(),
-        ),
-    };
-    Ok(Stored {
-        dtype,
-        shape: data.shape.as_slice().to_vec(),
-        bytes,
-    })
-}
-
 /// Writes named float tensors to one safetensors file (with `{"format": "pt"}` metadata, as
 /// transformers writes), converting them to `dtype`. The file is written to a temporary name
-/// beside `path` and renamed, so a crash never leaves a half-written file under `path`.
+/// beside `path`, synced and renamed, so a crash never leaves a half-written file under `path`.
 pub fn write_safetensors(
     path: impl AsRef<Path>,
     tensors: &[(String, TensorData)],
     dtype: SaveDtype,
 ) -> Result<()> {
-    let path = path.as_ref();
     let stored = tensors
         .iter()
-        .map(|(name, data)| Ok((name.clone(), encode(name, data, dtype)?)))
+        .map(|(name, data)| {
+            let values: Vec<f32> = data
+                .clone()
+                .convert::<f32>()
+                .into_vec()
+                .map_err(|e| LmError::Input(format!("tensor {name}: {e:?}")))?;
+            let shape = data.shape.as_slice().to_vec();
+            Ok((
+                name.as_str(),
+                TensorBuf::from_f32(name, &values, shape, dtype)?,
+            ))
+        })
         .collect::<Result<Vec<_>>>()?;
-    let views = stored.iter().map(|(name, s)| (name.clone(), s));
-    let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
-    let tmp = path.with_extension("safetensors.partial");
-    safetensors::serialize_to_file(views, Some(metadata), &tmp).map_err(|e| {
-        LmError::Safetensors {
-            path: tmp.clone(),
-            reason: e.to_string(),
-        }
-    })?;
-    std::fs::rename(&tmp, path).map_err(|source| LmError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    let metadata = BTreeMap::from([("format".to_string(), "pt".to_string())]);
+    write_file(path, stored.iter().map(|(n, t)| (*n, t)), &metadata)?;
+    Ok(())
 }

@@ -9,7 +9,7 @@ use std::process::Command;
 use burn::backend::Flex;
 use burn::module::Module;
 use llark_lm::{tensor_specs, Llama, LlamaConfig, WeightSource};
-use safetensors::tensor::{Dtype, TensorView};
+use llark_tensors::{write_file, Dtype, TensorBuf};
 
 const CHILD_ENV: &str = "LLARK_LM_LOAD_MEMORY_DIR";
 
@@ -72,22 +72,26 @@ fn loading_peak_memory_is_within_1_2x_of_the_weights() {
         }
         buffers.insert(name, (bytes, shape));
     }
-    let views: Vec<(String, TensorView)> = buffers
-        .iter()
+    let bufs: Vec<(String, TensorBuf)> = buffers
+        .into_iter()
         .map(|(n, (b, s))| {
-            (
-                n.clone(),
-                TensorView::new(Dtype::F32, s.clone(), b).unwrap(),
-            )
+            let buf = TensorBuf::new(&n, Dtype::F32, s, b).unwrap();
+            (n, buf)
         })
         .collect();
-    safetensors::serialize_to_file(views, None, &dir.path().join("model.safetensors")).unwrap();
+    let files = bufs.iter().map(|(n, b)| (n.as_str(), b));
+    write_file(
+        dir.path().join("model.safetensors"),
+        files,
+        &Default::default(),
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("config.json"),
         serde_json::to_string(&config).unwrap(),
     )
     .unwrap();
-    drop(buffers);
+    drop(bufs);
     assert!(WeightSource::open_dir(dir.path()).is_ok());
 
     let output = Command::new(std::env::current_exe().unwrap())

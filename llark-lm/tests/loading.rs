@@ -10,7 +10,7 @@ use common::*;
 use llark_lm::{
     check_weights, Llama, LlamaConfig, LmError, LoadOptions, RopeKind, TokenIds, WeightSource,
 };
-use safetensors::tensor::{Dtype, TensorView};
+use llark_tensors::{write_file, FloatDtype, TensorBuf};
 
 /// Copies a fixture to `dst`, rewriting its single weight file with `edit` applied to the tensors.
 fn rewrite_fixture(
@@ -29,20 +29,15 @@ fn rewrite_fixture(
         })
         .collect();
     edit(&mut tensors);
-    let bytes: HashMap<String, (Vec<u8>, Vec<usize>)> = tensors
+    let bufs: Vec<(String, TensorBuf)> = tensors
         .into_iter()
-        .map(|(n, (v, s))| (n, (v.iter().flat_map(|x| x.to_le_bytes()).collect(), s)))
-        .collect();
-    let views: Vec<(String, TensorView)> = bytes
-        .iter()
-        .map(|(n, (b, s))| {
-            (
-                n.clone(),
-                TensorView::new(Dtype::F32, s.clone(), b).unwrap(),
-            )
+        .map(|(n, (v, s))| {
+            let buf = TensorBuf::from_f32(&n, &v, s, FloatDtype::F32).unwrap();
+            (n, buf)
         })
         .collect();
-    safetensors::serialize_to_file(views, None, &dst.join("model.safetensors")).unwrap();
+    let files = bufs.iter().map(|(n, b)| (n.as_str(), b));
+    write_file(dst.join("model.safetensors"), files, &Default::default()).unwrap();
 }
 
 #[test]

@@ -31,10 +31,15 @@ pub(crate) struct AttnShape {
 impl AttnShape {
     /// The shape of a prior configuration.
     pub fn of(config: &PriorConfig) -> Self {
-        let quarter = 1.0 / (config.head_dim() as f64).sqrt().sqrt();
+        Self::new(config.heads, config.head_dim(), config.block_ctx())
+    }
+
+    /// The shape of `heads` heads of `head_dim` channels on blocks of `block_ctx` tokens.
+    pub fn new(heads: usize, head_dim: usize, block_ctx: usize) -> Self {
+        let quarter = 1.0 / (head_dim as f64).sqrt().sqrt();
         Self {
-            heads: config.heads,
-            block_ctx: config.block_ctx(),
+            heads,
+            block_ctx,
             scale: (quarter * quarter) as f32,
         }
     }

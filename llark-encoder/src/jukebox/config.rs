@@ -90,7 +90,7 @@ pub struct JukeboxConfig {
 }
 
 /// Attention pattern of one transformer layer (Jukebox's `attn_func`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AttnPattern {
     /// Causal attention inside each block (`attn_func` 1).
     Block,

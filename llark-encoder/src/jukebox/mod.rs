@@ -15,8 +15,13 @@ use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
 
 pub use config::{AttnPattern, JukeboxConfig, PriorConfig, VqvaeConfig};
 pub use labels::{time_bins, Conditioning, LabelConditioner, TimeBins};
-pub use prior::{LayerSource, Prior, PriorBlock};
-pub use vqvae::VqvaeEncoder;
+pub use prior::{
+    Affine, AffineConfig, LayerNorm, LayerNormConfig, Prior, PriorBlock, PriorBlockConfig,
+};
+pub use vqvae::{
+    DownStep, LevelBlock, LevelBlockConfig, ResBlock, ResBlockConfig, VqvaeEncoder,
+    VqvaeEncoderConfig,
+};
 
 use crate::weights::WeightFile;
 use crate::{AudioEncoder, EncoderError, EncoderInfo, Frames};
@@ -29,9 +34,10 @@ pub struct JukeboxOptions {
     pub stream_layers: bool,
 }
 
-/// A prepared input window: peak-normalised, truncated or end-padded to `window_samples`.
+/// Audio prepared for the VQ-VAE: one window, peak-normalised, truncated or end-padded to
+/// `window_samples`, with the number of frames that carry real audio.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Window {
+pub struct PreparedInput {
     /// The samples fed to the VQ-VAE (`window_samples` of them).
     pub samples: Vec<f32>,
     /// `floor(n / hop)` for the `n` samples given: the number of frames that carry real audio
@@ -43,7 +49,7 @@ pub struct Window {
 #[derive(Debug, Clone)]
 pub struct JukeboxTrace {
     /// The prepared window.
-    pub window: Window,
+    pub window: PreparedInput,
     /// Output of each level block of the VQ-VAE encoder, `[emb_width, len]` row-major.
     pub level_outputs: Vec<Frames>,
     /// Codes `[n_ctx]`.
@@ -154,7 +160,11 @@ impl<B: Backend> Jukebox<B> {
 
     /// LLark's preprocessing: checks the rate, peak-normalises (if the peak is > 0), and truncates
     /// or zero-pads at the end to one window.
-    pub fn prepare(&self, samples: &[f32], sample_rate: u32) -> Result<Window, EncoderError> {
+    pub fn prepare(
+        &self,
+        samples: &[f32],
+        sample_rate: u32,
+    ) -> Result<PreparedInput, EncoderError> {
         crate::encoder::check_input(samples, sample_rate, self.config.sample_rate)?;
         let window = self.config.window_samples();
         let peak = samples.iter().fold(0f32, |m, v| m.max(v.abs()));
@@ -163,14 +173,14 @@ impl<B: Backend> Jukebox<B> {
             out.iter_mut().for_each(|v| *v /= peak);
         }
         out.resize(window, 0.0);
-        Ok(Window {
+        Ok(PreparedInput {
             samples: out,
             latent_len: samples.len() / self.config.hop_length(),
         })
     }
 
     /// Level-block outputs and codes `[N, n_ctx]` of a batch of prepared windows.
-    fn codes(&self, windows: &[&Window]) -> (Vec<Tensor<B, 3>>, Tensor<B, 2, Int>) {
+    fn codes(&self, windows: &[&PreparedInput]) -> (Vec<Tensor<B, 3>>, Tensor<B, 2, Int>) {
         let s = self.config.window_samples();
         let data: Vec<f32> = windows
             .iter()
@@ -184,7 +194,7 @@ impl<B: Backend> Jukebox<B> {
     }
 
     /// The VQ-VAE codes `[n_ctx]` of one prepared window.
-    pub fn window_codes(&self, window: &Window) -> Vec<i64> {
+    pub fn window_codes(&self, window: &PreparedInput) -> Vec<i64> {
         let (_, codes) = self.codes(&[window]);
         codes.into_data().iter::<i64>().collect()
     }
@@ -198,7 +208,10 @@ impl<B: Backend> Jukebox<B> {
 
     /// Encodes prepared windows into activations on the model's device, each cropped to its
     /// window's real length: `[min(latent_len, n_ctx), width]`.
-    pub fn encode_windows(&self, windows: &[&Window]) -> Result<Vec<Tensor<B, 2>>, EncoderError> {
+    pub fn encode_windows(
+        &self,
+        windows: &[&PreparedInput],
+    ) -> Result<Vec<Tensor<B, 2>>, EncoderError> {
         let w = self.config.prior.width;
         let n_ctx = self.config.prior.n_ctx;
         let keep: Vec<usize> = windows
@@ -343,7 +356,7 @@ impl<B: Backend> AudioEncoder<B> for Jukebox<B> {
             .iter()
             .map(|clip| self.prepare(clip, sample_rate))
             .collect::<Result<Vec<_>, _>>()?;
-        let refs: Vec<&Window> = windows.iter().collect();
+        let refs: Vec<&PreparedInput> = windows.iter().collect();
         Ok(self
             .encode_windows(&refs)?
             .into_iter()

@@ -1,78 +1,166 @@
 //! The top prior run as an encoder (`only_encode`): token + position embeddings with the start token,
 //! then pre-LN transformer blocks; the output is the residual stream after the last kept layer.
 
+use std::sync::Arc;
+
+use burn::config::Config;
+use burn::module::{Initializer, Module, Param};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{backend::Backend, Int, Tensor};
 
 use super::attention::{causal_mask, factored, AttnShape};
 use super::config::{AttnPattern, PriorConfig};
+use super::synthetic::prior_layer_inventory;
 use crate::weights::WeightFile;
 use crate::EncoderError;
 
 /// LayerNorm epsilon of the reference (`torch.nn.LayerNorm` default).
 const LN_EPS: f64 = 1e-5;
 
+/// Configuration of an [`Affine`].
+#[derive(Config, Debug)]
+pub struct AffineConfig {
+    /// Input features.
+    pub n_in: usize,
+    /// Output features.
+    pub n_out: usize,
+}
+
+impl AffineConfig {
+    /// A layer with lazily initialised (zero) parameters.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Affine<B> {
+        Affine {
+            w: Initializer::Zeros.init([self.n_in, self.n_out], device),
+            b: Initializer::Zeros.init([self.n_out], device),
+        }
+    }
+}
+
 /// A GPT-2 style `Conv1D`: `y = x @ w + b`, `w` stored `[n_in, n_out]` (never transposed).
-#[derive(Debug, Clone)]
-struct Affine<B: Backend> {
-    w: Tensor<B, 2>,
-    b: Tensor<B, 1>,
+#[derive(Module, Debug)]
+pub struct Affine<B: Backend> {
+    w: Param<Tensor<B, 2>>,
+    b: Param<Tensor<B, 1>>,
 }
 
 impl<B: Backend> Affine<B> {
-    fn load(
-        file: &WeightFile,
-        prefix: &str,
-        n_in: usize,
-        n_out: usize,
-        device: &B::Device,
-    ) -> Result<Self, EncoderError> {
+    /// Fills the layer from `{prefix}.w` and `{prefix}.b`.
+    pub fn load(self, file: &WeightFile, prefix: &str) -> Result<Self, EncoderError> {
         Ok(Self {
-            w: file.tensor(&format!("{prefix}.w"), [n_in, n_out], device)?,
-            b: file.tensor(&format!("{prefix}.b"), [n_out], device)?,
+            w: file.load_param(&format!("{prefix}.w"), self.w)?,
+            b: file.load_param(&format!("{prefix}.b"), self.b)?,
         })
     }
 
     /// `x [N, T, n_in] -> [N, T, n_out]`.
-    fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+    pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         let [n, t, d] = x.dims();
-        let out = self.w.dims()[1];
-        (x.reshape([n * t, d]).matmul(self.w.clone()) + self.b.clone().unsqueeze::<2>())
-            .reshape([n, t, out])
+        let w = self.w.val();
+        let out = w.dims()[1];
+        (x.reshape([n * t, d]).matmul(w) + self.b.val().unsqueeze::<2>()).reshape([n, t, out])
     }
 }
 
-/// `torch.nn.LayerNorm` over the last dimension (biased variance).
-#[derive(Debug, Clone)]
-struct LayerNorm<B: Backend> {
-    weight: Tensor<B, 1>,
-    bias: Tensor<B, 1>,
+/// Configuration of a [`LayerNorm`].
+#[derive(Config, Debug)]
+pub struct LayerNormConfig {
+    /// Normalised width.
+    pub width: usize,
+    /// Epsilon added to the variance.
+    #[config(default = 1e-5)]
+    pub eps: f64,
+}
+
+impl LayerNormConfig {
+    /// A norm with lazily initialised parameters (weight 1, bias 0).
+    pub fn init<B: Backend>(&self, device: &B::Device) -> LayerNorm<B> {
+        LayerNorm {
+            weight: Initializer::Ones.init([self.width], device),
+            bias: Initializer::Zeros.init([self.width], device),
+            eps: self.eps,
+        }
+    }
+}
+
+/// `torch.nn.LayerNorm` over the last dimension (biased variance), computed as the reference does.
+#[derive(Module, Debug)]
+pub struct LayerNorm<B: Backend> {
+    weight: Param<Tensor<B, 1>>,
+    bias: Param<Tensor<B, 1>>,
+    eps: f64,
 }
 
 impl<B: Backend> LayerNorm<B> {
-    fn load(
-        file: &WeightFile,
-        prefix: &str,
-        width: usize,
-        device: &B::Device,
-    ) -> Result<Self, EncoderError> {
+    /// Fills the norm from `{prefix}.weight` and `{prefix}.bias`.
+    pub fn load(self, file: &WeightFile, prefix: &str) -> Result<Self, EncoderError> {
         Ok(Self {
-            weight: file.tensor(&format!("{prefix}.weight"), [width], device)?,
-            bias: file.tensor(&format!("{prefix}.bias"), [width], device)?,
+            weight: file.load_param(&format!("{prefix}.weight"), self.weight)?,
+            bias: file.load_param(&format!("{prefix}.bias"), self.bias)?,
+            eps: self.eps,
         })
     }
 
-    fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+    /// Normalises the last dimension of `x [N, T, W]`.
+    pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         let (var, mean) = x.clone().var_mean_bias(2);
-        let normed = (x - mean) / var.add_scalar(LN_EPS).sqrt();
-        normed * self.weight.clone().unsqueeze::<3>() + self.bias.clone().unsqueeze::<3>()
+        let normed = (x - mean) / var.add_scalar(self.eps).sqrt();
+        normed * self.weight.val().unsqueeze::<3>() + self.bias.val().unsqueeze::<3>()
+    }
+}
+
+/// Configuration of a [`PriorBlock`].
+#[derive(Config, Debug)]
+pub struct PriorBlockConfig {
+    /// Residual width.
+    pub width: usize,
+    /// Attention width (`m_attn * width`).
+    pub attn_state: usize,
+    /// MLP hidden width (`m_mlp * width`).
+    pub mlp_state: usize,
+    /// Attention heads.
+    pub heads: usize,
+    /// Tokens per attention block.
+    pub block_ctx: usize,
+    /// The layer's attention pattern.
+    pub pattern: AttnPattern,
+}
+
+impl PriorBlockConfig {
+    /// Layer `index` of a prior configuration.
+    pub fn from_prior(config: &PriorConfig, index: usize) -> Self {
+        Self::new(
+            config.width,
+            config.attn_state(),
+            config.mlp_state(),
+            config.heads,
+            config.block_ctx(),
+            config.pattern(index),
+        )
+    }
+
+    /// A layer with lazily initialised parameters.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> PriorBlock<B> {
+        let (w, s, m) = (self.width, self.attn_state, self.mlp_state);
+        let ln = LayerNormConfig::new(w).with_eps(LN_EPS);
+        PriorBlock {
+            pattern: self.pattern,
+            shape: AttnShape::new(self.heads, s / self.heads, self.block_ctx),
+            ln_0: ln.init(device),
+            c_attn: AffineConfig::new(w, 3 * s).init(device),
+            c_proj: AffineConfig::new(s, w).init(device),
+            ln_1: ln.init(device),
+            c_fc: AffineConfig::new(w, m).init(device),
+            mlp_proj: AffineConfig::new(m, w).init(device),
+        }
     }
 }
 
 /// One `ResAttnBlock`: `a = attn(ln_0(x)); m = mlp(ln_1(x + a)); out = (x + a) + m`.
-#[derive(Debug, Clone)]
+#[derive(Module, Debug)]
 pub struct PriorBlock<B: Backend> {
+    #[module(skip)]
     pattern: AttnPattern,
+    #[module(skip)]
     shape: AttnShape,
     ln_0: LayerNorm<B>,
     c_attn: Affine<B>,
@@ -90,17 +178,23 @@ impl<B: Backend> PriorBlock<B> {
         index: usize,
         device: &B::Device,
     ) -> Result<Self, EncoderError> {
+        PriorBlockConfig::from_prior(config, index)
+            .init(device)
+            .load_weights(file, index)
+    }
+
+    /// Fills the layer from `prior.transformer._attn_mods.{index}.*`, checking every shape.
+    pub fn load_weights(self, file: &WeightFile, index: usize) -> Result<Self, EncoderError> {
         let p = format!("prior.transformer._attn_mods.{index}");
-        let (w, s, m) = (config.width, config.attn_state(), config.mlp_state());
         Ok(Self {
-            pattern: config.pattern(index),
-            shape: AttnShape::of(config),
-            ln_0: LayerNorm::load(file, &format!("{p}.ln_0"), w, device)?,
-            c_attn: Affine::load(file, &format!("{p}.attn.c_attn"), w, 3 * s, device)?,
-            c_proj: Affine::load(file, &format!("{p}.attn.c_proj"), s, w, device)?,
-            ln_1: LayerNorm::load(file, &format!("{p}.ln_1"), w, device)?,
-            c_fc: Affine::load(file, &format!("{p}.mlp.c_fc"), w, m, device)?,
-            mlp_proj: Affine::load(file, &format!("{p}.mlp.c_proj"), m, w, device)?,
+            pattern: self.pattern,
+            shape: self.shape,
+            ln_0: self.ln_0.load(file, &format!("{p}.ln_0"))?,
+            c_attn: self.c_attn.load(file, &format!("{p}.attn.c_attn"))?,
+            c_proj: self.c_proj.load(file, &format!("{p}.attn.c_proj"))?,
+            ln_1: self.ln_1.load(file, &format!("{p}.ln_1"))?,
+            c_fc: self.c_fc.load(file, &format!("{p}.mlp.c_fc"))?,
+            mlp_proj: self.mlp_proj.load(file, &format!("{p}.mlp.c_proj"))?,
         })
     }
 
@@ -156,21 +250,18 @@ impl<B: Backend> AttnContext<B> {
     }
 }
 
-/// Where the transformer layers live: resident f32 tensors, or read from the mapped weight file
-/// (f16 storage stays on disk / in the page cache) one layer at a time during each forward pass.
-pub enum LayerSource<B: Backend> {
-    /// All layers converted to f32 at load time.
-    Resident(Vec<PriorBlock<B>>),
-    /// Layers read and converted from the mapped file when they run.
-    Streamed(WeightFile),
-}
-
-/// The embeddings and layers of the top prior.
+/// The embeddings and layers of the top prior. The layers are resident (converted to f32 at load
+/// time) or, when streamed, read and converted from the mapped weight file one at a time while
+/// they run (f16 storage stays on disk / in the page cache).
+#[derive(Module, Debug)]
 pub struct Prior<B: Backend> {
+    #[module(skip)]
     config: PriorConfig,
-    x_emb: Tensor<B, 2>,
-    pos_emb: Tensor<B, 2>,
-    layers: LayerSource<B>,
+    x_emb: Param<Tensor<B, 2>>,
+    pos_emb: Param<Tensor<B, 2>>,
+    blocks: Vec<PriorBlock<B>>,
+    #[module(skip)]
+    streamed: Option<Arc<WeightFile>>,
 }
 
 impl<B: Backend> Prior<B> {
@@ -182,33 +273,42 @@ impl<B: Backend> Prior<B> {
         stream: bool,
         device: &B::Device,
     ) -> Result<Self, EncoderError> {
-        let x_emb = file.tensor("prior.x_emb.weight", [config.bins, config.width], device)?;
-        let pos_emb = file.tensor(
-            "prior.pos_emb.pos_emb",
-            [config.n_ctx, config.width],
-            device,
+        let (bins, n_ctx, w) = (config.bins, config.n_ctx, config.width);
+        let x_emb = file.load_param(
+            "prior.x_emb.weight",
+            Initializer::Zeros.init([bins, w], device),
         )?;
-        let layers = if stream {
+        let pos_emb = file.load_param(
+            "prior.pos_emb.pos_emb",
+            Initializer::Zeros.init([n_ctx, w], device),
+        )?;
+        let (blocks, streamed) = if stream {
             // Validate every layer now so that a bad file fails at load time, not mid-encode.
             for i in 0..config.prior_depth {
-                check_layer(&file, config, i)?;
+                for (name, shape) in prior_layer_inventory(config, i) {
+                    file.check_float(&name, &shape)?;
+                }
             }
-            LayerSource::Streamed(file)
+            (Vec::new(), Some(Arc::new(file)))
         } else {
-            LayerSource::Resident(
-                (0..config.prior_depth)
-                    .map(|i| PriorBlock::load(&file, config, i, device))
-                    .collect::<Result<_, _>>()?,
-            )
+            let blocks = (0..config.prior_depth)
+                .map(|i| PriorBlock::load(&file, config, i, device))
+                .collect::<Result<_, _>>()?;
+            (blocks, None)
         };
         Ok(Self {
             config: config.clone(),
             x_emb,
             pos_emb,
-            layers,
+            blocks,
+            streamed,
         })
     }
 
+    /// Whether the layers are read from the mapped file while they run.
+    pub fn is_streamed(&self) -> bool {
+        self.streamed.is_some()
+    }
     /// The transformer input `h0 [N, T, W]` for codes `[N, T]` (`T` ≤ `n_ctx`): token embeddings
     /// shifted right by one with `y_cond` at position 0, plus `pos_emb`, plus `x_cond`.
     pub fn embed(
@@ -220,13 +320,13 @@ impl<B: Backend> Prior<B> {
         let [n, t] = codes.dims();
         let w = self.config.width;
         let start = y_cond.reshape([1, 1, w]).repeat_dim(0, n);
-        let pos = self.pos_emb.clone().slice([0..t, 0..w]).unsqueeze::<3>();
+        let pos = self.pos_emb.val().slice([0..t, 0..w]).unsqueeze::<3>();
         let x_cond = x_cond.slice([0..t, 0..w]).unsqueeze::<3>();
         if t == 1 {
             return (start + pos) + x_cond;
         }
         let shifted = codes.slice([0..n, 0..t - 1]).reshape([n * (t - 1)]);
-        let tokens = self.x_emb.clone().select(0, shifted).reshape([n, t - 1, w]);
+        let tokens = self.x_emb.val().select(0, shifted).reshape([n, t - 1, w]);
         let e = Tensor::cat(vec![start, tokens], 1);
         (e + pos) + x_cond
     }
@@ -243,9 +343,9 @@ impl<B: Backend> Prior<B> {
         let mut h = h0;
         for i in 0..self.config.prior_depth {
             let loaded;
-            let block = match &self.layers {
-                LayerSource::Resident(blocks) => &blocks[i],
-                LayerSource::Streamed(file) => {
+            let block = match &self.streamed {
+                None => &self.blocks[i],
+                Some(file) => {
                     loaded = PriorBlock::load(file, &self.config, i, &device)?;
                     &loaded
                 }
@@ -255,28 +355,4 @@ impl<B: Backend> Prior<B> {
         }
         Ok(h)
     }
-}
-
-/// Checks presence, shape and dtype of every tensor of layer `i` without converting it.
-fn check_layer(file: &WeightFile, config: &PriorConfig, i: usize) -> Result<(), EncoderError> {
-    let p = format!("prior.transformer._attn_mods.{i}");
-    let (w, s, m) = (config.width, config.attn_state(), config.mlp_state());
-    let expected: [(String, Vec<usize>); 12] = [
-        (format!("{p}.ln_0.weight"), vec![w]),
-        (format!("{p}.ln_0.bias"), vec![w]),
-        (format!("{p}.attn.c_attn.w"), vec![w, 3 * s]),
-        (format!("{p}.attn.c_attn.b"), vec![3 * s]),
-        (format!("{p}.attn.c_proj.w"), vec![s, w]),
-        (format!("{p}.attn.c_proj.b"), vec![w]),
-        (format!("{p}.ln_1.weight"), vec![w]),
-        (format!("{p}.ln_1.bias"), vec![w]),
-        (format!("{p}.mlp.c_fc.w"), vec![w, m]),
-        (format!("{p}.mlp.c_fc.b"), vec![m]),
-        (format!("{p}.mlp.c_proj.w"), vec![m, w]),
-        (format!("{p}.mlp.c_proj.b"), vec![w]),
-    ];
-    for (name, shape) in expected {
-        file.check_float(&name, &shape)?;
-    }
-    Ok(())
 }

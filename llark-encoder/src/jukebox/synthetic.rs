@@ -1,11 +1,12 @@
 //! The tensor inventory of a configuration (names and shapes the loader reads) and random weight
 //! files with that inventory, for benchmarks and smoke tests without the real checkpoints.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
-use safetensors::tensor::{Dtype, TensorView};
+use llark_tensors::{write_file, FloatDtype, TensorBuf};
 
-use super::config::JukeboxConfig;
+use super::config::{JukeboxConfig, PriorConfig};
 use crate::EncoderError;
 
 /// Names and shapes of the VQ-VAE tensors the model reads (`encoders.{level}.*` and the codebook).
@@ -58,7 +59,7 @@ pub fn vqvae_inventory(config: &JukeboxConfig) -> Vec<(String, Vec<usize>)> {
 /// layers `0..prior_depth`).
 pub fn prior_inventory(config: &JukeboxConfig) -> Vec<(String, Vec<usize>)> {
     let p = &config.prior;
-    let (w, s, m) = (p.width, p.attn_state(), p.mlp_state());
+    let w = p.width;
     let mut out = vec![
         ("prior.x_emb.weight".to_string(), vec![p.bins, w]),
         ("prior.pos_emb.pos_emb".to_string(), vec![p.n_ctx, w]),
@@ -84,25 +85,32 @@ pub fn prior_inventory(config: &JukeboxConfig) -> Vec<(String, Vec<usize>)> {
         ),
     ];
     for i in 0..p.prior_depth {
-        let l = format!("prior.transformer._attn_mods.{i}");
-        for (name, shape) in [
-            ("ln_0.weight", vec![w]),
-            ("ln_0.bias", vec![w]),
-            ("attn.c_attn.w", vec![w, 3 * s]),
-            ("attn.c_attn.b", vec![3 * s]),
-            ("attn.c_proj.w", vec![s, w]),
-            ("attn.c_proj.b", vec![w]),
-            ("ln_1.weight", vec![w]),
-            ("ln_1.bias", vec![w]),
-            ("mlp.c_fc.w", vec![w, m]),
-            ("mlp.c_fc.b", vec![m]),
-            ("mlp.c_proj.w", vec![m, w]),
-            ("mlp.c_proj.b", vec![w]),
-        ] {
-            out.push((format!("{l}.{name}"), shape));
-        }
+        out.extend(prior_layer_inventory(p, i));
     }
     out
+}
+
+/// Names and shapes of the tensors of prior layer `index` (`prior.transformer._attn_mods.{index}.*`).
+pub fn prior_layer_inventory(p: &PriorConfig, index: usize) -> Vec<(String, Vec<usize>)> {
+    let (w, s, m) = (p.width, p.attn_state(), p.mlp_state());
+    let l = format!("prior.transformer._attn_mods.{index}");
+    [
+        ("ln_0.weight", vec![w]),
+        ("ln_0.bias", vec![w]),
+        ("attn.c_attn.w", vec![w, 3 * s]),
+        ("attn.c_attn.b", vec![3 * s]),
+        ("attn.c_proj.w", vec![s, w]),
+        ("attn.c_proj.b", vec![w]),
+        ("ln_1.weight", vec![w]),
+        ("ln_1.bias", vec![w]),
+        ("mlp.c_fc.w", vec![w, m]),
+        ("mlp.c_fc.b", vec![m]),
+        ("mlp.c_proj.w", vec![m, w]),
+        ("mlp.c_proj.b", vec![w]),
+    ]
+    .into_iter()
+    .map(|(name, shape)| (format!("{l}.{name}"), shape))
+    .collect()
 }
 
 /// A small deterministic generator (splitmix64) for reproducible random weights.
@@ -152,35 +160,18 @@ fn write(
     let mut buffers = Vec::with_capacity(inventory.len());
     for (name, shape) in inventory {
         let values = random_values(name, shape, &mut rng);
-        let (dtype, bytes) = if f16_matrices && name.ends_with(".w") {
-            let bytes = values
-                .iter()
-                .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
-                .collect::<Vec<u8>>();
-            (Dtype::F16, bytes)
+        let dtype = if f16_matrices && name.ends_with(".w") {
+            FloatDtype::F16
         } else {
-            (
-                Dtype::F32,
-                values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-            )
+            FloatDtype::F32
         };
-        buffers.push((name.clone(), shape.clone(), dtype, bytes));
+        buffers.push((
+            name.as_str(),
+            TensorBuf::from_f32(name, &values, shape.clone(), dtype)?,
+        ));
     }
-    let views = buffers
-        .iter()
-        .map(|(name, shape, dtype, bytes)| {
-            TensorView::new(*dtype, shape.clone(), bytes)
-                .map(|view| (name.clone(), view))
-                .map_err(|e| EncoderError::SafeTensors {
-                    path: path.to_path_buf(),
-                    message: e.to_string(),
-                })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    safetensors::serialize_to_file(views, None, path).map_err(|e| EncoderError::SafeTensors {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
+    write_file(path, buffers.iter().map(|(n, b)| (*n, b)), &BTreeMap::new())?;
+    Ok(())
 }
 
 /// Writes random VQ-VAE and prior weight files with exactly the tensors `config` needs; the prior's

@@ -1,60 +1,91 @@
 //! The VQ-VAE part of the path: `encoders[level]` (chained level blocks of strided convs and dilated
 //! residual stacks) and the nearest-codebook-row quantiser of `bottleneck.level_blocks[level]`.
+//!
+//! Each part is a burn [`Module`] built by its [`Config`] (`init(&device)` makes lazily
+//! initialised parameters of the right shapes) and then filled from a weight file with `load`,
+//! which checks every tensor's shape against the parameter's.
 
+use burn::config::Config;
+use burn::module::{Initializer, Module, Param};
+use burn::nn::conv::{Conv1d, Conv1dConfig};
+use burn::nn::PaddingConfig1d;
 use burn::tensor::activation::relu;
-use burn::tensor::module::conv1d;
-use burn::tensor::ops::ConvOptions;
 use burn::tensor::{backend::Backend, Int, Tensor};
 
 use super::config::VqvaeConfig;
 use crate::weights::WeightFile;
 use crate::EncoderError;
 
-/// A PyTorch `Conv1d` with bias (weight `[out, in, k]`).
-#[derive(Debug, Clone)]
-struct Conv<B: Backend> {
-    weight: Tensor<B, 3>,
-    bias: Tensor<B, 1>,
-    options: ConvOptions<1>,
+/// A PyTorch `Conv1d` with bias (weight `[out, in, k]`), as burn's [`Conv1d`].
+fn conv<B: Backend>(
+    [out, input, kernel]: [usize; 3],
+    stride: usize,
+    padding: usize,
+    dilation: usize,
+    device: &B::Device,
+) -> Conv1d<B> {
+    Conv1dConfig::new(input, out, kernel)
+        .with_stride(stride)
+        .with_padding(PaddingConfig1d::Explicit(padding, padding))
+        .with_dilation(dilation)
+        .with_initializer(Initializer::Zeros)
+        .init(device)
 }
 
-impl<B: Backend> Conv<B> {
-    #[allow(clippy::too_many_arguments)]
-    fn load(
-        file: &WeightFile,
-        prefix: &str,
-        shape: [usize; 3],
-        stride: usize,
-        padding: usize,
-        dilation: usize,
-        device: &B::Device,
-    ) -> Result<Self, EncoderError> {
-        Ok(Self {
-            weight: file.tensor(&format!("{prefix}.weight"), shape, device)?,
-            bias: file.tensor(&format!("{prefix}.bias"), [shape[0]], device)?,
-            options: ConvOptions::new([stride], [padding], [dilation], 1),
-        })
-    }
+/// Fills a conv's weight and bias from `{prefix}.weight` and `{prefix}.bias`.
+fn load_conv<B: Backend>(
+    mut conv: Conv1d<B>,
+    file: &WeightFile,
+    prefix: &str,
+) -> Result<Conv1d<B>, EncoderError> {
+    conv.weight = file.load_param(&format!("{prefix}.weight"), conv.weight)?;
+    conv.bias = match conv.bias {
+        Some(bias) => Some(file.load_param(&format!("{prefix}.bias"), bias)?),
+        None => None,
+    };
+    Ok(conv)
+}
 
-    fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        conv1d(
-            x,
-            self.weight.clone(),
-            Some(self.bias.clone()),
-            self.options.clone(),
-        )
+/// Configuration of a [`ResBlock`].
+#[derive(Config, Debug)]
+pub struct ResBlockConfig {
+    /// Channels in and out.
+    pub width: usize,
+    /// Channels of the hidden state (`m_conv * width`).
+    pub state: usize,
+    /// Dilation (and padding) of the k=3 conv.
+    pub dilation: usize,
+}
+
+impl ResBlockConfig {
+    /// A block with lazily initialised (zero) parameters.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> ResBlock<B> {
+        let (w, s, d) = (self.width, self.state, self.dilation);
+        ResBlock {
+            dilated: conv([s, w, 3], 1, d, d, device),
+            pointwise: conv([w, s, 1], 1, 0, 1, device),
+        }
     }
 }
 
 /// `ResConv1DBlock`: `x + conv_1x1(relu(conv_dilated(relu(x))))`.
-#[derive(Debug, Clone)]
-struct ResBlock<B: Backend> {
-    dilated: Conv<B>,
-    pointwise: Conv<B>,
+#[derive(Module, Debug)]
+pub struct ResBlock<B: Backend> {
+    dilated: Conv1d<B>,
+    pointwise: Conv1d<B>,
 }
 
 impl<B: Backend> ResBlock<B> {
-    fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+    /// Fills the block from `{prefix}.1.*` (dilated conv) and `{prefix}.3.*` (1x1 conv).
+    pub fn load(self, file: &WeightFile, prefix: &str) -> Result<Self, EncoderError> {
+        Ok(Self {
+            dilated: load_conv(self.dilated, file, &format!("{prefix}.1"))?,
+            pointwise: load_conv(self.pointwise, file, &format!("{prefix}.3"))?,
+        })
+    }
+
+    /// `x [N, width, L] -> [N, width, L]`.
+    pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         let branch = self
             .pointwise
             .forward(relu(self.dilated.forward(relu(x.clone()))));
@@ -62,18 +93,96 @@ impl<B: Backend> ResBlock<B> {
     }
 }
 
+/// Configuration of a [`LevelBlock`] (one `EncoderConvBlock`).
+#[derive(Config, Debug)]
+pub struct LevelBlockConfig {
+    /// Channels of the input (1 for audio, `emb_width` after the first level block).
+    pub input: usize,
+    /// Conv width.
+    pub width: usize,
+    /// Hidden channels of the residual blocks.
+    pub state: usize,
+    /// Channels of the output (`emb_width`).
+    pub output: usize,
+    /// Number of strided downsampling steps (`down_t`).
+    pub downs: usize,
+    /// Stride of each step (`stride_t`).
+    pub stride: usize,
+    /// Dilation of each residual block of a step (its length is the depth).
+    pub dilations: Vec<usize>,
+}
+
+impl LevelBlockConfig {
+    /// A level block with lazily initialised (zero) parameters.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> LevelBlock<B> {
+        let (filter, pad) = (2 * self.stride, self.stride / 2);
+        let steps = (0..self.downs)
+            .map(|i| {
+                let input = if i == 0 { self.input } else { self.width };
+                DownStep {
+                    down: conv([self.width, input, filter], self.stride, pad, 1, device),
+                    resnet: self
+                        .dilations
+                        .iter()
+                        .map(|&d| ResBlockConfig::new(self.width, self.state, d).init(device))
+                        .collect(),
+                }
+            })
+            .collect();
+        LevelBlock {
+            steps,
+            proj: conv([self.output, self.width, 3], 1, 1, 1, device),
+        }
+    }
+}
+
+/// One downsampling step: a strided conv, then a `Resnet1D` of dilated residual blocks.
+#[derive(Module, Debug)]
+pub struct DownStep<B: Backend> {
+    down: Conv1d<B>,
+    resnet: Vec<ResBlock<B>>,
+}
+
 /// One `EncoderConvBlock`: `down_t` x (strided conv + Resnet1D), then a k=3 projection.
-#[derive(Debug, Clone)]
-struct LevelBlock<B: Backend> {
-    steps: Vec<(Conv<B>, Vec<ResBlock<B>>)>,
-    proj: Conv<B>,
+#[derive(Module, Debug)]
+pub struct LevelBlock<B: Backend> {
+    steps: Vec<DownStep<B>>,
+    proj: Conv1d<B>,
 }
 
 impl<B: Backend> LevelBlock<B> {
-    fn forward(&self, mut x: Tensor<B, 3>) -> Tensor<B, 3> {
-        for (down, resnet) in &self.steps {
-            x = down.forward(x);
-            for block in resnet {
+    /// Fills the block from `{prefix}.{i}.0.*` (step convs), `{prefix}.{i}.1.model.{d}.model.*`
+    /// (residual blocks) and `{prefix}.{downs}.*` (projection).
+    pub fn load(self, file: &WeightFile, prefix: &str) -> Result<Self, EncoderError> {
+        let downs = self.steps.len();
+        let steps = self
+            .steps
+            .into_iter()
+            .enumerate()
+            .map(|(i, step)| {
+                let resnet = step
+                    .resnet
+                    .into_iter()
+                    .enumerate()
+                    .map(|(d, block)| block.load(file, &format!("{prefix}.{i}.1.model.{d}.model")))
+                    .collect::<Result<Vec<_>, EncoderError>>()?;
+                Ok(DownStep {
+                    down: load_conv(step.down, file, &format!("{prefix}.{i}.0"))?,
+                    resnet,
+                })
+            })
+            .collect::<Result<Vec<_>, EncoderError>>()?;
+        Ok(Self {
+            steps,
+            proj: load_conv(self.proj, file, &format!("{prefix}.{downs}"))?,
+        })
+    }
+
+    /// `x [N, input, L] -> [N, output, L / stride^downs]`.
+    pub fn forward(&self, mut x: Tensor<B, 3>) -> Tensor<B, 3> {
+        for step in &self.steps {
+            x = step.down.forward(x);
+            for block in &step.resnet {
                 x = block.forward(x);
             }
         }
@@ -81,12 +190,56 @@ impl<B: Backend> LevelBlock<B> {
     }
 }
 
+/// Configuration of a [`VqvaeEncoder`]: `encoders[level]` and the codebook of that level.
+#[derive(Config, Debug)]
+pub struct VqvaeEncoderConfig {
+    /// The level whose encoder and codebook are used.
+    pub level: usize,
+    /// The chained level blocks `0..=level`.
+    pub level_blocks: Vec<LevelBlockConfig>,
+    /// Codebook size (`l_bins`).
+    pub bins: usize,
+    /// Code width (`emb_width`).
+    pub emb_width: usize,
+}
+
+impl VqvaeEncoderConfig {
+    /// The encoder of `level` of a VQ-VAE configuration.
+    pub fn from_vqvae(config: &VqvaeConfig, level: usize) -> Self {
+        let width = config.level_width(level);
+        let depth = config.level_depth(level);
+        let state = ((config.m_conv * width as f64) as usize).max(1);
+        let emb = config.emb_width;
+        let level_blocks = (0..=level)
+            .map(|l| LevelBlockConfig {
+                input: if l == 0 { 1 } else { emb },
+                width,
+                state,
+                output: emb,
+                downs: config.downs_t[l],
+                stride: config.strides_t[l],
+                dilations: (0..depth).map(|d| config.dilation(d)).collect(),
+            })
+            .collect();
+        Self::new(level, level_blocks, config.l_bins, emb)
+    }
+
+    /// An encoder with lazily initialised (zero) parameters.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> VqvaeEncoder<B> {
+        VqvaeEncoder {
+            level: self.level,
+            level_blocks: self.level_blocks.iter().map(|c| c.init(device)).collect(),
+            codebook: Initializer::Zeros.init([self.bins, self.emb_width], device),
+        }
+    }
+}
+
 /// `encoders[level]` plus the codebook of `bottleneck.level_blocks[level]`.
-#[derive(Debug, Clone)]
+#[derive(Module, Debug)]
 pub struct VqvaeEncoder<B: Backend> {
+    level: usize,
     level_blocks: Vec<LevelBlock<B>>,
-    codebook: Tensor<B, 2>,
-    codebook_sq: Tensor<B, 2>,
+    codebook: Param<Tensor<B, 2>>,
 }
 
 impl<B: Backend> VqvaeEncoder<B> {
@@ -98,83 +251,25 @@ impl<B: Backend> VqvaeEncoder<B> {
         level: usize,
         device: &B::Device,
     ) -> Result<Self, EncoderError> {
-        let width = config.level_width(level);
-        let depth = config.level_depth(level);
-        let state = ((config.m_conv * width as f64) as usize).max(1);
-        let emb = config.emb_width;
-        let mut level_blocks = Vec::with_capacity(level + 1);
-        for l in 0..=level {
-            let prefix = format!("encoders.{level}.level_blocks.{l}.model");
-            let stride = config.strides_t[l];
-            let (filter, pad) = (2 * stride, stride / 2);
-            let mut steps = Vec::with_capacity(config.downs_t[l]);
-            for i in 0..config.downs_t[l] {
-                let input = match (l, i) {
-                    (0, 0) => 1,
-                    (_, 0) => emb,
-                    _ => width,
-                };
-                let down = Conv::load(
-                    file,
-                    &format!("{prefix}.{i}.0"),
-                    [width, input, filter],
-                    stride,
-                    pad,
-                    1,
-                    device,
-                )?;
-                let resnet = (0..depth)
-                    .map(|d| {
-                        let dil = config.dilation(d);
-                        let block = format!("{prefix}.{i}.1.model.{d}.model");
-                        Ok(ResBlock {
-                            dilated: Conv::load(
-                                file,
-                                &format!("{block}.1"),
-                                [state, width, 3],
-                                1,
-                                dil,
-                                dil,
-                                device,
-                            )?,
-                            pointwise: Conv::load(
-                                file,
-                                &format!("{block}.3"),
-                                [width, state, 1],
-                                1,
-                                0,
-                                1,
-                                device,
-                            )?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, EncoderError>>()?;
-                steps.push((down, resnet));
-            }
-            let proj = Conv::load(
-                file,
-                &format!("{prefix}.{}", config.downs_t[l]),
-                [emb, width, 3],
-                1,
-                1,
-                1,
-                device,
-            )?;
-            level_blocks.push(LevelBlock { steps, proj });
-        }
-        let codebook: Tensor<B, 2> = file.tensor(
-            &format!("bottleneck.level_blocks.{level}.k"),
-            [config.l_bins, emb],
-            device,
-        )?;
-        // Σ_c k[j,c]² as a row vector [1, bins], as in the reference `sum(k_w ** 2, dim=0)`.
-        let codebook_sq = (codebook.clone() * codebook.clone())
-            .sum_dim(1)
-            .reshape([1, config.l_bins]);
+        VqvaeEncoderConfig::from_vqvae(config, level)
+            .init(device)
+            .load_weights(file)
+    }
+
+    /// Fills every parameter from a VQ-VAE state dict, checking each tensor's shape.
+    pub fn load_weights(self, file: &WeightFile) -> Result<Self, EncoderError> {
+        let level = self.level;
+        let level_blocks = self
+            .level_blocks
+            .into_iter()
+            .enumerate()
+            .map(|(l, block)| block.load(file, &format!("encoders.{level}.level_blocks.{l}.model")))
+            .collect::<Result<Vec<_>, EncoderError>>()?;
         Ok(Self {
+            level,
             level_blocks,
-            codebook,
-            codebook_sq,
+            codebook: file
+                .load_param(&format!("bottleneck.level_blocks.{level}.k"), self.codebook)?,
         })
     }
 
@@ -194,10 +289,16 @@ impl<B: Backend> VqvaeEncoder<B> {
     /// returns codes `[N, T]`.
     pub fn quantise(&self, e: Tensor<B, 3>) -> Tensor<B, 2, Int> {
         let [n, c, t] = e.dims();
+        let codebook = self.codebook.val();
+        let bins = codebook.dims()[0];
+        // Σ_c k[j,c]² as a row vector [1, bins], as in the reference `sum(k_w ** 2, dim=0)`.
+        let codebook_sq = (codebook.clone() * codebook.clone())
+            .sum_dim(1)
+            .reshape([1, bins]);
         let x = e.swap_dims(1, 2).reshape([n * t, c]);
         let x_sq = (x.clone() * x.clone()).sum_dim(1);
-        let dots = x.matmul(self.codebook.clone().transpose());
-        let dist = (x_sq - dots.mul_scalar(2.0)) + self.codebook_sq.clone();
+        let dots = x.matmul(codebook.transpose());
+        let dist = (x_sq - dots.mul_scalar(2.0)) + codebook_sq;
         dist.argmin(1).reshape([n, t])
     }
 }

@@ -1,14 +1,13 @@
 //! The per-clip encoding file: `OUT/clips/<id>.safetensors`, one tensor [`ENCODING_TENSOR`]
 //! `[frames, D]` in f16 or f32 with the encoder, its frame rate, the pooling rate and the source
-//! path as string metadata, written through a temporary file and a rename.
+//! path as string metadata, written atomically through `llark-tensors`.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use half::f16;
 use llark::data::StoreDtype;
 use llark::encoder::Frames;
-use safetensors::{Dtype, SafeTensors};
+use llark_tensors::{Dtype, TensorError, TensorFile};
 
 use crate::error::{JobError, Result};
 
@@ -49,8 +48,8 @@ impl EncodingMetadata {
         )
     }
 
-    fn to_map(&self) -> HashMap<String, String> {
-        HashMap::from([
+    fn to_map(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
             ("encoder".to_owned(), self.encoder.clone()),
             ("frame_rate".to_owned(), self.frame_rate.to_string()),
             (
@@ -61,9 +60,9 @@ impl EncodingMetadata {
         ])
     }
 
-    fn from_map(path: &Path, map: Option<&HashMap<String, String>>) -> Result<Self> {
+    fn from_map(path: &Path, map: &BTreeMap<String, String>) -> Result<Self> {
         let field = |name: &str| {
-            map.and_then(|m| m.get(name))
+            map.get(name)
                 .ok_or_else(|| bad_file(path, format!("metadata field `{name}` missing")))
         };
         let invalid = |name: &str, value: &str| {
@@ -97,9 +96,10 @@ pub struct ClipEncoding {
     pub metadata: EncodingMetadata,
 }
 
-/// Writes `frames` to `path` as tensor [`ENCODING_TENSOR`] in `dtype` with `metadata`: first to
-/// `path` + `.tmp`, then renamed, so `path` only ever holds a whole file. Parent folders are
-/// created.
+/// Writes `frames` to `path` as tensor [`ENCODING_TENSOR`] in `dtype` with `metadata`, atomically
+/// (a temporary file in the same folder, synced, then renamed), so `path` only ever holds a whole
+/// file. Parent folders are created. A finite value that overflows f16 is an error naming its
+/// frame and feature.
 pub fn write_clip_file(
     path: &Path,
     frames: &Frames,
@@ -109,82 +109,63 @@ pub fn write_clip_file(
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(JobError::io(parent))?;
     }
-    let bytes: Vec<u8> = match dtype {
-        StoreDtype::F32 => frames.data.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        StoreDtype::F16 => {
-            let mut out = Vec::with_capacity(frames.data.len() * 2);
-            for (i, &v) in frames.data.iter().enumerate() {
-                let h = f16::from_f32(v);
-                if v.is_finite() && !h.is_finite() {
-                    return Err(bad_file(
-                        path,
-                        format!(
-                            "value {v} at frame {}, feature {} overflows f16",
-                            i / frames.width.max(1),
-                            i % frames.width.max(1)
-                        ),
-                    ));
-                }
-                out.extend_from_slice(&h.to_le_bytes());
-            }
-            out
+    let written = llark_tensors::write_single(
+        path,
+        ENCODING_TENSOR,
+        &frames.data,
+        vec![frames.frames, frames.width],
+        dtype.float_dtype(),
+        &metadata.to_map(),
+    );
+    match written {
+        Ok(_) => Ok(()),
+        Err(TensorError::Overflow { index, value, .. }) => {
+            let width = frames.width.max(1);
+            Err(bad_file(
+                path,
+                format!(
+                    "value {value} at frame {}, feature {} overflows f16",
+                    index / width,
+                    index % width
+                ),
+            ))
         }
-    };
-    let st_dtype = match dtype {
-        StoreDtype::F32 => Dtype::F32,
-        StoreDtype::F16 => Dtype::F16,
-    };
-    let format_err =
-        |e: safetensors::SafeTensorError| bad_file(path, format!("cannot serialise: {e}"));
-    let view =
-        safetensors::tensor::TensorView::new(st_dtype, vec![frames.frames, frames.width], &bytes)
-            .map_err(format_err)?;
-    let file = safetensors::serialize([(ENCODING_TENSOR, view)], Some(metadata.to_map()))
-        .map_err(format_err)?;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, file).map_err(JobError::io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(JobError::io(path))
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// Reads a per-clip file written by [`write_clip_file`].
 pub fn read_clip_file(path: &Path) -> Result<ClipEncoding> {
-    let bytes = std::fs::read(path).map_err(JobError::io(path))?;
-    let bad = |what: String| bad_file(path, what);
-    let file = SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
-    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
-    let metadata = EncodingMetadata::from_map(path, header.metadata().as_ref())?;
-    let view = file
-        .tensor(ENCODING_TENSOR)
-        .map_err(|_| bad(format!("no tensor `{ENCODING_TENSOR}`")))?;
-    let [frames, width] = *view.shape() else {
-        return Err(bad(format!(
-            "`{ENCODING_TENSOR}` has shape {:?}, expected [frames, width]",
-            view.shape()
-        )));
+    let file = TensorFile::open(path)?;
+    let metadata = EncodingMetadata::from_map(path, file.metadata())?;
+    let info = file
+        .info(ENCODING_TENSOR)
+        .ok_or_else(|| bad_file(path, format!("no tensor `{ENCODING_TENSOR}`")))?;
+    let dtype = match info.dtype {
+        Dtype::F32 => StoreDtype::F32,
+        Dtype::F16 => StoreDtype::F16,
+        other => {
+            return Err(bad_file(
+                path,
+                format!("`{ENCODING_TENSOR}` has dtype {other:?}"),
+            ))
+        }
     };
-    let (dtype, data) = match view.dtype() {
-        Dtype::F32 => (
-            StoreDtype::F32,
-            view.data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect::<Vec<_>>(),
-        ),
-        Dtype::F16 => (
-            StoreDtype::F16,
-            view.data()
-                .chunks_exact(2)
-                .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
-                .collect(),
-        ),
-        other => return Err(bad(format!("`{ENCODING_TENSOR}` has dtype {other:?}"))),
+    let [frames, width] = *info.shape.as_slice() else {
+        return Err(bad_file(
+            path,
+            format!(
+                "`{ENCODING_TENSOR}` has shape {:?}, expected [frames, width]",
+                info.shape
+            ),
+        ));
     };
+    let data = file.read_f32_shaped(ENCODING_TENSOR, &[frames, width])?;
     let frames = Frames::new(data, frames, width).ok_or_else(|| {
-        bad(format!(
-            "`{ENCODING_TENSOR}` has the wrong number of values"
-        ))
+        bad_file(
+            path,
+            format!("`{ENCODING_TENSOR}` has the wrong number of values"),
+        )
     })?;
     Ok(ClipEncoding {
         frames,

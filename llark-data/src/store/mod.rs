@@ -1,0 +1,162 @@
+//! On-disk store of per-clip encodings `[frames, D]`: sharded safetensors files plus a JSON index.
+//!
+//! Layout of a store directory:
+//! ```text
+//! encodings.index.json           {"format": "llark-encodings", "version": 1, "dtype": "f16", "dim": D,
+//!                                 "shards": [{"file": "encodings-00000.safetensors", "bytes": N}, ...],
+//!                                 "clips": {"<clip id>": {"shard": 0, "frames": F, "crc32": C}, ...}}
+//! encodings-00000.safetensors    one tensor per clip, named by the clip id, shape [F, D]
+//! ```
+//! [`EncodingStoreWriter`] fills shards up to a size limit and writes the index last;
+//! [`EncodingStore`] memory-maps the shards and checks on open that every shard has the size the
+//! index says and that every clip's tensor exists with the index's dtype and shape. Each read checks
+//! the clip's CRC-32 (cheap next to the read itself); [`EncodingStore::verify_all`] checks all.
+//! [`EncodingStoreWriter::import_npy`] imports LLark's per-clip `.npy` files.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use llark_tensors::{FloatDtype, TensorError};
+use serde::{Deserialize, Serialize};
+
+use crate::npy::NpyError;
+
+mod reader;
+mod writer;
+
+pub use reader::EncodingStore;
+pub use writer::{EncodingStoreWriter, StoreOptions};
+
+/// File name of the index inside a store directory.
+pub const INDEX_FILE: &str = "encodings.index.json";
+/// The `format` value of the index.
+pub const STORE_FORMAT: &str = "llark-encodings";
+/// The index version this crate writes and reads.
+pub const STORE_VERSION: u32 = 1;
+
+/// Element type of the stored encodings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreDtype {
+    /// IEEE half precision (half the disk of f32; what LLark-scale stores want).
+    F16,
+    /// IEEE single precision.
+    #[default]
+    F32,
+}
+
+impl StoreDtype {
+    /// Bytes per element.
+    pub fn size(self) -> usize {
+        match self {
+            StoreDtype::F16 => 2,
+            StoreDtype::F32 => 4,
+        }
+    }
+
+    /// The storage type in the shard files.
+    pub fn float_dtype(self) -> FloatDtype {
+        match self {
+            StoreDtype::F16 => FloatDtype::F16,
+            StoreDtype::F32 => FloatDtype::F32,
+        }
+    }
+}
+
+/// One shard in the index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardEntry {
+    /// File name, relative to the store directory.
+    pub file: String,
+    /// File size in bytes.
+    pub bytes: u64,
+}
+
+/// One clip in the index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClipEntry {
+    /// Index of its shard in [`StoreIndex::shards`].
+    pub shard: usize,
+    /// Number of frames.
+    pub frames: usize,
+    /// CRC-32 of the stored bytes (little-endian elements).
+    pub crc32: u32,
+}
+
+/// The store's index (`encodings.index.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreIndex {
+    /// Always [`STORE_FORMAT`].
+    pub format: String,
+    /// Always [`STORE_VERSION`].
+    pub version: u32,
+    /// Element type of every clip.
+    pub dtype: StoreDtype,
+    /// Feature dimension D of every clip.
+    pub dim: usize,
+    /// The shards, in order.
+    pub shards: Vec<ShardEntry>,
+    /// The clips, by id.
+    pub clips: BTreeMap<String, ClipEntry>,
+}
+
+/// Errors of the encoding store; each names the clip or file at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A file could not be read, written or mapped.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The index is unreadable or inconsistent.
+    #[error("index {path}: {reason}")]
+    Index {
+        /// The index file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A shard does not match the index.
+    #[error("shard {path}: {reason}")]
+    Shard {
+        /// The shard file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A clip's data does not match the index or the store.
+    #[error("clip {clip}: {reason}")]
+    Clip {
+        /// The clip id.
+        clip: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The clip is not in the store.
+    #[error("clip {0} is not in the store")]
+    NotFound(String),
+    /// The store directory already holds an index.
+    #[error("{0} already exists; refusing to overwrite a store")]
+    AlreadyExists(PathBuf),
+    /// A shard could not be written or read as a safetensors file.
+    #[error(transparent)]
+    Tensors(#[from] TensorError),
+    /// A `.npy` file could not be imported.
+    #[error("clip {clip}: {source}")]
+    Npy {
+        /// The clip id.
+        clip: String,
+        /// The reader's error.
+        source: NpyError,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
