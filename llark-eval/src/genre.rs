@@ -5,8 +5,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::error::EvalError;
-use super::pytext::{py_strip, PY_WORD_CLASS_BODY};
+use crate::error::EvalError;
+use crate::pytext::{py_strip, PY_WORD_CLASS_BODY};
 
 /// The ten GTZAN genre labels, as parsed from GTZAN file names.
 pub const GTZAN_GENRES: [&str; 10] = [
