@@ -7,6 +7,7 @@
 //! | [`key`] | [`Mode`] and [`Key`]: madmom's spelling, the lenient metadata parser, mir_eval's spelling |
 //! | [`mir_eval`] | [`KeyLabel`]: mir_eval's strict label validation (incl. mode `other` and `X`), typed [`KeyLabelError`] |
 //! | [`tempo`] | [`format_bpm`] (how answers quote a tempo) and [`pace_word`] |
+//! | [`prose`] | [`join_words`] (`a, b and c`) |
 //! | [`instrument`] | [`Instrument`], a listener-facing instrument vocabulary, and its [`InstrumentFamily`] |
 //! | [`timed`] | time-stamped [`ChordSpan`] and [`Beat`], as analysis tools and the synthesiser write them |
 //!
@@ -36,12 +37,15 @@ pub mod instrument;
 pub mod key;
 pub mod mir_eval;
 pub mod pitch;
+pub mod prose;
 pub mod tempo;
 pub mod timed;
 
 pub use instrument::{Instrument, InstrumentFamily};
 pub use key::{Key, Mode};
 pub use mir_eval::{is_python_whitespace, KeyLabel, KeyLabelError, KeyLabelProblem};
+pub use key::madmom_spelling;
 pub use pitch::{PitchClass, Spelling, FLAT_NAMES, SHARP_NAMES};
+pub use prose::join_words;
 pub use tempo::{format_bpm, pace_word};
 pub use timed::{Beat, ChordSpan};

@@ -110,6 +110,13 @@ impl From<PitchClass> for u8 {
     }
 }
 
+/// The index into a 12-entry table (C = 0).
+impl From<PitchClass> for usize {
+    fn from(pc: PitchClass) -> usize {
+        usize::from(pc.0)
+    }
+}
+
 impl TryFrom<u8> for PitchClass {
     type Error = String;
 
