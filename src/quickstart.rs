@@ -31,7 +31,10 @@ use llark_train::{
 use serde::{Deserialize, Serialize};
 
 use crate::error::{LlarkError, Result};
-use crate::eval::{judge_key_answer, parse_tempo, tempo_accuracy, Acc, TempoFormula};
+use crate::eval::{
+    judge_key_answer, musicnet_counts_with_vocabulary, parse_tempo, tempo_accuracy, Acc,
+    InstrumentF1Mode, TempoFormula,
+};
 use crate::model::Llark;
 use crate::pipeline::Pipeline;
 
@@ -441,7 +444,7 @@ fn evaluate<B: Backend>(
     let bar = bar(clips.len(), progress, "evaluation");
     let width = pipeline.model().config().mm_hidden_size;
     let (mut acc1, mut acc2, mut key) = (0usize, 0usize, 0.0f64);
-    let (mut true_pos, mut predicted, mut actual) = (0usize, 0usize, 0usize);
+    let mut instrument_rows: Vec<(String, Vec<&'static str>)> = Vec::new();
     let eval_err = |e: crate::eval::EvalError| LlarkError::Input(e.to_string());
     for clip in clips {
         let audio = pipeline.encodings(clip.encodings.clone(), [clip.frames, width])?;
@@ -456,29 +459,25 @@ fn evaluate<B: Backend>(
         key += judge_key_answer(&clip.meta.key, &key_answer)
             .map_err(eval_err)?
             .score;
-        let instrument_answer = pipeline
-            .ask(&audio, INSTRUMENT_QUESTION, None)?
-            .to_lowercase();
-        let named: Vec<&str> = synth::Instrument::ALL
-            .iter()
-            .map(|i| i.name())
-            .filter(|name| instrument_answer.contains(name))
-            .collect();
-        predicted += named.len();
-        actual += clip.meta.instruments.len();
-        true_pos += named
-            .iter()
-            .filter(|n| clip.meta.instruments.iter().any(|t| t.name() == **n))
-            .count();
+        let instrument_answer = pipeline.ask(&audio, INSTRUMENT_QUESTION, None)?;
+        let truth = clip.meta.instruments.iter().map(|t| t.name()).collect();
+        instrument_rows.push((instrument_answer, truth));
         bar.inc(1);
     }
     bar.finish_and_clear();
     let n = clips.len().max(1) as f64;
-    let f1 = if predicted + actual == 0 {
-        0.0
-    } else {
-        2.0 * true_pos as f64 / (predicted + actual) as f64
-    };
+    // Pooled F1 over the synthesiser's instrument names, the answer lower-cased.
+    let vocabulary = synth::Timbre::ALL
+        .iter()
+        .map(|t| t.name().to_owned())
+        .collect();
+    let rows: Vec<(&str, &[&str])> = instrument_rows
+        .iter()
+        .map(|(answer, truth)| (answer.as_str(), truth.as_slice()))
+        .collect();
+    let f1 = musicnet_counts_with_vocabulary(&rows, &vocabulary, InstrumentF1Mode::Corrected)
+        .f1()
+        .unwrap_or(0.0);
     Ok(QuickstartReport {
         n_clips: clips.len(),
         tempo_acc1: acc1 as f64 / n,

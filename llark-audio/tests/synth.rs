@@ -6,8 +6,8 @@
 use std::f64::consts::TAU;
 
 use llark_audio::synth::{
-    clip_id, clip_seeds, describe, generate, write_dataset, Genre, Timbre, Key, Mode,
-    PieceMetadata, SynthConfig, METADATA_JSONL,
+    clip_id, clip_seeds, describe, generate, write_dataset, Genre, Key, Mode, PieceMetadata,
+    SynthConfig, Timbre, METADATA_JSONL,
 };
 use llark_audio::{load, AudioError};
 

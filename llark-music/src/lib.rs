@@ -42,9 +42,9 @@ pub mod tempo;
 pub mod timed;
 
 pub use instrument::{Instrument, InstrumentFamily};
+pub use key::madmom_spelling;
 pub use key::{Key, Mode};
 pub use mir_eval::{is_python_whitespace, KeyLabel, KeyLabelError, KeyLabelProblem};
-pub use key::madmom_spelling;
 pub use pitch::{PitchClass, Spelling, FLAT_NAMES, SHARP_NAMES};
 pub use prose::join_words;
 pub use tempo::{format_bpm, pace_word};

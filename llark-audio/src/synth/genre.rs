@@ -60,10 +60,7 @@ impl Genre {
         if has(Timbre::Drums) {
             if synth && tempo_bpm >= 115.0 {
                 Genre::Electronic
-            } else if (has(Timbre::Guitar) || has(Timbre::Organ))
-                && !synth
-                && tempo_bpm >= 100.0
-            {
+            } else if (has(Timbre::Guitar) || has(Timbre::Organ)) && !synth && tempo_bpm >= 100.0 {
                 Genre::Rock
             } else {
                 Genre::Pop

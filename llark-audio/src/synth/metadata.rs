@@ -91,7 +91,11 @@ impl Plan {
         } else {
             "fast"
         };
-        let mood = if is_minor(key) { "melancholic" } else { "bright" };
+        let mood = if is_minor(key) {
+            "melancholic"
+        } else {
+            "bright"
+        };
         let progression = progression
             .iter()
             .map(|d| d.numeral)

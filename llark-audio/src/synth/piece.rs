@@ -50,11 +50,7 @@ struct Score {
 }
 
 /// Draws `count` distinct items of `pool` in draw order.
-fn draw_distinct(
-    rng: &mut ChaCha8Rng,
-    pool: &mut Vec<Timbre>,
-    count: usize,
-) -> Vec<Timbre> {
+fn draw_distinct(rng: &mut ChaCha8Rng, pool: &mut Vec<Timbre>, count: usize) -> Vec<Timbre> {
     (0..count.min(pool.len()))
         .map(|_| pool.remove(rng.random_range(0..pool.len())))
         .collect()

@@ -1,10 +1,10 @@
 //! Everything drawn about a piece before its arrangement: key, tempo, instruments, style,
 //! the chords over time and the beats.
 
-use llark_music::Key;
 use super::genre::Genre;
 use super::theory::{tonic_degree, Chord, Degree};
 use super::voice::Timbre;
+use llark_music::Key;
 
 /// One chord of the arrangement, in seconds.
 #[derive(Debug, Clone, Copy)]
@@ -31,7 +31,12 @@ pub(super) struct Plan {
 
 /// The chords over time: two beats per chord below 90 BPM, a bar (four beats) otherwise; the
 /// progression cycles, and the last chord (which runs to the end) is the tonic.
-pub(super) fn chord_slots(key: Key, progression: &[Degree; 4], tempo_bpm: f64, duration: f64) -> Vec<Slot> {
+pub(super) fn chord_slots(
+    key: Key,
+    progression: &[Degree; 4],
+    tempo_bpm: f64,
+    duration: f64,
+) -> Vec<Slot> {
     let beats_per_chord = if tempo_bpm < 90.0 { 2.0 } else { 4.0 };
     let slot_seconds = beats_per_chord * 60.0 / tempo_bpm;
     let count = ((duration / slot_seconds).floor() as usize).max(1);

@@ -175,8 +175,16 @@ mod tests {
         assert_eq!(V.chord_in(d_sharp_minor).label(d_sharp_minor), "A#:maj");
         let a_minor = Key::new(9, Mode::Minor);
         assert_eq!(I_MIN.chord_in(a_minor).pitch_classes(), [9, 0, 4]);
-        assert_eq!(scale_over(a_minor, V.chord_in(a_minor))[6], 11, "G# over E:maj");
-        assert_eq!(scale_over(a_minor, VI.chord_in(a_minor))[6], 10, "G over F:maj");
+        assert_eq!(
+            scale_over(a_minor, V.chord_in(a_minor))[6],
+            11,
+            "G# over E:maj"
+        );
+        assert_eq!(
+            scale_over(a_minor, VI.chord_in(a_minor))[6],
+            10,
+            "G over F:maj"
+        );
         assert_eq!(progression(a_minor, 0)[0], I_MIN);
         assert_eq!(tonic_degree(bb), I);
     }

@@ -78,7 +78,9 @@ impl Timbre {
 
     /// The timbre that plays `instrument`, if the generator has one.
     pub fn for_instrument(instrument: Instrument) -> Option<Timbre> {
-        Timbre::ALL.into_iter().find(|t| t.instrument() == instrument)
+        Timbre::ALL
+            .into_iter()
+            .find(|t| t.instrument() == instrument)
     }
 
     /// The name used in metadata and captions: the instrument's name (`"synth lead"`).
@@ -562,7 +564,10 @@ mod tests {
             assert_eq!(Timbre::from_name(instrument.name()), Some(instrument));
             let json = serde_json::to_string(&instrument).unwrap();
             assert_eq!(json, format!("\"{}\"", instrument.name()));
-            assert_eq!(Timbre::for_instrument(instrument.instrument()), Some(instrument));
+            assert_eq!(
+                Timbre::for_instrument(instrument.instrument()),
+                Some(instrument)
+            );
         }
     }
 }
