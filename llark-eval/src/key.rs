@@ -42,7 +42,7 @@ pub fn parse_key(text: &str) -> Option<String> {
 
 /// Rewrites a sharp tonic to GiantSteps' flat spelling (`C#→Db`, `D#→Eb`, `F#→Gb`, `G#→Ab`,
 /// `A#→Bb`); anything else is returned unchanged. This is the reconstruction of LLark's
-/// unreleased `map_keys_to_giantsteps` (eval.md §2.1, [RECON]).
+/// unreleased `map_keys_to_giantsteps` (eval.md §2.1, \[RECON\]).
 ///
 /// Only the text before the first whitespace character (the tonic) is rewritten; the rest,
 /// separator included, is kept as is.
