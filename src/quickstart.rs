@@ -400,9 +400,7 @@ fn instructions(clips: &[PieceMetadata], seed: u64) -> Result<Vec<(String, Vec<T
     let mut placement = AudioPlacementSampler::new(seed);
     let mut out = Vec::new();
     for piece in clips {
-        let value = serde_json::to_value(piece).map_err(|e| LlarkError::Input(e.to_string()))?;
-        let meta: ClipMetadata = serde_json::from_value(value)
-            .map_err(|e| LlarkError::Input(format!("{}: {e}", piece.id)))?;
+        let meta = clip_metadata(piece);
         let mut seen = std::collections::HashSet::new();
         for phrasing in 0..PHRASINGS_PER_CLIP {
             let generator = OfflineGenerator::new(seed.wrapping_add(phrasing));
@@ -420,6 +418,39 @@ fn instructions(clips: &[PieceMetadata], seed: u64) -> Result<Vec<(String, Vec<T
         }
     }
     Ok(out)
+}
+
+/// The instruction generator's view of a synthesised piece: the same facts, field by field
+/// (the chords and beats are one type on both sides); the synthesiser's own fields (sample
+/// rate, seed, tonic, mode, progression) are kept as extra fields.
+fn clip_metadata(piece: &PieceMetadata) -> ClipMetadata {
+    let mut meta = ClipMetadata::new(piece.id.clone());
+    meta.audio = Some(piece.audio.clone());
+    meta.duration = Some(piece.duration);
+    meta.tempo = Some(piece.tempo_bpm);
+    meta.key = Some(piece.key.clone());
+    meta.time_signature = Some(piece.time_signature.clone());
+    meta.downbeats = piece.downbeats.clone();
+    meta.chords = piece.chords.clone();
+    meta.instruments = piece
+        .instruments
+        .iter()
+        .map(|t| t.name().to_owned())
+        .collect();
+    meta.genres = piece.genre.iter().map(|g| g.name().to_owned()).collect();
+    meta.tags = piece.tags.clone();
+    meta.caption = Some(piece.caption.clone());
+    let extra: [(&str, serde_json::Value); 5] = [
+        ("sample_rate", piece.sample_rate.into()),
+        ("seed", piece.seed.into()),
+        ("tonic", piece.tonic.clone().into()),
+        ("mode", piece.mode.as_str().into()),
+        ("progression", piece.progression.clone().into()),
+    ];
+    for (name, value) in extra {
+        meta.extra.insert(name.to_owned(), value);
+    }
+    meta
 }
 
 fn train_tokenizer(conversations: &[(String, Vec<Turn>)]) -> Result<LlarkTokenizer> {
@@ -495,4 +526,23 @@ fn print_table(report: &QuickstartReport) {
     println!("  | key | MIREX weighted score | {:.3} |", report.key_mirex);
     println!("  | instruments | F1 | {:.3} |", report.instrument_f1);
     println!("  ({} held-out clips)", report.n_clips);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_metadata_reads_the_piece_as_its_json_would() {
+        let config = SynthConfig {
+            duration: 3.0,
+            ..SynthConfig::default()
+        };
+        for seed in 0..8 {
+            let piece = synth::describe(seed, &config).unwrap();
+            let json = serde_json::to_string(&piece).unwrap();
+            let from_json: ClipMetadata = serde_json::from_str(&json).unwrap();
+            assert_eq!(clip_metadata(&piece), from_json, "seed {seed}");
+        }
+    }
 }
