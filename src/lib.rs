@@ -11,6 +11,8 @@
 //! | [`llark_lm`] | the Llama 2 decoder, KV cache, generation |
 //! | [`llark_data`] | records, conversation template, tokenizer, label masking, batches, encoding store |
 //! | [`llark_train`] | the trainer |
+//! | [`llark_music`] | the music vocabulary: keys, modes, tempo wording, instruments |
+//! | [`llark_eval`] (re-exported as [`eval`]) | LLark's answer parsing, metrics and results tables |
 //!
 //! This root crate composes them:
 //!
@@ -22,7 +24,6 @@
 //! | [`pipeline`] | audio or stored encodings in, streamed answers out; multi-turn [`Chat`] on one KV cache |
 //! | [`encoders`] | opening encoder directories and stored encoding files |
 //! | [`training`] | [`Llark`] as a [`llark_train::TrainModel`]; the `train.json` runner |
-//! | [`eval`] | LLark's answer parsing and metrics |
 //! | [`parity`] | the multimodal parity check against reference outputs |
 //!
 //! ```no_run
@@ -45,7 +46,6 @@ pub mod backend;
 pub mod config;
 pub mod encoders;
 pub mod error;
-pub mod eval;
 pub mod frontend;
 pub mod model;
 pub mod parity;
@@ -61,6 +61,8 @@ pub use pipeline::{Chat, Pipeline};
 pub use llark_audio as audio;
 pub use llark_data as data;
 pub use llark_encoder as encoder;
+pub use llark_eval as eval;
 pub use llark_lm as lm;
+pub use llark_music as music;
 pub use llark_projector as projector;
 pub use llark_train as train;

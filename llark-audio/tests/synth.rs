@@ -6,8 +6,8 @@
 use std::f64::consts::TAU;
 
 use llark_audio::synth::{
-    clip_id, clip_seeds, describe, generate, write_dataset, Genre, Instrument, Key, Mode,
-    PieceMetadata, SynthConfig, METADATA_JSONL,
+    clip_id, clip_seeds, describe, generate, write_dataset, Genre, Key, Mode, PieceMetadata,
+    SynthConfig, Timbre, METADATA_JSONL,
 };
 use llark_audio::{load, AudioError};
 
@@ -58,7 +58,7 @@ fn fixing_one_choice_keeps_the_others() {
     assert_eq!(fixed.tempo_bpm, drawn.tempo_bpm);
     assert_eq!(fixed.instruments, drawn.instruments);
 
-    let forced = vec![Instrument::Guitar, Instrument::Bass, Instrument::Guitar];
+    let forced = vec![Timbre::Guitar, Timbre::Bass, Timbre::Guitar];
     let fixed = describe(
         5,
         &SynthConfig {
@@ -67,7 +67,7 @@ fn fixing_one_choice_keeps_the_others() {
         },
     )
     .unwrap();
-    assert_eq!(fixed.instruments, [Instrument::Guitar, Instrument::Bass]);
+    assert_eq!(fixed.instruments, [Timbre::Guitar, Timbre::Bass]);
     assert_eq!(fixed.key, drawn.key);
     assert_eq!(fixed.genre, [Genre::Folk]);
 }
@@ -78,7 +78,7 @@ fn every_key_instrument_and_genre_is_reachable() {
     let metas: Vec<PieceMetadata> = (0..400).map(|s| describe(s, &config).unwrap()).collect();
     let keys: std::collections::BTreeSet<&str> = metas.iter().map(|m| m.key.as_str()).collect();
     assert_eq!(keys.len(), 24, "{keys:?}");
-    for instrument in Instrument::ALL {
+    for instrument in Timbre::ALL {
         let n = metas
             .iter()
             .filter(|m| m.instruments.contains(&instrument))
@@ -94,7 +94,7 @@ fn every_key_instrument_and_genre_is_reachable() {
     }
     let with_drums = metas
         .iter()
-        .filter(|m| m.instruments.contains(&Instrument::Drums))
+        .filter(|m| m.instruments.contains(&Timbre::Drums))
         .count();
     assert!((150..=250).contains(&with_drums), "{with_drums} with drums");
     let tempi: Vec<f64> = metas.iter().map(|m| m.tempo_bpm).collect();
@@ -109,6 +109,7 @@ fn tonic_chord(meta: &PieceMetadata) -> String {
     let quality = match meta.mode {
         Mode::Major => "maj",
         Mode::Minor => "min",
+        Mode::Other => panic!("the generator plays major and minor keys only"),
     };
     format!("{}:{quality}", meta.tonic)
 }
@@ -133,7 +134,7 @@ fn metadata_describes_the_piece() {
         assert!(meta
             .instruments
             .iter()
-            .any(|i| Instrument::HARMONIC.contains(i)));
+            .any(|i| Timbre::HARMONIC.contains(i)));
         assert_eq!(
             meta.genre,
             [Genre::derive(&meta.instruments, meta.tempo_bpm)]
@@ -141,10 +142,10 @@ fn metadata_describes_the_piece() {
 
         // Chords: contiguous from 0 to the end, tonic first and last, labels in the key.
         let chords = &meta.chords;
-        assert_eq!(chords[0].time, 0.0);
+        assert_eq!(chords[0].start_time, 0.0);
         assert_eq!(chords.last().unwrap().end_time, meta.duration);
         for pair in chords.windows(2) {
-            assert_eq!(pair[0].end_time, pair[1].time);
+            assert_eq!(pair[0].end_time, pair[1].start_time);
         }
         assert_eq!(chords[0].chord, tonic_chord(&meta), "seed {seed}");
         assert_eq!(chords.last().unwrap().chord, tonic_chord(&meta));
@@ -232,7 +233,7 @@ fn invalid_configurations_are_typed_errors() {
         };
         assert_eq!(name(bad(config)), "tempo_range");
     }
-    for instruments in [vec![], vec![Instrument::Bass, Instrument::Drums]] {
+    for instruments in [vec![], vec![Timbre::Bass, Timbre::Drums]] {
         let config = SynthConfig {
             instruments: Some(instruments),
             ..short(1.0)
@@ -356,7 +357,7 @@ fn estimate_key(samples: &[f32], sr: f64) -> Key {
     let mut best = (f64::NEG_INFINITY, Key::new(0, Mode::Major));
     for key in Key::all() {
         let profile = match key.mode() {
-            Mode::Major => &KK_MAJOR,
+            Mode::Major | Mode::Other => &KK_MAJOR,
             Mode::Minor => &KK_MINOR,
         };
         let rotated: [f64; 12] =

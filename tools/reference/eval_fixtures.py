@@ -1,4 +1,4 @@
-"""Writes the reference fixtures of the evaluation tests into tests/fixtures/eval/.
+"""Writes the reference fixtures of the evaluation tests into llark-eval/tests/fixtures/eval/.
 
 Outputs (all small text files):
 
@@ -18,7 +18,7 @@ the evaluation spec (mir_eval 0.8.2 / madmom 0.16.1 on the same label files).
 Run (any Python 3 with scipy; the repositories may be bare git mirrors):
 
     python tools/reference/eval_fixtures.py LLARK_GIT_DIR GS_KEY_GIT_DIR GS_TEMPO_GIT_DIR \
-        tests/fixtures/eval
+        llark-eval/tests/fixtures/eval
 """
 import json
 import math

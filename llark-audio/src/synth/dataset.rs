@@ -8,7 +8,9 @@ use std::path::Path;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::piece::{generate, PieceMetadata, SynthConfig};
+use super::config::SynthConfig;
+use super::metadata::PieceMetadata;
+use super::piece::generate;
 use crate::error::{AudioError, Result};
 use crate::write::{write_wav, WavFormat};
 

@@ -1,6 +1,7 @@
 //! Deterministic test and demo signals: sines, a short music-like phrase, and seeded
 //! synthetic pieces with ground truth (key, tempo, chords, instruments, genre) for demos and
-//! end-to-end training.
+//! end-to-end training. Keys, tempo wording, instrument names, chords and beats are
+//! [`llark_music`]'s.
 //!
 //! ```no_run
 //! use llark_audio::synth::{generate, write_dataset, SynthConfig};
@@ -17,18 +18,24 @@
 //! # }
 //! ```
 
+mod arrange;
+mod config;
 mod dataset;
+mod genre;
+mod metadata;
 mod piece;
+mod plan;
 mod theory;
 mod voice;
 
+pub use config::{SynthConfig, MAX_DURATION_SECONDS, TEMPO_LIMITS};
 pub use dataset::{clip_id, clip_seeds, write_dataset, METADATA_JSONL};
-pub use piece::{
-    describe, generate, Beat, ChordEvent, Genre, Piece, PieceMetadata, SynthConfig,
-    MAX_DURATION_SECONDS, TEMPO_LIMITS,
-};
-pub use theory::{Key, Mode};
-pub use voice::Instrument;
+pub use genre::Genre;
+/// The music vocabulary the generator's configuration and metadata use.
+pub use llark_music::{Key, Mode};
+pub use metadata::PieceMetadata;
+pub use piece::{describe, generate, Piece};
+pub use voice::Timbre;
 
 use crate::audio::Audio;
 use crate::error::Result;

@@ -1,23 +1,11 @@
-//! Keys, scales and diatonic chords, with the spellings used in labels.
+//! Scales and diatonic chords over the keys of [`llark_music`], with the key's spelling.
 //!
-//! Key names are madmom's (`key_prediction_to_label`), the spellings LLark's training answers
-//! use: `C, Db, D, Eb, E, F, F#, G, Ab, A, Bb, B major` and `C, C#, D, D#, E, F, F#, G, G#, A,
-//! Bb, B minor`. The rule behind them: a key whose relative major is F, Bb, Eb, Ab or Db is
-//! spelled with flats, every other key with sharps. Chord roots follow the same rule as their
-//! key, so `Bb major` has the chord `Eb:maj` and `D# minor` has `A#:maj`.
+//! Keys and their names (madmom's spelling, the one LLark's training answers use) come from
+//! [`llark_music::Key`]. Chord roots follow the key's spelling, so `Bb major` has the chord
+//! `Eb:maj` and `D# minor` has `A#:maj`. The synthesiser plays major and minor keys only
+//! ([`SynthConfig::validate`](super::SynthConfig::validate) rejects mir_eval's `other`).
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
-/// Pitch-class names with sharps (index = pitch class, C = 0).
-const SHARP_NAMES: [&str; 12] = [
-    "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
-];
-/// Pitch-class names with flats (index = pitch class, C = 0).
-const FLAT_NAMES: [&str; 12] = [
-    "C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B",
-];
+use llark_music::{Key, Mode, PitchClass};
 
 /// Semitone offsets of the major scale.
 const MAJOR_SCALE: [u8; 7] = [0, 2, 4, 5, 7, 9, 11];
@@ -26,163 +14,57 @@ const NATURAL_MINOR_SCALE: [u8; 7] = [0, 2, 3, 5, 7, 8, 10];
 /// Semitone offsets of the harmonic minor scale (raised seventh).
 const HARMONIC_MINOR_SCALE: [u8; 7] = [0, 2, 3, 5, 7, 8, 11];
 
-/// Major or minor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Major.
+/// Whether the synthesiser treats `key` as minor (anything else is played as major).
+pub(crate) fn is_minor(key: Key) -> bool {
+    key.mode() == Mode::Minor
+}
+
+/// Semitone offsets of the key's scale: major, or natural minor.
+pub(crate) fn scale(key: Key) -> &'static [u8; 7] {
+    if is_minor(key) {
+        &NATURAL_MINOR_SCALE
+    } else {
+        &MAJOR_SCALE
+    }
+}
+
+/// The scale a melody uses over `chord`: the key's scale, except harmonic minor over the
+/// major dominant of a minor key (so the melody agrees with the chord's raised seventh).
+pub(crate) fn scale_over(key: Key, chord: Chord) -> &'static [u8; 7] {
+    if is_minor(key)
+        && chord.quality == Quality::Major
+        && chord.root == key.tonic().transpose(7).index()
+    {
+        &HARMONIC_MINOR_SCALE
+    } else {
+        scale(key)
+    }
+}
+
+/// The quality of a triad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Quality {
+    /// Major third.
     Major,
-    /// Minor.
+    /// Minor third.
     Minor,
 }
 
-impl Mode {
-    /// `"major"` or `"minor"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Major => "major",
-            Mode::Minor => "minor",
-        }
-    }
-}
-
-/// A key: a tonic pitch class (C = 0 ... B = 11) and a mode.
-///
-/// Displayed as `"<Tonic> <major|minor>"` with madmom's spelling (`"F# minor"`, `"Eb major"`),
-/// the form LLark's key parsing reads back from an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Key {
-    tonic: u8,
-    mode: Mode,
-}
-
-impl Key {
-    /// The key on pitch class `tonic` (taken modulo 12; C = 0).
-    pub fn new(tonic: u8, mode: Mode) -> Self {
-        Key {
-            tonic: tonic % 12,
-            mode,
-        }
-    }
-
-    /// All 24 keys: C major ... B major, then C minor ... B minor.
-    pub fn all() -> [Key; 24] {
-        std::array::from_fn(|i| {
-            let mode = if i < 12 { Mode::Major } else { Mode::Minor };
-            Key::new((i % 12) as u8, mode)
-        })
-    }
-
-    /// Reads a key name as [`Key::name`] writes it (`"F# minor"`); either spelling of a tonic
-    /// is accepted (`"Gb major"` = `"F# major"`).
-    pub fn parse(name: &str) -> Option<Key> {
-        let mut parts = name.split_whitespace();
-        let (tonic, mode) = (parts.next()?, parts.next()?);
-        if parts.next().is_some() {
-            return None;
-        }
-        let mode = match mode {
-            "major" => Mode::Major,
-            "minor" => Mode::Minor,
-            _ => return None,
-        };
-        let pc = SHARP_NAMES
-            .iter()
-            .position(|n| *n == tonic)
-            .or_else(|| FLAT_NAMES.iter().position(|n| *n == tonic))?;
-        Some(Key::new(pc as u8, mode))
-    }
-
-    /// The tonic's pitch class (C = 0).
-    pub fn tonic(self) -> u8 {
-        self.tonic
-    }
-
-    /// The mode.
-    pub fn mode(self) -> Mode {
-        self.mode
-    }
-
-    /// True when the key is spelled with flats (its relative major is F, Bb, Eb, Ab or Db).
-    fn uses_flats(self) -> bool {
-        let relative_major = match self.mode {
-            Mode::Major => self.tonic,
-            Mode::Minor => (self.tonic + 3) % 12,
-        };
-        matches!(relative_major, 1 | 3 | 5 | 8 | 10)
-    }
-
-    /// The name of pitch class `pc` in this key's spelling.
-    pub fn spell(self, pc: u8) -> &'static str {
-        let names = if self.uses_flats() {
-            &FLAT_NAMES
-        } else {
-            &SHARP_NAMES
-        };
-        names[usize::from(pc % 12)]
-    }
-
-    /// The tonic's name (`"F#"`, `"Bb"`).
-    pub fn tonic_name(self) -> &'static str {
-        self.spell(self.tonic)
-    }
-
-    /// `"<Tonic> <mode>"`, e.g. `"F# minor"`.
-    pub fn name(self) -> String {
-        format!("{} {}", self.tonic_name(), self.mode.as_str())
-    }
-
-    /// Semitone offsets of the key's scale: major, or natural minor.
-    pub(crate) fn scale(self) -> &'static [u8; 7] {
-        match self.mode {
-            Mode::Major => &MAJOR_SCALE,
-            Mode::Minor => &NATURAL_MINOR_SCALE,
-        }
-    }
-
-    /// The scale a melody uses over `chord`: the key's scale, except harmonic minor over the
-    /// major dominant of a minor key (so the melody agrees with the chord's raised seventh).
-    pub(crate) fn scale_over(self, chord: Chord) -> &'static [u8; 7] {
-        if self.mode == Mode::Minor
-            && chord.quality == Mode::Major
-            && chord.root == (self.tonic + 7) % 12
-        {
-            &HARMONIC_MINOR_SCALE
-        } else {
-            self.scale()
-        }
-    }
-
-    /// The chord on `degree` of this key.
-    pub(crate) fn chord(self, degree: Degree) -> Chord {
-        Chord {
-            root: (self.tonic + degree.semitones) % 12,
-            quality: degree.quality,
-        }
-    }
-}
-
-impl fmt::Display for Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.tonic_name(), self.mode.as_str())
-    }
-}
-
-/// A triad: root pitch class and quality (major or minor).
+/// A triad: root pitch class and quality.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Chord {
     /// Root pitch class (C = 0).
     pub root: u8,
     /// Major or minor triad.
-    pub quality: Mode,
+    pub quality: Quality,
 }
 
 impl Chord {
     /// Pitch classes of root, third and fifth.
     pub fn pitch_classes(self) -> [u8; 3] {
         let third = match self.quality {
-            Mode::Major => 4,
-            Mode::Minor => 3,
+            Quality::Major => 4,
+            Quality::Minor => 3,
         };
         [self.root, (self.root + third) % 12, (self.root + 7) % 12]
     }
@@ -190,10 +72,10 @@ impl Chord {
     /// The chord label in madmom/Harte shorthand with the key's spelling (`"A:min"`, `"Eb:maj"`).
     pub fn label(self, key: Key) -> String {
         let quality = match self.quality {
-            Mode::Major => "maj",
-            Mode::Minor => "min",
+            Quality::Major => "maj",
+            Quality::Minor => "min",
         };
-        format!("{}:{quality}", key.spell(self.root))
+        format!("{}:{quality}", key.spell(PitchClass::new(self.root)))
     }
 }
 
@@ -202,12 +84,22 @@ impl Chord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Degree {
     semitones: u8,
-    quality: Mode,
+    quality: Quality,
     /// Roman numeral (upper case = major, lower case = minor).
     pub numeral: &'static str,
 }
 
-const fn degree(semitones: u8, quality: Mode, numeral: &'static str) -> Degree {
+impl Degree {
+    /// The chord on this degree of `key`.
+    pub(crate) fn chord_in(self, key: Key) -> Chord {
+        Chord {
+            root: key.tonic().transpose(i32::from(self.semitones)).index(),
+            quality: self.quality,
+        }
+    }
+}
+
+const fn degree(semitones: u8, quality: Quality, numeral: &'static str) -> Degree {
     Degree {
         semitones,
         quality,
@@ -215,18 +107,18 @@ const fn degree(semitones: u8, quality: Mode, numeral: &'static str) -> Degree {
     }
 }
 
-const I: Degree = degree(0, Mode::Major, "I");
-const II_MIN: Degree = degree(2, Mode::Minor, "ii");
-const IV: Degree = degree(5, Mode::Major, "IV");
-const V: Degree = degree(7, Mode::Major, "V");
-const VI_MIN: Degree = degree(9, Mode::Minor, "vi");
-const I_MIN: Degree = degree(0, Mode::Minor, "i");
-const IV_MIN: Degree = degree(5, Mode::Minor, "iv");
-const VI: Degree = degree(8, Mode::Major, "VI");
-const VII: Degree = degree(10, Mode::Major, "VII");
+const I: Degree = degree(0, Quality::Major, "I");
+const II_MIN: Degree = degree(2, Quality::Minor, "ii");
+const IV: Degree = degree(5, Quality::Major, "IV");
+const V: Degree = degree(7, Quality::Major, "V");
+const VI_MIN: Degree = degree(9, Quality::Minor, "vi");
+const I_MIN: Degree = degree(0, Quality::Minor, "i");
+const IV_MIN: Degree = degree(5, Quality::Minor, "iv");
+const VI: Degree = degree(8, Quality::Major, "VI");
+const VII: Degree = degree(10, Quality::Major, "VII");
 
 /// Four-chord progressions of major keys, each starting on the tonic.
-pub(crate) const MAJOR_PROGRESSIONS: [[Degree; 4]; 5] = [
+const MAJOR_PROGRESSIONS: [[Degree; 4]; 5] = [
     [I, V, VI_MIN, IV],
     [I, IV, V, IV],
     [I, VI_MIN, IV, V],
@@ -236,7 +128,7 @@ pub(crate) const MAJOR_PROGRESSIONS: [[Degree; 4]; 5] = [
 
 /// Four-chord progressions of minor keys (natural minor, with the harmonic-minor major
 /// dominant `V`), each starting on the tonic.
-pub(crate) const MINOR_PROGRESSIONS: [[Degree; 4]; 5] = [
+const MINOR_PROGRESSIONS: [[Degree; 4]; 5] = [
     [I_MIN, IV_MIN, V, I_MIN],
     [I_MIN, VI, IV_MIN, V],
     [I_MIN, VII, VI, V],
@@ -244,11 +136,25 @@ pub(crate) const MINOR_PROGRESSIONS: [[Degree; 4]; 5] = [
     [I_MIN, VI, VII, I_MIN],
 ];
 
-/// The tonic chord's degree in `mode`.
-pub(crate) fn tonic_degree(mode: Mode) -> Degree {
-    match mode {
-        Mode::Major => I,
-        Mode::Minor => I_MIN,
+/// How many progressions each mode offers.
+pub(crate) const PROGRESSION_COUNT: usize = MAJOR_PROGRESSIONS.len();
+
+/// Progression `index` (below [`PROGRESSION_COUNT`]; wraps) of `key`'s mode.
+pub(crate) fn progression(key: Key, index: usize) -> [Degree; 4] {
+    let list = if is_minor(key) {
+        &MINOR_PROGRESSIONS
+    } else {
+        &MAJOR_PROGRESSIONS
+    };
+    list[index % list.len()]
+}
+
+/// The tonic chord's degree in `key`'s mode.
+pub(crate) fn tonic_degree(key: Key) -> Degree {
+    if is_minor(key) {
+        I_MIN
+    } else {
+        I
     }
 }
 
@@ -262,40 +168,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn spellings_are_madmoms() {
-        let majors: Vec<String> = (0..12).map(|t| Key::new(t, Mode::Major).name()).collect();
-        let minors: Vec<String> = (0..12).map(|t| Key::new(t, Mode::Minor).name()).collect();
-        let expect_major = "C Db D Eb E F F# G Ab A Bb B";
-        let expect_minor = "C C# D D# E F F# G G# A Bb B";
-        let tonics = |v: &[String]| {
-            v.iter()
-                .map(|k| k.split(' ').next().unwrap_or_default().to_owned())
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        assert_eq!(tonics(&majors), expect_major);
-        assert_eq!(tonics(&minors), expect_minor);
-        for key in Key::all() {
-            assert_eq!(Key::parse(&key.name()), Some(key));
-        }
-        assert_eq!(
-            Key::parse("Gb major"),
-            Some(Key::new(6, Mode::Major)),
-            "enharmonic spelling"
-        );
-        assert_eq!(Key::parse("H major"), None);
-        assert_eq!(Key::parse("C Major"), None);
-    }
-
-    #[test]
     fn chord_labels_follow_the_key() {
         let bb = Key::new(10, Mode::Major);
-        assert_eq!(bb.chord(IV).label(bb), "Eb:maj");
+        assert_eq!(IV.chord_in(bb).label(bb), "Eb:maj");
         let d_sharp_minor = Key::new(3, Mode::Minor);
-        assert_eq!(d_sharp_minor.chord(V).label(d_sharp_minor), "A#:maj");
+        assert_eq!(V.chord_in(d_sharp_minor).label(d_sharp_minor), "A#:maj");
         let a_minor = Key::new(9, Mode::Minor);
-        assert_eq!(a_minor.chord(I_MIN).pitch_classes(), [9, 0, 4]);
-        assert_eq!(a_minor.scale_over(a_minor.chord(V))[6], 11, "G# over E:maj");
-        assert_eq!(a_minor.scale_over(a_minor.chord(VI))[6], 10, "G over F:maj");
+        assert_eq!(I_MIN.chord_in(a_minor).pitch_classes(), [9, 0, 4]);
+        assert_eq!(
+            scale_over(a_minor, V.chord_in(a_minor))[6],
+            11,
+            "G# over E:maj"
+        );
+        assert_eq!(
+            scale_over(a_minor, VI.chord_in(a_minor))[6],
+            10,
+            "G over F:maj"
+        );
+        assert_eq!(progression(a_minor, 0)[0], I_MIN);
+        assert_eq!(tonic_degree(bb), I);
     }
 }

@@ -10,11 +10,14 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use llark_music::Instrument;
+
 use super::theory::midi_to_hz;
 
-/// The fixed instrument vocabulary of the generator; serialised as the lower-case names shown.
+/// The generator's seven timbres (sound-making routines), each heard as one
+/// [`llark_music::Instrument`] and named after it; serialised as the lower-case names shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Instrument {
+pub enum Timbre {
     /// `"guitar"`: a plucked string (Karplus-Strong).
     #[serde(rename = "guitar")]
     Guitar,
@@ -39,43 +42,55 @@ pub enum Instrument {
     Drums,
 }
 
-impl Instrument {
+impl Timbre {
     /// Every instrument, in vocabulary order.
-    pub const ALL: [Instrument; 7] = [
-        Instrument::Guitar,
-        Instrument::ElectricPiano,
-        Instrument::Organ,
-        Instrument::SynthLead,
-        Instrument::SynthPad,
-        Instrument::Bass,
-        Instrument::Drums,
+    pub const ALL: [Timbre; 7] = [
+        Timbre::Guitar,
+        Timbre::ElectricPiano,
+        Timbre::Organ,
+        Timbre::SynthLead,
+        Timbre::SynthPad,
+        Timbre::Bass,
+        Timbre::Drums,
     ];
 
     /// The instruments that can carry the harmony (everything but bass and drums).
-    pub const HARMONIC: [Instrument; 5] = [
-        Instrument::Guitar,
-        Instrument::ElectricPiano,
-        Instrument::Organ,
-        Instrument::SynthLead,
-        Instrument::SynthPad,
+    pub const HARMONIC: [Timbre; 5] = [
+        Timbre::Guitar,
+        Timbre::ElectricPiano,
+        Timbre::Organ,
+        Timbre::SynthLead,
+        Timbre::SynthPad,
     ];
 
-    /// The name used in metadata and captions (`"synth lead"`).
-    pub fn name(self) -> &'static str {
+    /// The instrument a listener hears.
+    pub fn instrument(self) -> Instrument {
         match self {
-            Instrument::Guitar => "guitar",
-            Instrument::ElectricPiano => "electric piano",
-            Instrument::Organ => "organ",
-            Instrument::SynthLead => "synth lead",
-            Instrument::SynthPad => "synth pad",
-            Instrument::Bass => "bass",
-            Instrument::Drums => "drums",
+            Timbre::Guitar => Instrument::Guitar,
+            Timbre::ElectricPiano => Instrument::ElectricPiano,
+            Timbre::Organ => Instrument::Organ,
+            Timbre::SynthLead => Instrument::SynthLead,
+            Timbre::SynthPad => Instrument::SynthPad,
+            Timbre::Bass => Instrument::Bass,
+            Timbre::Drums => Instrument::Drums,
         }
     }
 
-    /// Reads a name as [`Instrument::name`] writes it.
-    pub fn from_name(name: &str) -> Option<Instrument> {
-        Instrument::ALL.into_iter().find(|i| i.name() == name)
+    /// The timbre that plays `instrument`, if the generator has one.
+    pub fn for_instrument(instrument: Instrument) -> Option<Timbre> {
+        Timbre::ALL
+            .into_iter()
+            .find(|t| t.instrument() == instrument)
+    }
+
+    /// The name used in metadata and captions: the instrument's name (`"synth lead"`).
+    pub fn name(self) -> &'static str {
+        self.instrument().name()
+    }
+
+    /// Reads a name as [`Timbre::name`] writes it.
+    pub fn from_name(name: &str) -> Option<Timbre> {
+        Timbre::ALL.into_iter().find(|i| i.name() == name)
     }
 }
 
@@ -108,7 +123,7 @@ pub(crate) struct Note {
 /// Adds `note` played by `instrument` into `out` (sample 0 of `out` is sample 0 of the piece).
 /// The part of the note past the end of `out` is dropped.
 pub(crate) fn render(
-    instrument: Instrument,
+    instrument: Timbre,
     note: &Note,
     sample_rate: u32,
     rng: &mut ChaCha8Rng,
@@ -128,18 +143,18 @@ pub(crate) fn render(
         amp: f64::from(note.velocity),
     };
     let pitched = matches!(note.sound, Sound::Pitch(_));
-    if pitched == (instrument == Instrument::Drums) {
+    if pitched == (instrument == Timbre::Drums) {
         // A drum sound for a pitched instrument or the reverse: nothing to play.
         return;
     }
     match instrument {
-        Instrument::Guitar => voice.pluck(rng, out),
-        Instrument::ElectricPiano => voice.electric_piano(out),
-        Instrument::Organ => voice.organ(out),
-        Instrument::SynthLead => voice.square_lead(out),
-        Instrument::SynthPad => voice.pad(rng, out),
-        Instrument::Bass => voice.bass(out),
-        Instrument::Drums => voice.drum(note.sound, rng, out),
+        Timbre::Guitar => voice.pluck(rng, out),
+        Timbre::ElectricPiano => voice.electric_piano(out),
+        Timbre::Organ => voice.organ(out),
+        Timbre::SynthLead => voice.square_lead(out),
+        Timbre::SynthPad => voice.pad(rng, out),
+        Timbre::Bass => voice.bass(out),
+        Timbre::Drums => voice.drum(note.sound, rng, out),
     }
 }
 
@@ -512,11 +527,11 @@ mod tests {
     #[test]
     fn pitched_voices_sound_at_their_note() {
         let sr = 44_100u32;
-        for instrument in Instrument::ALL {
-            if instrument == Instrument::Drums {
+        for instrument in Timbre::ALL {
+            if instrument == Timbre::Drums {
                 continue;
             }
-            let notes: &[f64] = if instrument == Instrument::Bass {
+            let notes: &[f64] = if instrument == Timbre::Bass {
                 &[36.0, 41.0, 47.0]
             } else {
                 &[55.0, 62.0, 69.0, 76.0, 83.0, 88.0]
@@ -545,10 +560,14 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for instrument in Instrument::ALL {
-            assert_eq!(Instrument::from_name(instrument.name()), Some(instrument));
+        for instrument in Timbre::ALL {
+            assert_eq!(Timbre::from_name(instrument.name()), Some(instrument));
             let json = serde_json::to_string(&instrument).unwrap();
             assert_eq!(json, format!("\"{}\"", instrument.name()));
+            assert_eq!(
+                Timbre::for_instrument(instrument.instrument()),
+                Some(instrument)
+            );
         }
     }
 }

@@ -7,7 +7,8 @@
 //!
 //! | module | job |
 //! |---|---|
-//! | [`metadata`] | [`ClipMetadata`] (serde, LLark's field names accepted) and the facts read from it |
+//! | [`metadata`] | [`ClipMetadata`] (serde, LLark's field names accepted; chords and beats are [`llark_music`]'s) |
+//! | [`facts`] | [`ClipFacts`]: the facts read from the metadata, in [`llark_music`]'s wording |
 //! | [`prompt`] | [`PromptBuilder`]: chat prompts per family (and dataset), overridable from files |
 //! | [`validate`] | response parsing, per-pair checks, [`ValidationReport`] |
 //! | [`offline`] | [`OfflineGenerator`]: seeded, template-based pairs from the metadata alone |
@@ -29,6 +30,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod facts;
 pub mod metadata;
 pub mod offline;
 #[cfg(feature = "openai")]
@@ -40,10 +42,8 @@ use serde_json::Value;
 
 use crate::record::{LlarkRecord, QaPair, TaskFamily};
 
-pub use metadata::{
-    read_metadata_json, ChordSpan, ClipFacts, ClipMetadata, Downbeat, MetadataError, Mode,
-    MusicalKey,
-};
+pub use facts::ClipFacts;
+pub use metadata::{read_metadata_json, ClipMetadata, MetadataError};
 pub use offline::{OfflineGenerator, OfflinePair, QaTemplate};
 #[cfg(feature = "openai")]
 pub use openai::{OpenAiConfig, OpenAiGenerator};

@@ -19,7 +19,8 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
 
-use super::metadata::{ClipFacts, ClipMetadata};
+use super::facts::ClipFacts;
+use super::metadata::ClipMetadata;
 use super::{GenerateError, Generator};
 use crate::record::{QaPair, TaskFamily};
 

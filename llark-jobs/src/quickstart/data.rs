@@ -11,7 +11,7 @@ use llark::data::template::{prompt_with_audio, HEADER};
 use llark::data::{train_word_level, AudioPlacementSampler, LlarkTokenizer, TaskFamily, Turn};
 use llark::{AudioFrontEnd, LlarkError};
 
-use crate::error::{JobError, Result};
+use crate::error::Result;
 use crate::progress::bar;
 
 pub(super) fn synthesise(
@@ -59,7 +59,7 @@ pub(super) fn instructions(clips: &[PieceMetadata], seed: u64) -> Result<Vec<(St
     let mut placement = AudioPlacementSampler::new(seed);
     let mut out = Vec::new();
     for piece in clips {
-        let meta = clip_metadata(piece)?;
+        let meta = clip_metadata(piece);
         let mut seen = std::collections::HashSet::new();
         for phrasing in 0..PHRASINGS_PER_CLIP {
             let generator = OfflineGenerator::new(seed.wrapping_add(phrasing));
@@ -92,14 +92,54 @@ pub(super) fn train_tokenizer(conversations: &[(String, Vec<Turn>)]) -> Result<L
     Ok(train_word_level(texts.into_iter(), 1, 100_000).map_err(LlarkError::from)?)
 }
 
-/// The instruction generator's view of a synthesised piece.
-fn clip_metadata(piece: &PieceMetadata) -> Result<ClipMetadata> {
-    let value = serde_json::to_value(piece).map_err(|source| JobError::Json {
-        path: piece.audio.clone().into(),
-        source,
-    })?;
-    serde_json::from_value(value).map_err(|source| JobError::Json {
-        path: piece.audio.clone().into(),
-        source,
-    })
+/// The instruction generator's view of a synthesised piece: the same facts, field by field
+/// (the chords and beats are one type on both sides); the synthesiser's own fields (sample
+/// rate, seed, tonic, mode, progression) are kept as extra fields.
+fn clip_metadata(piece: &PieceMetadata) -> ClipMetadata {
+    let mut meta = ClipMetadata::new(piece.id.clone());
+    meta.audio = Some(piece.audio.clone());
+    meta.duration = Some(piece.duration);
+    meta.tempo = Some(piece.tempo_bpm);
+    meta.key = Some(piece.key.clone());
+    meta.time_signature = Some(piece.time_signature.clone());
+    meta.downbeats = piece.downbeats.clone();
+    meta.chords = piece.chords.clone();
+    meta.instruments = piece
+        .instruments
+        .iter()
+        .map(|t| t.name().to_owned())
+        .collect();
+    meta.genres = piece.genre.iter().map(|g| g.name().to_owned()).collect();
+    meta.tags = piece.tags.clone();
+    meta.caption = Some(piece.caption.clone());
+    let extra: [(&str, serde_json::Value); 5] = [
+        ("sample_rate", piece.sample_rate.into()),
+        ("seed", piece.seed.into()),
+        ("tonic", piece.tonic.clone().into()),
+        ("mode", piece.mode.as_str().into()),
+        ("progression", piece.progression.clone().into()),
+    ];
+    for (name, value) in extra {
+        meta.extra.insert(name.to_owned(), value);
+    }
+    meta
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_metadata_reads_the_piece_as_its_json_would() {
+        let config = SynthConfig {
+            duration: 3.0,
+            ..SynthConfig::default()
+        };
+        for seed in 0..8 {
+            let piece = synth::describe(seed, &config).unwrap();
+            let json = serde_json::to_string(&piece).unwrap();
+            let from_json: ClipMetadata = serde_json::from_str(&json).unwrap();
+            assert_eq!(clip_metadata(&piece), from_json, "seed {seed}");
+        }
+    }
 }

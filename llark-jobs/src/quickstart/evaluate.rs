@@ -41,7 +41,7 @@ pub(super) fn evaluate<B: Backend>(
     let n = clips.len().max(1) as f64;
     // LLark's pooled instrument F1 (corrected mode: case-insensitive, false negatives summed)
     // over the synthesiser's instrument names.
-    let vocabulary: BTreeSet<String> = synth::Instrument::ALL
+    let vocabulary: BTreeSet<String> = synth::Timbre::ALL
         .iter()
         .map(|i| i.name().to_owned())
         .collect();

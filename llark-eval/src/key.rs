@@ -1,15 +1,14 @@
 //! Key estimation (GiantSteps-Key): answer parsing, GiantSteps spelling and the MIREX weighted
 //! score with `mir_eval.key` 0.8.2 semantics.
 
-use std::fmt;
-use std::str::FromStr;
 use std::sync::LazyLock;
 
+use llark_music::{KeyLabel, Mode};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::error::{EvalError, KeyLabelProblem};
-use super::pytext::{py_split_whitespace, PY_SPACE_CLASS, PY_WORD_CLASS_BODY};
+use crate::error::EvalError;
+use crate::pytext::{PY_SPACE_CLASS, PY_WORD_CLASS_BODY};
 
 /// The 24 key labels of GiantSteps-Key, all flat-spelled. The LLark pipeline only scores an
 /// answer whose (sharp→flat mapped) key is one of these strings, compared case-sensitively.
@@ -43,12 +42,12 @@ pub fn parse_key(text: &str) -> Option<String> {
 
 /// Rewrites a sharp tonic to GiantSteps' flat spelling (`C#→Db`, `D#→Eb`, `F#→Gb`, `G#→Ab`,
 /// `A#→Bb`); anything else is returned unchanged. This is the reconstruction of LLark's
-/// unreleased `map_keys_to_giantsteps` (eval.md §2.1, [RECON]).
+/// unreleased `map_keys_to_giantsteps` (eval.md §2.1, \[RECON\]).
 ///
 /// Only the text before the first whitespace character (the tonic) is rewritten; the rest,
 /// separator included, is kept as is.
 pub fn map_key_to_giantsteps(key: &str) -> String {
-    let (tonic, rest) = match key.find(super::pytext::is_py_space) {
+    let (tonic, rest) = match key.find(crate::pytext::is_py_space) {
         Some(i) => key.split_at(i),
         None => (key, ""),
     };
@@ -68,142 +67,23 @@ pub fn is_valid_giantsteps_key(key: &str) -> bool {
     GIANTSTEPS_KEYS.contains(&key)
 }
 
-/// The mode of a key label in mir_eval's vocabulary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// `major`
-    Major,
-    /// `minor`
-    Minor,
-    /// `other` (mir_eval 0.8: a mode that is neither major nor minor)
-    Other,
-}
-
-impl Mode {
-    /// The mode as mir_eval spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Major => "major",
-            Mode::Minor => "minor",
-            Mode::Other => "other",
-        }
-    }
-}
-
-/// A key label validated by mir_eval's rules: either a tonic pitch class with a mode, or the
-/// uncategorised key `X`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Key {
-    /// A tonal key.
-    Tonal {
-        /// Pitch class of the tonic, semitones above C (0–11). Enharmonic spellings coincide.
-        pitch_class: u8,
-        /// The mode.
-        mode: Mode,
-    },
-    /// mir_eval's `X`: the key cannot be categorised.
-    Uncategorised,
-}
-
-/// Pitch class of a tonic, case-insensitive, with exactly mir_eval's `KEY_TO_SEMITONE` table.
-fn tonic_pitch_class(tonic: &str) -> Option<u8> {
-    Some(match tonic.to_lowercase().as_str() {
-        "c" => 0,
-        "c#" | "db" => 1,
-        "d" => 2,
-        "d#" | "eb" => 3,
-        "e" => 4,
-        "f" => 5,
-        "f#" | "gb" => 6,
-        "g" => 7,
-        "g#" | "ab" => 8,
-        "a" => 9,
-        "a#" | "bb" => 10,
-        "b" => 11,
-        _ => return None,
-    })
-}
-
-impl Key {
-    /// Parses and validates a key label like `mir_eval.key.validate_key` + `split_key_string`.
-    ///
-    /// Rules: exactly `X`/`x`, or two whitespace-separated tokens (Python `str.split()`); the
-    /// tonic is case-insensitive; the mode must be exactly `major`, `minor` or `other`.
-    pub fn parse(label: &str) -> Result<Self, EvalError> {
-        let fail = |problem| EvalError::MalformedKey {
-            label: label.to_owned(),
-            problem,
-        };
-        if label == "X" || label == "x" {
-            return Ok(Key::Uncategorised);
-        }
-        let tokens = py_split_whitespace(label);
-        let [tonic, mode] = tokens[..] else {
-            return Err(fail(KeyLabelProblem::TokenCount(tokens.len())));
-        };
-        if tonic.eq_ignore_ascii_case("x") {
-            return Err(fail(KeyLabelProblem::UncategorisedWithMode));
-        }
-        let pitch_class = tonic_pitch_class(tonic)
-            .ok_or_else(|| fail(KeyLabelProblem::UnknownTonic(tonic.to_owned())))?;
-        let mode = match mode {
-            "major" => Mode::Major,
-            "minor" => Mode::Minor,
-            "other" => Mode::Other,
-            other => return Err(fail(KeyLabelProblem::UnknownMode(other.to_owned()))),
-        };
-        Ok(Key::Tonal { pitch_class, mode })
-    }
-}
-
-impl FromStr for Key {
-    type Err = EvalError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Key::parse(s)
-    }
-}
-
-impl fmt::Display for Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const NAMES: [&str; 12] = [
-            "C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B",
-        ];
-        match self {
-            Key::Uncategorised => f.write_str("X"),
-            Key::Tonal { pitch_class, mode } => {
-                let name = NAMES.get(usize::from(*pitch_class)).copied().unwrap_or("?");
-                write!(f, "{name} {}", mode.as_str())
-            }
-        }
-    }
-}
-
-/// mir_eval's `weighted_score` on validated keys (MIREX key score).
+/// mir_eval's `weighted_score` on validated labels (MIREX key score); labels come from
+/// [`KeyLabel::parse_mir_eval`].
 ///
 /// 1.0 same key; 0.0 if either is `X` (and they differ); 0.5 estimate a perfect fifth
 /// **above** the reference in the same mode; 0.3 relative minor/major; 0.2 parallel;
 /// otherwise 0.0. As in mir_eval, the relative and parallel rules only test that the modes
 /// differ, so the `other` mode can trigger them.
-pub fn weighted_score(reference: Key, estimate: Key) -> f64 {
+pub fn weighted_score(reference: KeyLabel, estimate: KeyLabel) -> f64 {
     if reference == estimate {
         return 1.0;
     }
-    let (
-        Key::Tonal {
-            pitch_class: r,
-            mode: rm,
-        },
-        Key::Tonal {
-            pitch_class: e,
-            mode: em,
-        },
-    ) = (reference, estimate)
-    else {
+    let (KeyLabel::Key(reference), KeyLabel::Key(estimate)) = (reference, estimate) else {
         return 0.0;
     };
-    let interval = (i16::from(e) - i16::from(r)).rem_euclid(12);
+    let (r, rm) = (reference.tonic(), reference.mode());
+    let (e, em) = (estimate.tonic(), estimate.mode());
+    let interval = r.interval_to(e);
     if em == rm && interval == 7 {
         0.5
     } else if em != rm
@@ -222,8 +102,8 @@ pub fn weighted_score(reference: Key, estimate: Key) -> f64 {
 /// and a label mir_eval rejects is an [`EvalError::MalformedKey`].
 pub fn key_score(reference: &str, estimate: &str) -> Result<f64, EvalError> {
     Ok(weighted_score(
-        Key::parse(reference)?,
-        Key::parse(estimate)?,
+        KeyLabel::parse_mir_eval(reference)?,
+        KeyLabel::parse_mir_eval(estimate)?,
     ))
 }
 
@@ -250,11 +130,11 @@ pub fn pipeline_key_score(
     reference: &str,
     parsed_estimate: Option<&str>,
 ) -> Result<f64, EvalError> {
-    let reference = Key::parse(reference)?;
+    let reference = KeyLabel::parse_mir_eval(reference)?;
     let mapped = parsed_estimate.map(map_key_to_giantsteps);
     match mapped {
         Some(est) if is_valid_giantsteps_key(&est) => {
-            Ok(weighted_score(reference, Key::parse(&est)?))
+            Ok(weighted_score(reference, KeyLabel::parse_mir_eval(&est)?))
         }
         _ => Ok(0.0),
     }
@@ -296,10 +176,10 @@ pub fn majority_key_baseline<S: AsRef<str>>(
     let Some(&(majority, _)) = counts.iter().find(|(_, c)| *c == max) else {
         return Ok(None);
     };
-    let estimate = Key::parse(majority)?;
+    let estimate = KeyLabel::parse_mir_eval(majority)?;
     let mut total = 0.0;
     for r in references {
-        total += weighted_score(Key::parse(r.as_ref())?, estimate);
+        total += weighted_score(KeyLabel::parse_mir_eval(r.as_ref())?, estimate);
     }
     Ok(Some((majority.to_owned(), total / references.len() as f64)))
 }

@@ -5,8 +5,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::error::EvalError;
-use super::pytext::{py_strip, PY_WORD_CLASS_BODY};
+use crate::error::EvalError;
+use crate::pytext::{py_strip, PY_WORD_CLASS_BODY};
 
 /// The ten GTZAN genre labels, as parsed from GTZAN file names.
 pub const GTZAN_GENRES: [&str; 10] = [
@@ -29,7 +29,7 @@ static NON_WORD_RUNS: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Removes the stop text a decoded completion can carry: `</s>` and `###` are deleted, then
 /// surrounding whitespace is stripped. Reconstruction of LLark's unreleased
-/// `strip_completion` (eval.md §2.3, [RECON]).
+/// `strip_completion` (eval.md §2.3, \[RECON\]).
 pub fn strip_completion(text: &str) -> String {
     py_strip(&text.replace("</s>", "").replace("###", "")).to_owned()
 }

@@ -4,15 +4,16 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::error::EvalError;
-use super::genre::{genre_accuracy_at_k, genre_in_text, TextEmbedder, GTZAN_GENRES};
-use super::instruments::{
+use crate::error::EvalError;
+use crate::genre::{genre_accuracy_at_k, genre_in_text, TextEmbedder, GTZAN_GENRES};
+use crate::instruments::{
     medleydb_resample_f1, medleydb_track_counts, musicnet_counts, musicnet_instrument_name,
     InstrumentCounts, InstrumentF1Mode,
 };
-use super::key::{judge_key_answer, Key};
-use super::stats::{bootstrap_ci, clopper_pearson, BootstrapConfig, ConfidenceInterval};
-use super::tempo::{parse_tempo, tempo_accuracy, Acc, TempoFormula};
+use crate::key::judge_key_answer;
+use crate::stats::{bootstrap_ci, clopper_pearson, BootstrapConfig, ConfidenceInterval};
+use crate::tempo::{parse_tempo, tempo_accuracy, Acc, TempoFormula};
+use llark_music::KeyLabel;
 
 /// An evaluation task of LLark's paper table (task + dataset).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -83,11 +84,11 @@ impl Task {
 
     /// The constant answer of LLark's baseline for the task, where it has one (instrument
     /// tasks; the key baseline is the majority class, see
-    /// [`majority_key_baseline`](super::key::majority_key_baseline)).
+    /// [`majority_key_baseline`](crate::key::majority_key_baseline)).
     pub fn baseline_answer(self) -> Option<&'static str> {
         match self {
-            Task::InstrumentsMedleyDb => Some(super::instruments::MEDLEYDB_BASELINE_ANSWER),
-            Task::InstrumentsMusicNet => Some(super::instruments::MUSICNET_BASELINE_ANSWER),
+            Task::InstrumentsMedleyDb => Some(crate::instruments::MEDLEYDB_BASELINE_ANSWER),
+            Task::InstrumentsMusicNet => Some(crate::instruments::MUSICNET_BASELINE_ANSWER),
             _ => None,
         }
     }
@@ -140,7 +141,7 @@ impl Reference {
         let label = label.trim();
         match task {
             Task::Key => {
-                Key::parse(label)?;
+                KeyLabel::parse_mir_eval(label)?;
                 Ok(Reference::Key(label.to_owned()))
             }
             Task::Tempo => label.parse::<f64>().map(Reference::Bpm).map_err(|_| {

@@ -2,7 +2,7 @@
 //!
 //! LLark answers in free text; its evaluation notebooks parse the answers (regexes for key and
 //! BPM, substring matching for genre and instruments) and score them against dataset labels.
-//! This module reproduces that code path, quirks included, and aggregates results into an
+//! This crate reproduces that code path, quirks included, and aggregates results into an
 //! [`EvalTable`] (task, dataset, metric, value, n, CI) that serialises to JSON.
 //!
 //! | task | dataset | parsing | metric |
@@ -16,7 +16,7 @@
 //! # Usage
 //!
 //! ```
-//! use llark::eval::{evaluate, metric, EvalConfig, Reference, Task};
+//! use llark_eval::{evaluate, metric, EvalConfig, Reference, Task};
 //!
 //! let rows = vec![
 //!     (Task::Key, "The key of this song is F# minor.", Reference::Key("Gb minor".into())),
@@ -84,8 +84,8 @@
 //!
 //! # Fidelity
 //!
-//! `tests/eval_golden.rs` checks every row of the reference fixtures in
-//! `tests/fixtures/eval/`:
+//! `tests/eval_golden.rs` and `tests/eval_aggregate.rs` check every row of the
+//! reference fixtures in `tests/fixtures/eval/`:
 //!
 //! * 52 key pairs: mir_eval 0.8.2 weighted score (or `ValueError`) and the LLark pipeline
 //!   score, all exact;
@@ -101,6 +101,8 @@
 //!   printed decimals, both tempo formulas;
 //! * 72 Clopper–Pearson intervals against scipy's `beta.ppf`, to 1e-10.
 
+#![warn(missing_docs)]
+
 mod error;
 pub mod genre;
 pub mod ids;
@@ -111,7 +113,7 @@ pub mod report;
 pub mod stats;
 pub mod tempo;
 
-pub use error::{EvalError, KeyLabelProblem};
+pub use error::EvalError;
 pub use genre::{
     accuracy_at_k, cosine_distances, genre_accuracy_at_k, genre_in_text, genres_in_text,
     gtzan_genre_from_id, normalise_genre_text, strip_completion, TextEmbedder, GTZAN_GENRES,
@@ -127,9 +129,10 @@ pub use instruments::{
 };
 pub use key::{
     is_valid_giantsteps_key, judge_key_answer, key_score, majority_key_baseline,
-    map_key_to_giantsteps, parse_key, pipeline_key_score, weighted_score, Key, KeyJudgement, Mode,
+    map_key_to_giantsteps, parse_key, pipeline_key_score, weighted_score, KeyJudgement,
     GIANTSTEPS_KEYS,
 };
+pub use llark_music::{KeyLabel, KeyLabelError, KeyLabelProblem};
 pub use report::{evaluate, metric, EvalConfig, EvalRow, EvalTable, Evaluator, Reference, Task};
 pub use stats::{
     beta_ppf, bootstrap_ci, clopper_pearson, regularized_incomplete_beta, BootstrapConfig,

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::error::EvalError;
+use crate::error::EvalError;
 
 /// The relative tolerance of ACC1/ACC2: 4 % of the candidate tempo (Gouyon et al. 2006,
 /// madmom's default).

@@ -5,7 +5,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use super::error::EvalError;
+use crate::error::EvalError;
 
 /// A confidence interval, with the centre and half-width LLark's notebooks print.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -1,37 +1,16 @@
-//! Errors raised by the evaluation module.
+//! Errors raised by the evaluation crate.
 
+use llark_music::KeyLabelError;
 use thiserror::Error;
-
-/// Why a key label is rejected by `mir_eval.key.validate_key` (mir_eval 0.8.2 rules).
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum KeyLabelProblem {
-    /// The label does not split into exactly two whitespace-separated tokens and is not `X`.
-    #[error("expected '(tonic) (mode)' or 'X', found {0} whitespace-separated token(s)")]
-    TokenCount(usize),
-    /// The tonic is `X` but a mode was given.
-    #[error("the uncategorised tonic 'X' cannot carry a mode")]
-    UncategorisedWithMode,
-    /// The tonic is not one of C, C#, Db, D, D#, Eb, E, F, F#, Gb, G, G#, Ab, A, A#, Bb, B
-    /// (case-insensitive). `Cb`, `Fb`, `E#` and `B#` are rejected, as in mir_eval.
-    #[error("unknown tonic {0:?}")]
-    UnknownTonic(String),
-    /// The mode is not exactly `major`, `minor` or `other` (case-sensitive).
-    #[error("unknown mode {0:?} (must be exactly 'major', 'minor' or 'other')")]
-    UnknownMode(String),
-}
 
 /// Every error of the evaluation module. Malformed *reference labels* are errors; unusable
 /// *model answers* are not (they score as misses, as in LLark).
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum EvalError {
-    /// A key string that mir_eval would reject with `ValueError`.
-    #[error("malformed key label {label:?}: {problem}")]
-    MalformedKey {
-        /// The offending label.
-        label: String,
-        /// What is wrong with it.
-        problem: KeyLabelProblem,
-    },
+    /// A key string that mir_eval would reject with `ValueError` (the label and the
+    /// problem are in the [`KeyLabelError`]).
+    #[error(transparent)]
+    MalformedKey(#[from] KeyLabelError),
     /// A reference tempo that is not a finite number, or is negative.
     #[error("invalid reference tempo {value} BPM: must be finite and >= 0")]
     InvalidReferenceTempo {

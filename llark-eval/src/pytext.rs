@@ -13,19 +13,12 @@ pub(crate) const PY_SPACE_CLASS: &str = r"[\s\x1C-\x1F]";
 /// `str.isalnum()` (letters and every numeric character) or `_`.
 pub(crate) const PY_WORD_CLASS_BODY: &str = r"\p{L}\p{N}_";
 
-/// Whether `c` is whitespace for Python's `str.isspace` / `str.split()` / `str.strip()`.
-pub(crate) fn is_py_space(c: char) -> bool {
-    c.is_whitespace() || ('\u{1C}'..='\u{1F}').contains(&c)
-}
+// Whether `c` is whitespace for Python's `str.isspace` / `str.split()` / `str.strip()`.
+pub(crate) use llark_music::is_python_whitespace as is_py_space;
 
 /// Python's `s.strip()` with no argument.
 pub(crate) fn py_strip(s: &str) -> &str {
     s.trim_matches(is_py_space)
-}
-
-/// Python's `s.split()` with no argument: split on runs of whitespace, no empty parts.
-pub(crate) fn py_split_whitespace(s: &str) -> Vec<&str> {
-    s.split(is_py_space).filter(|p| !p.is_empty()).collect()
 }
 
 #[cfg(test)]
@@ -38,6 +31,5 @@ mod tests {
         assert!(is_py_space('\u{A0}'));
         assert!(!is_py_space('x'));
         assert_eq!(py_strip("\u{1F} C major \n"), "C major");
-        assert_eq!(py_split_whitespace("  C\u{1D}major "), vec!["C", "major"]);
     }
 }

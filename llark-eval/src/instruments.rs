@@ -6,8 +6,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::error::EvalError;
-use super::pytext::py_strip;
+use crate::error::EvalError;
+use crate::pytext::py_strip;
 
 /// LLark's `medleydb_instruments_mapping`, verbatim and in its order: raw MedleyDB instrument
 /// label → the string searched for in the answer (`None`: the label is ignored). Raw labels
