@@ -145,6 +145,18 @@ pub enum LlarkError {
         /// The shape found.
         shape: Vec<usize>,
     },
+    /// A tensor of a reference fixture has the wrong shape.
+    #[error("{path}: `{tensor}` must be {expected}, found {found:?}")]
+    FixtureShape {
+        /// The fixture directory.
+        path: PathBuf,
+        /// The tensor's name.
+        tensor: &'static str,
+        /// The shape it must have.
+        expected: &'static str,
+        /// The shape found.
+        found: Vec<usize>,
+    },
     /// A training run names both or neither of its starting points.
     #[error("set exactly one of `base_llama` and `llark`")]
     StartingModel,
