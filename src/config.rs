@@ -2,45 +2,11 @@
 
 use std::path::Path;
 
-use llark_lm::{LlamaConfig, LmError};
+use llark_lm::LlamaConfig;
 use llark_projector::{AudioTokenIds, ProjectorConfig, ProjectorKind};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{LlarkError, Result};
-
-/// What is wrong with an LLark configuration.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file is not valid JSON for an LLark configuration.
-    #[error("{0}")]
-    Json(#[from] serde_json::Error),
-    /// The language model's fields are inconsistent.
-    #[error("language model: {0}")]
-    Llama(#[from] LmError),
-    /// An audio token id lies outside the vocabulary.
-    #[error("{name} = {id} is outside the vocabulary of {vocab}")]
-    TokenOutsideVocabulary {
-        /// The field.
-        name: &'static str,
-        /// Its value.
-        id: u32,
-        /// The vocabulary size.
-        vocab: usize,
-    },
-    /// Two audio tokens share an id.
-    #[error("the audio token ids must be distinct (start {start}, end {end}, patch {patch})")]
-    DuplicateAudioTokens {
-        /// `audio_start_token_id`.
-        start: u32,
-        /// `audio_end_token_id`.
-        end: u32,
-        /// `audio_patch_token_id`.
-        patch: u32,
-    },
-    /// `mm_hidden_size` is zero.
-    #[error("mm_hidden_size must be positive")]
-    NoAudioWidth,
-}
+use crate::error::{ConfigError, LlarkError, Result};
 
 /// An LLark model's configuration: a Hugging Face `LlamaConfig` with LLark's fields beside it,
 /// stored flat in one `config.json` as LLark checkpoints do. Fields this crate does not know

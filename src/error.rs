@@ -6,10 +6,43 @@
 
 use std::path::PathBuf;
 
+use llark_lm::LmError;
 use llark_projector::{AudioTokenIds, ProjectorConfig, ProjectorKind};
 use thiserror::Error;
 
-use crate::config::ConfigError;
+/// What is wrong with an LLark configuration.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file is not valid JSON for an LLark configuration.
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    /// The language model's fields are inconsistent.
+    #[error("language model: {0}")]
+    Llama(#[from] LmError),
+    /// An audio token id lies outside the vocabulary.
+    #[error("{name} = {id} is outside the vocabulary of {vocab}")]
+    TokenOutsideVocabulary {
+        /// The field.
+        name: &'static str,
+        /// Its value.
+        id: u32,
+        /// The vocabulary size.
+        vocab: usize,
+    },
+    /// Two audio tokens share an id.
+    #[error("the audio token ids must be distinct (start {start}, end {end}, patch {patch})")]
+    DuplicateAudioTokens {
+        /// `audio_start_token_id`.
+        start: u32,
+        /// `audio_end_token_id`.
+        end: u32,
+        /// `audio_patch_token_id`.
+        patch: u32,
+    },
+    /// `mm_hidden_size` is zero.
+    #[error("mm_hidden_size must be positive")]
+    NoAudioWidth,
+}
 
 /// Everything that can go wrong in the `llark` package; each variant names its input.
 #[derive(Debug, Error)]
@@ -146,6 +179,18 @@ pub enum LlarkError {
         path: PathBuf,
         /// The shape found.
         shape: Vec<usize>,
+    },
+    /// A tensor of a reference fixture has the wrong shape.
+    #[error("{path}: `{tensor}` must be {expected}, found {found:?}")]
+    FixtureShape {
+        /// The fixture directory.
+        path: PathBuf,
+        /// The tensor's name.
+        tensor: &'static str,
+        /// The shape it must have.
+        expected: &'static str,
+        /// The shape found.
+        found: Vec<usize>,
     },
     /// A training run names both or neither of its starting points.
     #[error("set exactly one of `base_llama` and `llark`")]

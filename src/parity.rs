@@ -22,10 +22,12 @@ pub fn check_llark_fixture<B: Backend>(
     let reference = WeightSource::open_files(&[dir.join(llark_lm::parity::REFERENCE_FILE)])?;
     let (audio, shape) = reference.read_f32("audio_encodings")?;
     let [batch, frames, width] = shape[..] else {
-        return Err(LlarkError::Input(format!(
-            "{}: `audio_encodings` must be [B, F, mm_hidden], found {shape:?}",
-            dir.display()
-        )));
+        return Err(LlarkError::FixtureShape {
+            path: dir.to_path_buf(),
+            tensor: "audio_encodings",
+            expected: "[B, F, mm_hidden]",
+            found: shape,
+        });
     };
     let audio = Tensor::<B, 3>::from_data(TensorData::new(audio, [batch, frames, width]), device);
     let embed = |ids: Tensor<B, 2, Int>| -> llark_lm::Result<Tensor<B, 3>> {

@@ -270,7 +270,7 @@ fn mismatched_inputs_and_files_are_typed_errors() {
         matches!(
             err,
             LlarkError::ConfigFile {
-                source: llark::config::ConfigError::TokenOutsideVocabulary { id: 999, .. },
+                source: llark::error::ConfigError::TokenOutsideVocabulary { id: 999, .. },
                 ..
             }
         ),

@@ -1,6 +1,6 @@
-//! One turn of a conversation: who speaks ([`Speaker`]) and what ([`Turn`]). The records
-//! ([`crate::record`]) hold turns, the template ([`crate::template`]) renders them and the
-//! masking policies ([`crate::masking`]) label them.
+//! One turn of a conversation: who speaks ([`Speaker`]) and what ([`Turn`]). The conversation
+//! records hold turns, the template renders them and the masking policies label them; this
+//! module depends on none of them.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 

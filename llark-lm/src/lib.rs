@@ -43,7 +43,7 @@ pub use config::{LlamaConfig, RopeKind, RopeScaling, TokenIds};
 pub use error::{LmError, Result};
 pub use export::{write_safetensors, SaveDtype};
 pub use generate::{GenerationConfig, GenerationHooks, GenerationOutput, Prompt, StopReason};
-pub use load::{check_weights, LoadOptions};
+pub use load::{check_weights, LoadOptions, INITIALIZER_RANGE};
 pub use loss::causal_lm_loss;
 pub use mask::AttentionMask;
 pub use model::{tensor_specs, Llama, TensorProvider, VectorKind};

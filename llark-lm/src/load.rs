@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use burn::tensor::{backend::Backend, Tensor, TensorData};
+use burn::tensor::{backend::Backend, Distribution, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -135,6 +135,50 @@ impl<B: Backend> TensorProvider<B> for RandomProvider<'_, B> {
             VectorKind::Norm => Tensor::ones([len], self.device),
             VectorKind::Bias => Tensor::zeros([len], self.device),
         })
+    }
+}
+
+/// Standard deviation of transformers' `_init_weights` for Llama (`initializer_range`, 0.02).
+pub const INITIALIZER_RANGE: f64 = 0.02;
+
+/// Weights from the backend's generator (seeded with `B::seed`), as burn's module configs
+/// initialise: `N(0, std)` matrices, unit norms, zero biases.
+struct BackendRandomProvider<'a, B: Backend> {
+    std: f64,
+    device: &'a B::Device,
+}
+
+impl<B: Backend> TensorProvider<B> for BackendRandomProvider<'_, B> {
+    fn matrix(&mut self, _name: &str, shape: [usize; 2]) -> Result<Tensor<B, 2>> {
+        Ok(Tensor::random(
+            shape,
+            Distribution::Normal(0.0, self.std),
+            self.device,
+        ))
+    }
+    fn vector(&mut self, _name: &str, len: usize, kind: VectorKind) -> Result<Tensor<B, 1>> {
+        Ok(match kind {
+            VectorKind::Norm => Tensor::ones([len], self.device),
+            VectorKind::Bias => Tensor::zeros([len], self.device),
+        })
+    }
+}
+
+impl LlamaConfig {
+    /// A freshly initialised model of this configuration (burn's `Config::init` idiom): weights
+    /// drawn as transformers' `LlamaPreTrainedModel._init_weights` does (`N(0, 0.02)` linear and
+    /// embedding matrices, unit RMSNorm weights, zero biases) from the backend's generator, so
+    /// `B::seed` makes it reproducible. For a generator of its own use [`Llama::random`]; for
+    /// trained weights [`Llama::from_pretrained`].
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Result<Llama<B>> {
+        self.validate()?;
+        Llama::build(
+            self.clone(),
+            &mut BackendRandomProvider {
+                std: INITIALIZER_RANGE,
+                device,
+            },
+        )
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{activation::gelu, backend::Backend, Tensor, TensorData};
@@ -26,8 +27,10 @@ pub enum ProjectorKind {
     Mlp2xGelu,
 }
 
-/// Sizes and kind of a [`Projector`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Sizes and kind of a [`Projector`]: a burn [`Config`] (`ProjectorConfig::new(kind,
+/// mm_hidden_size, hidden_size)`, JSON through [`Config::save`] / [`Config::load`]) whose
+/// [`init`](Self::init) builds the module.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
 pub struct ProjectorConfig {
     /// Architecture.
     pub kind: ProjectorKind,
@@ -38,15 +41,6 @@ pub struct ProjectorConfig {
 }
 
 impl ProjectorConfig {
-    /// A config of the given kind and sizes.
-    pub fn new(kind: ProjectorKind, mm_hidden_size: usize, hidden_size: usize) -> Self {
-        Self {
-            kind,
-            mm_hidden_size,
-            hidden_size,
-        }
-    }
-
     /// A projector with freshly initialised weights (PyTorch's `nn.Linear` initialisation law).
     pub fn init<B: Backend>(&self, device: &B::Device) -> Projector<B> {
         let first = LinearConfig::new(self.mm_hidden_size, self.hidden_size).init(device);
