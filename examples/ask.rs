@@ -88,11 +88,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: Args) -> Result<(), LlarkError> {
+fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if args.question.is_none() && !args.interactive {
-        return Err(LlarkError::Input(
-            "give a question, or --interactive to chat".into(),
-        ));
+        return Err("give a question, or --interactive to chat".into());
     }
     let device = default_device();
     let tokenizer_path = args
@@ -131,10 +129,11 @@ fn run(args: Args) -> Result<(), LlarkError> {
                 .clone()
                 .unwrap_or_else(|| args.model.join("encoder"));
             if !encoder_dir.join("config.json").exists() {
-                return Err(LlarkError::Input(format!(
+                return Err(format!(
                     "no audio encoder at {}: give --encoder DIR or --encoding FILE",
                     encoder_dir.display()
-                )));
+                )
+                .into());
             }
             pipeline = pipeline.with_encoder(load_encoder::<B>(&encoder_dir, &device)?)?;
             eprintln!("encoding {}", path.display());
@@ -144,11 +143,7 @@ fn run(args: Args) -> Result<(), LlarkError> {
             let (values, shape) = read_encoding_file(path)?;
             pipeline.encodings(values, shape)?
         }
-        _ => {
-            return Err(LlarkError::Input(
-                "give exactly one of --audio FILE and --encoding FILE".into(),
-            ))
-        }
+        _ => return Err("give exactly one of --audio FILE and --encoding FILE".into()),
     };
 
     let mut chat = pipeline.chat(audio);

@@ -95,22 +95,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: Args) -> Result<(), LlarkError> {
+fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let device = default_device();
     let base = args.labels.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let reader = JsonlReader::<Labelled, _>::open(&args.labels, OnError::Stop)
-        .map_err(|e| LlarkError::Input(e.to_string()))?;
+    let reader = JsonlReader::<Labelled, _>::open(&args.labels, OnError::Stop)?;
     let clips: Vec<Labelled> = reader
-        .map(|line| {
-            line.map(|n| n.value)
-                .map_err(|e| LlarkError::Input(e.to_string()))
-        })
+        .map(|line| line.map(|n| n.value))
         .collect::<Result<_, _>>()?;
     if clips.is_empty() {
-        return Err(LlarkError::Input(format!(
-            "{}: no labelled clips",
-            args.labels.display()
-        )));
+        return Err(format!("{}: no labelled clips", args.labels.display()).into());
     }
 
     let tokenizer = LlarkTokenizer::from_file(args.model.join("tokenizer.json"))?;
@@ -142,10 +135,11 @@ fn run(args: Args) -> Result<(), LlarkError> {
                 pipeline.encodings(values, shape)?
             }
             _ => {
-                return Err(LlarkError::Input(format!(
+                return Err(format!(
                     "clip {}: give exactly one of `audio` and `encoding`",
                     clip.id
-                )))
+                )
+                .into())
             }
         };
         for (task, reference) in tasks_of(clip)? {
@@ -157,13 +151,10 @@ fn run(args: Args) -> Result<(), LlarkError> {
     }
     bar.finish_and_clear();
 
-    let table =
-        evaluate(rows, &EvalConfig::default()).map_err(|e| LlarkError::Input(e.to_string()))?;
+    let table = evaluate(rows, &EvalConfig::default())?;
     println!("{}", table.to_markdown());
     if let Some(path) = &args.output {
-        let json = table
-            .to_json_pretty()
-            .map_err(|e| LlarkError::Input(e.to_string()))?;
+        let json = table.to_json_pretty()?;
         std::fs::write(path, json + "\n").map_err(|source| LlarkError::Io {
             path: path.clone(),
             source,
@@ -174,7 +165,7 @@ fn run(args: Args) -> Result<(), LlarkError> {
 }
 
 /// The tasks a clip's labels call for, with their references.
-fn tasks_of(clip: &Labelled) -> Result<Vec<(Task, Reference)>, LlarkError> {
+fn tasks_of(clip: &Labelled) -> Result<Vec<(Task, Reference)>, Box<dyn std::error::Error>> {
     let dataset = clip.dataset.as_deref().map(str::to_ascii_lowercase);
     let mut tasks = Vec::new();
     if let Some(key) = &clip.key {
@@ -198,10 +189,11 @@ fn tasks_of(clip: &Labelled) -> Result<Vec<(Task, Reference)>, LlarkError> {
         tasks.push((task, Reference::Instruments(instruments.clone())));
     }
     if tasks.is_empty() {
-        return Err(LlarkError::Input(format!(
+        return Err(format!(
             "clip {}: no key, tempo, genre or instruments label",
             clip.id
-        )));
+        )
+        .into());
     }
     Ok(tasks)
 }

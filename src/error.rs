@@ -195,10 +195,6 @@ pub enum LlarkError {
     /// A training run names both or neither of its starting points.
     #[error("set exactly one of `base_llama` and `llark`")]
     StartingModel,
-    /// Anything no variant above names. A last resort: prefer adding a variant that names the
-    /// culprit.
-    #[error("{0}")]
-    Input(String),
     /// From the trainer.
     #[error(transparent)]
     Train(#[from] llark_train::TrainError),

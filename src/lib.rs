@@ -13,6 +13,10 @@
 //! | [`llark_train`] | the trainer |
 //! | [`llark_music`] | the music vocabulary: keys, modes, tempo wording, instruments |
 //! | [`llark_eval`] (re-exported as [`eval`]) | LLark's answer parsing, metrics and results tables |
+//! | [`llark_tensors`] | safetensors files: shards, dtypes, bounded reads, atomic writes |
+//!
+//! The jobs built on this crate (the quickstart, corpus embedding) live in `llark-jobs`; see
+//! `ARCHITECTURE.md` for the whole crate graph.
 //!
 //! This root crate composes them:
 //!
@@ -65,4 +69,5 @@ pub use llark_eval as eval;
 pub use llark_lm as lm;
 pub use llark_music as music;
 pub use llark_projector as projector;
+pub use llark_tensors as tensors;
 pub use llark_train as train;

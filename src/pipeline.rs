@@ -9,6 +9,7 @@ use llark_data::template::{cut_at_stop, prompt_with_audio};
 use llark_data::{AudioPlacement, ExampleEncoder, LlarkTokenizer, Turn};
 use llark_encoder::AudioEncoder;
 use llark_lm::{AttentionMask, GenerationConfig, GenerationHooks, KvCache, Prompt};
+use llark_projector::AudioTokenIds;
 
 use crate::error::{LlarkError, Result};
 use crate::frontend::AudioFrontEnd;
@@ -43,20 +44,22 @@ impl<B: Backend> Pipeline<B> {
     pub fn new(model: Llark<B>, tokenizer: LlarkTokenizer) -> Result<Self> {
         let ids = tokenizer.special_ids();
         let audio = model.audio_tokens();
-        if (ids.audio_start, ids.audio_end, ids.audio_patch)
-            != (audio.start, audio.end, audio.patch)
-        {
-            return Err(LlarkError::Input(format!(
-                "the tokenizer's audio tokens (start {}, end {}, patch {}) differ from the model's (start {}, end {}, patch {})",
-                ids.audio_start, ids.audio_end, ids.audio_patch, audio.start, audio.end, audio.patch
-            )));
+        let tokenizer_audio = AudioTokenIds {
+            start: ids.audio_start,
+            end: ids.audio_end,
+            patch: ids.audio_patch,
+        };
+        if tokenizer_audio != audio {
+            return Err(LlarkError::AudioTokenMismatch {
+                tokenizer: tokenizer_audio,
+                model: audio,
+            });
         }
         if tokenizer.vocab_size() > model.lm.vocab_size() {
-            return Err(LlarkError::Input(format!(
-                "the tokenizer has {} tokens, the model's vocabulary only {}",
-                tokenizer.vocab_size(),
-                model.lm.vocab_size()
-            )));
+            return Err(LlarkError::VocabularyTooLarge {
+                tokenizer: tokenizer.vocab_size(),
+                model: model.lm.vocab_size(),
+            });
         }
         let generation = GenerationConfig {
             eos_token_ids: vec![ids.eos],
@@ -153,11 +156,11 @@ impl<B: Backend> Pipeline<B> {
     /// Turns stored encodings `[frames, width]` (already pooled) into the model's input tensor.
     pub fn encodings(&self, values: Vec<f32>, shape: [usize; 2]) -> Result<Tensor<B, 2>> {
         if values.len() != shape[0] * shape[1] || shape[1] != self.model.config().mm_hidden_size {
-            return Err(LlarkError::Input(format!(
-                "encodings of shape {shape:?} ({} values) do not fit a model taking width {}",
-                values.len(),
-                self.model.config().mm_hidden_size
-            )));
+            return Err(LlarkError::EncodingShape {
+                shape,
+                values: values.len(),
+                width: self.model.config().mm_hidden_size,
+            });
         }
         Ok(Tensor::from_data(
             TensorData::new(values, shape),

@@ -114,7 +114,7 @@ fn mismatched_tokenizer_and_encodings_are_errors() {
     model_tokenizer_ids = Llark::from_pretrained(dir.path(), &Default::default()).unwrap();
     assert!(matches!(
         Pipeline::new(model_tokenizer_ids, tokenizer),
-        Err(LlarkError::Input(m)) if m.contains("audio tokens")
+        Err(LlarkError::AudioTokenMismatch { model, .. }) if model.patch == 32002
     ));
 
     let pipeline = pipeline();

@@ -172,6 +172,9 @@ pub fn check_model<B: Backend>(
         file: WeightFile::open(reference_path)?,
     };
     let (_, audio_raw) = reference.floats("audio_raw")?;
+    // LLark divides the clip by its peak before the encoder (`jukebox/main.py`); in the
+    // workspace that is the audio front end's job (`llark::AudioFrontEnd`), so it is done here.
+    let audio_raw = peak_normalised(audio_raw);
     let rate = model.config().sample_rate;
     let trace = model.trace(&audio_raw, rate)?;
     let mut tensors = Vec::new();
@@ -247,6 +250,15 @@ pub fn check_model<B: Backend>(
         max_rel_err,
         passed,
     })
+}
+
+/// `samples` divided by their peak absolute value, unchanged when the peak is 0.
+fn peak_normalised(mut samples: Vec<f32>) -> Vec<f32> {
+    let peak = samples.iter().fold(0f32, |m, v| m.max(v.abs()));
+    if peak > 0.0 {
+        samples.iter_mut().for_each(|v| *v /= peak);
+    }
+    samples
 }
 
 fn push_named(

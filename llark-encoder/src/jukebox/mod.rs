@@ -34,7 +34,7 @@ pub struct JukeboxOptions {
     pub stream_layers: bool,
 }
 
-/// Audio prepared for the VQ-VAE: one window, peak-normalised, truncated or end-padded to
+/// Audio prepared for the VQ-VAE: one window, truncated or end-padded to
 /// `window_samples`, with the number of frames that carry real audio.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreparedInput {
@@ -158,8 +158,9 @@ impl<B: Backend> Jukebox<B> {
         &self.conditioning
     }
 
-    /// LLark's preprocessing: checks the rate, peak-normalises (if the peak is > 0), and truncates
-    /// or zero-pads at the end to one window.
+    /// Brings audio to the model's input: checks the rate and that every sample is finite, then
+    /// truncates or zero-pads at the end to one window. The samples are taken as given: LLark's
+    /// peak normalisation is the audio front end's job (`llark::AudioFrontEnd`), done once.
     pub fn prepare(
         &self,
         samples: &[f32],
@@ -167,11 +168,7 @@ impl<B: Backend> Jukebox<B> {
     ) -> Result<PreparedInput, EncoderError> {
         crate::encoder::check_input(samples, sample_rate, self.config.sample_rate)?;
         let window = self.config.window_samples();
-        let peak = samples.iter().fold(0f32, |m, v| m.max(v.abs()));
         let mut out: Vec<f32> = samples.iter().take(window).copied().collect();
-        if peak > 0.0 {
-            out.iter_mut().for_each(|v| *v /= peak);
-        }
         out.resize(window, 0.0);
         Ok(PreparedInput {
             samples: out,
