@@ -46,7 +46,7 @@ impl LlarkConfig {
         })?;
         let invalid = |source: ConfigError| LlarkError::ConfigFile {
             path: path.to_path_buf(),
-            source,
+            source: Box::new(source),
         };
         let config: Self = serde_json::from_str(&text).map_err(|e| invalid(e.into()))?;
         config.validate().map_err(invalid)?;
@@ -58,7 +58,7 @@ impl LlarkConfig {
         let path = path.as_ref();
         let text = serde_json::to_string_pretty(self).map_err(|e| LlarkError::ConfigFile {
             path: path.to_path_buf(),
-            source: e.into(),
+            source: Box::new(e.into()),
         })?;
         std::fs::write(path, text + "\n").map_err(|source| LlarkError::Io {
             path: path.to_path_buf(),

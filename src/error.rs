@@ -69,12 +69,12 @@ pub enum LlarkError {
     ConfigFile {
         /// The file.
         path: PathBuf,
-        /// What is wrong.
-        source: ConfigError,
+        /// What is wrong (boxed: it may carry a language-model error).
+        source: Box<ConfigError>,
     },
     /// An LLark configuration built in code is inconsistent.
     #[error("invalid LLark configuration: {0}")]
-    InvalidConfig(#[from] ConfigError),
+    InvalidConfig(#[source] Box<ConfigError>),
     /// A JSON file (e.g. `train.json`) could not be parsed, or a value not serialised.
     #[error("{path}: {source}")]
     Json {
@@ -236,6 +236,12 @@ pub enum LlarkError {
     /// From tokenisation of conversations (template, masking, truncation).
     #[error(transparent)]
     Example(#[from] llark_data::ExampleError),
+}
+
+impl From<ConfigError> for LlarkError {
+    fn from(error: ConfigError) -> Self {
+        LlarkError::InvalidConfig(Box::new(error))
+    }
 }
 
 /// `Result` with [`LlarkError`].

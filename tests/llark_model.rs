@@ -269,10 +269,8 @@ fn mismatched_inputs_and_files_are_typed_errors() {
     assert!(
         matches!(
             err,
-            LlarkError::ConfigFile {
-                source: llark::error::ConfigError::TokenOutsideVocabulary { id: 999, .. },
-                ..
-            }
+            LlarkError::ConfigFile { ref source, .. }
+                if matches!(**source, llark::error::ConfigError::TokenOutsideVocabulary { id: 999, .. })
         ),
         "{err:?}"
     );

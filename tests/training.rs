@@ -14,8 +14,8 @@ use llark_data::{AudioSpan, TaskFamily, TokenizedExample};
 use llark_lm::{Llama, LlamaConfig};
 use llark_projector::{Projector, ProjectorKind};
 use llark_train::{
-    AccumulationNorm, AdamWOptions, CheckpointOptions, InMemoryAudio, ParamGroup, ScheduleKind,
-    Silent, TaskMix, TrainConfig, TrainData, TrainPolicy, Trainer, Warmup,
+    AdamWOptions, CheckpointOptions, InMemoryAudio, ParamGroup, Silent, TrainConfig, TrainData,
+    TrainPolicy, Trainer, Warmup,
 };
 
 type B = Autodiff<Flex>;
@@ -119,31 +119,23 @@ fn data(n: usize) -> TrainData<InMemoryAudio> {
 
 fn config(steps: usize) -> TrainConfig {
     TrainConfig {
-        policy: TrainPolicy::LmAndProjector,
         optimizer: AdamWOptions {
             learning_rate: 1e-2,
             ..AdamWOptions::default()
         },
-        schedule: ScheduleKind::Cosine,
         warmup: Warmup {
             ratio: 0.05,
             steps: 0,
         },
-        micro_batch_size: 4,
         grad_accum_steps: 2,
-        accumulation: AccumulationNorm::MeanOfMicroBatches,
-        max_grad_norm: Some(1.0),
         max_steps: Some(steps),
-        epochs: None,
         seed: 3,
-        task_mix: Some(TaskMix::LLARK),
-        pad_to_multiple_of: 1,
         checkpoint: CheckpointOptions {
             every: steps / 2,
             keep_last: 2,
         },
         progress_bar: false,
-        plot_every: 0,
+        ..TrainConfig::llark()
     }
 }
 

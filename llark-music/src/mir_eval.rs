@@ -163,10 +163,20 @@ mod tests {
             problem("C Major"),
             KeyLabelProblem::UnknownMode("Major".into())
         );
+        assert_eq!(problem("C maj"), KeyLabelProblem::UnknownMode("maj".into()));
         assert_eq!(problem("C"), KeyLabelProblem::TokenCount(1));
         assert_eq!(problem("C sharp major"), KeyLabelProblem::TokenCount(3));
         assert_eq!(problem("X major"), KeyLabelProblem::UncategorisedWithMode);
         assert_eq!(problem(" X"), KeyLabelProblem::TokenCount(1));
+        // Python's str.split(): surrounding whitespace is fine, and tonic case is ignored.
+        assert_eq!(
+            KeyLabel::parse_mir_eval(" c#\tminor ").unwrap(),
+            KeyLabel::parse_mir_eval("Db minor").unwrap()
+        );
+        assert_eq!(
+            KeyLabel::parse_mir_eval("x").unwrap(),
+            KeyLabel::Uncategorised
+        );
         let err = KeyLabel::parse_mir_eval("H minor").unwrap_err();
         assert_eq!(
             err.to_string(),

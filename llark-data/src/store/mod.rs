@@ -63,6 +63,12 @@ impl StoreDtype {
     }
 }
 
+impl From<TensorError> for StoreError {
+    fn from(error: TensorError) -> Self {
+        StoreError::Tensors(Box::new(error))
+    }
+}
+
 /// One shard in the index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardEntry {
@@ -141,9 +147,10 @@ pub enum StoreError {
     /// The store directory already holds an index.
     #[error("{0} already exists; refusing to overwrite a store")]
     AlreadyExists(PathBuf),
-    /// A shard could not be written or read as a safetensors file.
+    /// A shard could not be written or read as a safetensors file (boxed: the tensor layer's
+    /// error is large and this one travels through every store call).
     #[error(transparent)]
-    Tensors(#[from] TensorError),
+    Tensors(Box<TensorError>),
     /// A `.npy` file could not be imported.
     #[error("clip {clip}: {source}")]
     Npy {

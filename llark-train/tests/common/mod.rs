@@ -15,8 +15,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use llark_data::{collate, AudioSpan, Batch, TaskFamily, TokenizedExample, IGNORE_INDEX};
 use llark_train::{
     accumulate_gradients, AccumulationNorm, AdamWOptions, CheckpointOptions, EncodingSource,
-    InMemoryAudio, ModelError, ParamGroup, ScheduleKind, StepMetrics, TaskMix, TrainConfig,
-    TrainData, TrainModel, TrainPolicy, Warmup,
+    InMemoryAudio, ModelError, ParamGroup, StepMetrics, TrainConfig, TrainData, TrainModel, Warmup,
 };
 
 /// The backend of the tests.
@@ -233,31 +232,23 @@ pub fn data(n: usize) -> TrainData<InMemoryAudio> {
 /// LLark's task mix, a checkpoint halfway.
 pub fn config(steps: usize) -> TrainConfig {
     TrainConfig {
-        policy: TrainPolicy::LmAndProjector,
         optimizer: AdamWOptions {
             learning_rate: 1e-2,
             ..AdamWOptions::default()
         },
-        schedule: ScheduleKind::Cosine,
         warmup: Warmup {
             ratio: 0.05,
             steps: 0,
         },
-        micro_batch_size: 4,
         grad_accum_steps: 2,
-        accumulation: AccumulationNorm::MeanOfMicroBatches,
-        max_grad_norm: Some(1.0),
         max_steps: Some(steps),
-        epochs: None,
         seed: 3,
-        task_mix: Some(TaskMix::LLARK),
-        pad_to_multiple_of: 1,
         checkpoint: CheckpointOptions {
             every: steps / 2,
             keep_last: 2,
         },
         progress_bar: false,
-        plot_every: 0,
+        ..TrainConfig::llark()
     }
 }
 
