@@ -9,17 +9,20 @@
 //! `--tokenizer`). Audio needs an encoder: `--encoder DIR`, or the `encoder/` folder inside the
 //! model directory when there is one. `--encoding` takes stored, already pooled encodings instead.
 
+mod common;
+
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use burn::tensor::Tensor;
 use clap::Parser;
+use common::ModelArgs;
 use llark::backend::{backend_name, default_device, DefaultBackend};
-use llark::data::{AudioPlacement, LlarkTokenizer};
+use llark::data::AudioPlacement;
 use llark::encoders::{load_encoder, read_encoding_file};
 use llark::lm::GenerationConfig;
-use llark::{Llark, LlarkError, Pipeline};
+use llark::LlarkError;
 
 type B = DefaultBackend;
 
@@ -27,18 +30,14 @@ type B = DefaultBackend;
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
-    /// LLark model directory (config.json, model.safetensors, tokenizer.json).
-    #[arg(long)]
-    model: PathBuf,
+    #[command(flatten)]
+    model: ModelArgs,
     /// Audio file (WAV, MP3, FLAC, OGG) to ask about.
     #[arg(long, conflicts_with = "encoding")]
     audio: Option<PathBuf>,
     /// Stored pooled encodings of the clip (.npy or single-tensor .safetensors), instead of audio.
     #[arg(long)]
     encoding: Option<PathBuf>,
-    /// Audio encoder directory (default: MODEL/encoder when it exists).
-    #[arg(long)]
-    encoder: Option<PathBuf>,
     /// tokenizer.json (default: MODEL/tokenizer.json).
     #[arg(long)]
     tokenizer: Option<PathBuf>,
@@ -50,10 +49,6 @@ struct Args {
     /// Put the audio before the question instead of after it.
     #[arg(long)]
     audio_first: bool,
-    /// Pooled frames per second of the encoder output (default: the model's `audio_pool_fps`,
-    /// else LLark's 10).
-    #[arg(long)]
-    pool_fps: Option<u32>,
     /// Most tokens to generate per answer.
     #[arg(long, default_value_t = 256)]
     max_new_tokens: usize,
@@ -78,14 +73,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    run(Args::parse()).map_or_else(common::fail, |()| ExitCode::SUCCESS)
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
@@ -96,10 +84,8 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let tokenizer_path = args
         .tokenizer
         .clone()
-        .unwrap_or_else(|| args.model.join("tokenizer.json"));
-    let tokenizer = LlarkTokenizer::from_file(&tokenizer_path)?;
-    eprintln!("loading {} on {}", args.model.display(), backend_name());
-    let model = Llark::<B>::from_pretrained(&args.model, &device)?;
+        .unwrap_or_else(|| args.model.dir.join("tokenizer.json"));
+    eprintln!("loading {} on {}", args.model.dir.display(), backend_name());
     let generation = GenerationConfig {
         max_new_tokens: args.max_new_tokens,
         do_sample: args.sample,
@@ -115,19 +101,14 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     } else {
         AudioPlacement::Last
     };
-    let mut pipeline = Pipeline::new(model, tokenizer)?
-        .with_generation(generation)
+    let mut pipeline = args
+        .model
+        .pipeline(&tokenizer_path, generation, &device)?
         .with_placement(placement);
-    if let Some(fps) = args.pool_fps {
-        pipeline = pipeline.with_pool_fps(fps)?;
-    }
 
     let audio: Tensor<B, 2> = match (&args.audio, &args.encoding) {
         (Some(path), None) => {
-            let encoder_dir = args
-                .encoder
-                .clone()
-                .unwrap_or_else(|| args.model.join("encoder"));
+            let encoder_dir = args.model.encoder_dir();
             if !encoder_dir.join("config.json").exists() {
                 return Err(format!(
                     "no audio encoder at {}: give --encoder DIR or --encoding FILE",

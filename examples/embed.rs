@@ -29,6 +29,8 @@
 //! status is non-zero if any clip failed. The backend is the `llark` package's default (see
 //! `llark::backend`; `--features cuda` for an NVIDIA GPU).
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -70,14 +72,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(args) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    run(Args::parse()).unwrap_or_else(common::fail)
 }
 
 fn run(args: Args) -> llark_jobs::Result<ExitCode> {

@@ -13,41 +13,34 @@
 //! `--key-question`, `--tempo-question`, `--genre-question`, `--instrument-question`). Paths are
 //! relative to the labels file. Audio needs an encoder (`--encoder DIR` or `MODEL/encoder`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
+use common::ModelArgs;
 use indicatif::{ProgressBar, ProgressStyle};
 use llark::backend::{default_device, DefaultBackend};
-use llark::data::{JsonlReader, LlarkTokenizer, OnError};
+use llark::data::{JsonlReader, OnError};
 use llark::encoders::{load_encoder, read_encoding_file};
 use llark::eval::{evaluate, EvalConfig, Reference, Task};
 use llark::lm::GenerationConfig;
-use llark::{Llark, LlarkError, Pipeline};
+use llark::LlarkError;
 use serde::Deserialize;
-
-type B = DefaultBackend;
 
 /// Evaluate an LLark model on labelled clips with LLark's metrics.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
-    /// LLark model directory (config.json, model.safetensors, tokenizer.json).
-    #[arg(long)]
-    model: PathBuf,
+    #[command(flatten)]
+    model: ModelArgs,
     /// JSONL file of labelled clips.
     #[arg(long)]
     labels: PathBuf,
     /// Where to write the table as JSON.
     #[arg(long)]
     output: Option<PathBuf>,
-    /// Audio encoder directory (default: MODEL/encoder).
-    #[arg(long)]
-    encoder: Option<PathBuf>,
-    /// Pooled frames per second of the encoder output (default: the model's `audio_pool_fps`,
-    /// else LLark's 10).
-    #[arg(long)]
-    pool_fps: Option<u32>,
     /// Most tokens per answer.
     #[arg(long, default_value_t = 64)]
     max_new_tokens: usize,
@@ -86,13 +79,7 @@ struct Labelled {
 }
 
 fn main() -> ExitCode {
-    match run(Args::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    run(Args::parse()).map_or_else(common::fail, |()| ExitCode::SUCCESS)
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
@@ -106,19 +93,14 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         return Err(format!("{}: no labelled clips", args.labels.display()).into());
     }
 
-    let tokenizer = LlarkTokenizer::from_file(args.model.join("tokenizer.json"))?;
-    let model = Llark::<B>::from_pretrained(&args.model, &device)?;
-    let mut pipeline = Pipeline::new(model, tokenizer)?
-        .with_generation(GenerationConfig::greedy(args.max_new_tokens));
-    if let Some(fps) = args.pool_fps {
-        pipeline = pipeline.with_pool_fps(fps)?;
-    }
+    let mut pipeline = args.model.pipeline(
+        &args.model.dir.join("tokenizer.json"),
+        GenerationConfig::greedy(args.max_new_tokens),
+        &device,
+    )?;
     if clips.iter().any(|c| c.audio.is_some()) {
-        let dir = args
-            .encoder
-            .clone()
-            .unwrap_or_else(|| args.model.join("encoder"));
-        pipeline = pipeline.with_encoder(load_encoder::<B>(&dir, &device)?)?;
+        let dir = args.model.encoder_dir();
+        pipeline = pipeline.with_encoder(load_encoder::<DefaultBackend>(&dir, &device)?)?;
     }
 
     let bar = ProgressBar::new(clips.len() as u64);

@@ -40,10 +40,7 @@ impl LlarkConfig {
     /// Reads and checks `path`.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| LlarkError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::error::read_text(path)?;
         let invalid = |source: ConfigError| LlarkError::ConfigFile {
             path: path.to_path_buf(),
             source: Box::new(source),

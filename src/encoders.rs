@@ -19,10 +19,7 @@ pub fn load_encoder<B: Backend>(
 ) -> Result<Box<dyn AudioEncoder<B>>> {
     let dir = dir.as_ref();
     let config_path = dir.join("config.json");
-    let text = std::fs::read_to_string(&config_path).map_err(|source| LlarkError::Io {
-        path: config_path.clone(),
-        source,
-    })?;
+    let text = crate::error::read_text(&config_path)?;
     let config: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| LlarkError::Config {
             path: config_path.clone(),

@@ -4,7 +4,7 @@
 //! kept as the variant's `source` (its message is also shown, as `Io` does), never flattened
 //! into a string.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use llark_lm::LmError;
 use llark_projector::{AudioTokenIds, ProjectorConfig, ProjectorKind};
@@ -242,6 +242,14 @@ impl From<ConfigError> for LlarkError {
     fn from(error: ConfigError) -> Self {
         LlarkError::InvalidConfig(Box::new(error))
     }
+}
+
+/// Reads the text file at `path`; a failure is [`LlarkError::Io`] naming it.
+pub(crate) fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|source| LlarkError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// `Result` with [`LlarkError`].

@@ -97,10 +97,7 @@ impl TrainRun {
     /// Reads `train.json`; relative paths are taken from the file's directory.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| LlarkError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::error::read_text(path)?;
         let mut run: TrainRun = serde_json::from_str(&text).map_err(|source| LlarkError::Json {
             path: path.to_path_buf(),
             source,

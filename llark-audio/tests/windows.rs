@@ -112,6 +112,15 @@ struct CountingSource {
     read: Arc<AtomicU64>,
 }
 
+/// A counting source of `total` samples, with a counter of its own.
+fn counting(total: u64) -> CountingSource {
+    CountingSource {
+        total,
+        position: 0,
+        read: Default::default(),
+    }
+}
+
 fn value_at(i: u64) -> f32 {
     (i % 65_521) as f32 / 65_521.0
 }
@@ -143,12 +152,7 @@ fn window_layout_for_all_hops() {
         (0, 4, 4),
         (9, 4, 4),
     ] {
-        let read = Arc::new(AtomicU64::new(0));
-        let source = CountingSource {
-            total,
-            position: 0,
-            read,
-        };
+        let source = counting(total);
         let windows: Vec<_> = Windows::new(source, len, hop)
             .unwrap()
             .map(Result::unwrap)
@@ -177,26 +181,8 @@ fn window_layout_for_all_hops() {
             assert!(last.start + len as u64 >= total || last.start + hop as u64 >= total);
         }
     }
-    assert!(Windows::new(
-        CountingSource {
-            total: 1,
-            position: 0,
-            read: Default::default()
-        },
-        0,
-        1
-    )
-    .is_err());
-    assert!(Windows::new(
-        CountingSource {
-            total: 1,
-            position: 0,
-            read: Default::default()
-        },
-        1,
-        0
-    )
-    .is_err());
+    assert!(Windows::new(counting(1), 0, 1).is_err());
+    assert!(Windows::new(counting(1), 1, 0).is_err());
 }
 
 /// 20 minutes at 44.1 kHz (52.9 M samples) in LLark windows with a half-window hop: each window

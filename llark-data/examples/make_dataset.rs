@@ -12,6 +12,8 @@
 //! The `openai` generator needs the crate feature `openai`
 //! (`cargo run --release -p llark-data --features openai --example make_dataset -- ...`).
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -180,11 +182,5 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn main() -> ExitCode {
-    match run(Args::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    run(Args::parse()).map_or_else(common::fail, |()| ExitCode::SUCCESS)
 }

@@ -8,6 +8,8 @@
 //! `{"id": "...", "conversations": [{"from": "human", "value": "<audio>\nQ"}, {"from": "gpt", "value": "A"}], "audio_encoding_shape": [250, 4800]}`.
 //! Each output line is the input record with `input_ids` and `labels` added.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -132,11 +134,5 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn main() -> ExitCode {
-    match run(Args::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    run(Args::parse()).map_or_else(common::fail, |()| ExitCode::SUCCESS)
 }

@@ -60,13 +60,7 @@ fn left_padded_batch_equals_single_sequences() {
     let mask_rows = int_rows(&reference, "attention_mask");
     let (_, shape) = reference.read_f32("logits").unwrap();
     let (len, vocab) = (shape[1], shape[2]);
-    let mask = AttentionMask::from_rows(
-        mask_rows
-            .iter()
-            .map(|r| r.iter().map(|&v| v != 0).collect())
-            .collect(),
-    )
-    .unwrap();
+    let mask = mask_from_rows(&mask_rows);
     let batched = to_vec(model.forward(ids_tensor(&rows), Some(&mask), None).unwrap());
     let prompts: Vec<Vec<u32>> = rows
         .iter()

@@ -18,13 +18,7 @@ fn loss_inputs(name: &str) -> (Vec<Vec<i64>>, Vec<Vec<i64>>, AttentionMask, f32)
     let ids = int_rows(&reference, "loss_input_ids");
     let labels = int_rows(&reference, "loss_labels");
     let mask_rows = int_rows(&reference, "loss_attention_mask");
-    let mask = AttentionMask::from_rows(
-        mask_rows
-            .iter()
-            .map(|r| r.iter().map(|&v| v != 0).collect())
-            .collect(),
-    )
-    .unwrap();
+    let mask = mask_from_rows(&mask_rows);
     let (loss, _) = reference.read_f32("loss").unwrap();
     (ids, labels, mask, loss[0])
 }

@@ -168,15 +168,6 @@ mod tests {
         assert_eq!(problem("C sharp major"), KeyLabelProblem::TokenCount(3));
         assert_eq!(problem("X major"), KeyLabelProblem::UncategorisedWithMode);
         assert_eq!(problem(" X"), KeyLabelProblem::TokenCount(1));
-        // Python's str.split(): surrounding whitespace is fine, and tonic case is ignored.
-        assert_eq!(
-            KeyLabel::parse_mir_eval(" c#\tminor ").unwrap(),
-            KeyLabel::parse_mir_eval("Db minor").unwrap()
-        );
-        assert_eq!(
-            KeyLabel::parse_mir_eval("x").unwrap(),
-            KeyLabel::Uncategorised
-        );
         let err = KeyLabel::parse_mir_eval("H minor").unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -186,6 +177,7 @@ mod tests {
 
     #[test]
     fn accepted_labels_and_spelling() {
+        // Python's str.split(): surrounding whitespace is fine, and tonic case is ignored.
         assert_eq!(
             KeyLabel::parse_mir_eval(" c#\tminor ").unwrap(),
             KeyLabel::parse_mir_eval("Db minor").unwrap()

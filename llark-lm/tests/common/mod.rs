@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use burn::backend::Flex;
 use burn::tensor::{Int, Tensor, TensorData};
-use llark_lm::{Llama, WeightSource};
+use llark_lm::{AttentionMask, Llama, WeightSource};
 
 pub type B = Flex;
 
@@ -46,4 +46,14 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         .zip(b)
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
+}
+
+/// The attention mask of 0/1 rows as the fixtures store them (non-zero: attend).
+pub fn mask_from_rows(rows: &[Vec<i64>]) -> AttentionMask {
+    AttentionMask::from_rows(
+        rows.iter()
+            .map(|r| r.iter().map(|&v| v != 0).collect())
+            .collect(),
+    )
+    .unwrap()
 }
