@@ -207,6 +207,29 @@ fn llark_policies_freeze_exactly_the_projector_or_the_lm() {
     }
 }
 
+/// Writes a tiny base Llama directory (Hugging Face layout) with vocabulary `vocab`.
+fn write_base_llama(dir: &Path, vocab: usize) {
+    let config = LlamaConfig::from_json_str(&format!(
+        r#"{{"vocab_size": {vocab}, "hidden_size": 16, "intermediate_size": 32,
+            "num_hidden_layers": 1, "num_attention_heads": 2, "max_position_embeddings": 256,
+            "bos_token_id": 1, "eos_token_id": 2}}"#
+    ))
+    .unwrap();
+    let lm = Llama::<Flex>::random(config.clone(), 0.1, 0, &Default::default()).unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    llark_lm::write_safetensors(
+        dir.join("model.safetensors"),
+        &lm.to_hf_tensors(),
+        llark_lm::SaveDtype::F32,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("config.json"),
+        serde_json::to_string(&config).unwrap(),
+    )
+    .unwrap();
+}
+
 #[test]
 fn train_json_runs_both_stages_from_records_and_an_encoding_store() {
     use llark::training::TrainRun;

@@ -6,14 +6,12 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{full_clip, KEYS, TEMPOS};
+use common::full_clip;
 use llark_data::instruct::{
-    generate_record, make_record, parse_response, read_metadata_json, ClipMetadata, GenerateError,
-    Generator, MetadataError, OfflineGenerator, PromptBuilder, PromptError, RejectReason,
-    ResponseError, Role, ValidationReport, Validator,
+    generate_record, ClipMetadata, OfflineGenerator, ValidationReport, Validator,
 };
-use llark_data::{JsonlReader, JsonlWriter, LlarkRecord, OnError, QaPair, TaskFamily};
-use serde_json::{json, Value};
+use llark_data::{QaPair, TaskFamily};
+use serde_json::json;
 
 // ---------------------------------------------------------------------------------------------
 // LLark's answer parsing, written here from the evaluation spec (its `key_parse_fn` and

@@ -3,15 +3,13 @@
 
 mod common;
 
-use std::collections::BTreeSet;
-
 use common::full_clip;
 use llark_data::instruct::{
     generate_record, make_record, parse_response, read_metadata_json, ClipMetadata, GenerateError,
     Generator, MetadataError, OfflineGenerator, PromptBuilder, PromptError, RejectReason,
     ResponseError, Role, ValidationReport, Validator,
 };
-use llark_data::{JsonlReader, JsonlWriter, LlarkRecord, OnError, QaPair, TaskFamily};
+use llark_data::{JsonlReader, JsonlWriter, LlarkRecord, OnError, TaskFamily};
 use serde_json::{json, Value};
 
 #[test]
