@@ -182,17 +182,19 @@ impl<B: Backend> AudioFrontEnd<B> {
     /// and pools the frames: the `[frames, width]` input of the model. An encoder with a
     /// bounded input looks only at its first window.
     pub fn encode(&self, audio: &Audio) -> Result<Tensor<B, 2>> {
+        self.encode_samples(audio.samples(), audio.sample_rate())
+    }
+
+    fn encode_samples(&self, samples: &[f32], sample_rate: u32) -> Result<Tensor<B, 2>> {
         let expected = self.encoder.sample_rate();
-        if audio.sample_rate() != expected {
+        if sample_rate != expected {
             return Err(llark_encoder::EncoderError::SampleRate {
-                actual: audio.sample_rate(),
+                actual: sample_rate,
                 expected,
             }
             .into());
         }
-        let frames = self
-            .encoder
-            .encode(audio.samples(), audio.sample_rate(), &self.device)?;
+        let frames = self.encoder.encode(samples, sample_rate, &self.device)?;
         self.pool(frames)
     }
 
@@ -215,12 +217,11 @@ impl<B: Backend> AudioFrontEnd<B> {
             .map(|(index, range)| {
                 let start_seconds = range.start as f64 / f64::from(rate);
                 let duration_seconds = range.len() as f64 / f64::from(rate);
-                let window = Audio::new(audio.samples()[range].to_vec(), rate)?;
                 Ok(EncodedWindow {
                     index,
                     start_seconds,
                     duration_seconds,
-                    encodings: self.encode(&window)?,
+                    encodings: self.encode_samples(&audio.samples()[range], rate)?,
                 })
             })
             .collect()
