@@ -136,6 +136,13 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if args.families.is_empty() {
         return Err("--families names no family".into());
     }
+    if llark_tensors::same_file(&args.metadata, &args.output) {
+        return Err(format!(
+            "--output {} is the --metadata file: it would be overwritten",
+            args.output.display()
+        )
+        .into());
+    }
     let clips = read_clips(&args.metadata)?;
     let mut generator = make_generator(&args)?;
     let validator = Validator::default();
@@ -147,7 +154,14 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     )?);
     bar.enable_steady_tick(Duration::from_millis(250));
     let mut failures = 0usize;
+    let mut invalid = 0usize;
     for clip in &clips {
+        if let Err(e) = clip.validate() {
+            invalid += 1;
+            bar.println(format!("rejected: {e}"));
+            bar.inc(args.families.len() as u64);
+            continue;
+        }
         for &family in &args.families {
             bar.set_message(format!("{} {family}", clip.id));
             match generate_record(
@@ -169,11 +183,10 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     bar.finish_and_clear();
-    let written = writer.written();
-    writer.finish()?;
+    let written = writer.commit()?;
     eprint!("{report}");
     eprintln!(
-        "{written} records written to {} by the {} generator ({} clips, {failures} failed requests)",
+        "{written} records written to {} by the {} generator ({} clips, {invalid} rejected for invalid metadata, {failures} failed requests)",
         args.output.display(),
         generator.name(),
         clips.len()

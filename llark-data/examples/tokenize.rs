@@ -6,7 +6,11 @@
 //! ```
 //! Each input line is the conversation form plus `audio_encoding_shape` [frames, D]:
 //! `{"id": "...", "conversations": [{"from": "human", "value": "<audio>\nQ"}, {"from": "gpt", "value": "A"}], "audio_encoding_shape": [250, 4800]}`.
-//! Each output line is the input record with `input_ids` and `labels` added.
+//! Each output line is the input record with `input_ids` and `labels` added. The output appears
+//! only when the whole run succeeds (it is written to a temporary file and renamed); it may not
+//! be the input file. A record that cannot be encoded (too many frames, or a `--max-len` that
+//! leaves no answer token to train on) is reported with its line and skipped, or stops the run
+//! with `--on-error stop`.
 
 mod common;
 
@@ -78,6 +82,16 @@ struct Output<'a> {
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    if llark_tensors::same_file(&args.input, &args.output) {
+        return Err(format!(
+            "--output {} is the --input file: it would be overwritten",
+            args.output.display()
+        )
+        .into());
+    }
+    if args.max_len == Some(0) {
+        return Err("--max-len must be at least 1".into());
+    }
     let tokenizer = LlarkTokenizer::from_file(&args.tokenizer)?;
     let masking = match args.masking {
         Masking::LlarkCompatible => MaskingPolicy::LlarkCompatible,
@@ -114,8 +128,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             Err(e) => return Err(format!("{}:{}: {e}", args.input.display(), numbered.line).into()),
         }
     }
-    let written = writer.written();
-    writer.finish()?;
+    let written = writer.commit()?;
     let skipped = reader.skipped();
     for e in skipped {
         eprintln!("skipped {e}");

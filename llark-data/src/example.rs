@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 use crate::masking::{
-    assistant_only_labels, llark_compatible_labels, llark_token_count, MaskingPolicy,
+    assistant_only_labels, llark_compatible_labels, llark_token_count, MaskingPolicy, IGNORE_INDEX,
 };
 use crate::record::{ConversationRecord, TaskFamily};
 use crate::template::{
@@ -19,6 +19,11 @@ use crate::template::{
 };
 use crate::tokenizer::{LlarkTokenizer, SpecialTokenIds, TokenizerError};
 use crate::turn::Turn;
+
+/// The most audio frames one clip may have in a prompt (65,536: over 100 minutes at LLark's
+/// 10 pooled frames per second, far beyond any Llama context). Records claiming more are refused
+/// before their audio tokens are built.
+pub const MAX_AUDIO_FRAMES: usize = 1 << 16;
 
 /// Where one clip's frames go: the position of its `<audio_start>` and its frame count.
 /// The frames replace the embeddings at `start + 1 .. start + 1 + frames`; `<audio_end>` is at
@@ -129,6 +134,33 @@ pub enum ExampleError {
         len: usize,
         /// The maximum.
         max: usize,
+    },
+    /// The clip has more frames than any prompt can hold (before anything is allocated for it).
+    #[error(
+        "record {id}: audio_encoding_shape gives {frames} frames, more than the limit of {max}"
+    )]
+    TooManyFrames {
+        /// The record's id.
+        id: String,
+        /// Frames the record claims.
+        frames: usize,
+        /// [`MAX_AUDIO_FRAMES`].
+        max: usize,
+    },
+    /// After truncation no token is left for the loss (e.g. a maximum length that cuts the
+    /// answer off): the example would train nothing.
+    #[error("record {id}: no answer token is left to train on in its {len} tokens (is the maximum length too short?)")]
+    NothingToTrain {
+        /// The record's id.
+        id: String,
+        /// Tokens left after truncation.
+        len: usize,
+    },
+    /// A question spells the audio placeholder, which only the template may place.
+    #[error("the question contains {placeholder:?}, the placeholder where the clip goes; the clip is placed by the template")]
+    PlaceholderInQuestion {
+        /// The placeholder text.
+        placeholder: &'static str,
     },
     /// The conversation has no turns.
     #[error("record {id}: the conversation has no turns")]
@@ -269,8 +301,9 @@ impl<'t> ExampleEncoder<'t> {
             MaskingPolicy::LlarkCompatible => {
                 let ids = self
                     .tokenizer
-                    .encode(&rendered.text, true)
-                    .map_err(tok_err)?;
+                    .encode_template(&rendered.text, &rendered.audio, true)
+                    .map_err(tok_err)?
+                    .ids;
                 let spans = self.spans(id, &ids, frames, rendered.audio_placeholders)?;
                 let header_len = match self.header_len.get() {
                     Some(&n) => n,
@@ -287,7 +320,7 @@ impl<'t> ExampleEncoder<'t> {
             MaskingPolicy::AssistantOnly => {
                 let enc = self
                     .tokenizer
-                    .encode_with_offsets(&rendered.text, true)
+                    .encode_template(&rendered.text, &rendered.audio, true)
                     .map_err(tok_err)?;
                 let spans = self.spans(id, &enc.ids, frames, rendered.audio_placeholders)?;
                 let audio: Vec<Range<usize>> = spans.iter().map(AudioSpan::token_range).collect();
@@ -303,6 +336,12 @@ impl<'t> ExampleEncoder<'t> {
             task: None,
         };
         self.truncate(&mut ex)?;
+        if !ex.labels.iter().any(|&l| l != IGNORE_INDEX) {
+            return Err(ExampleError::NothingToTrain {
+                id: id.into(),
+                len: ex.input_ids.len(),
+            });
+        }
         Ok(ex)
     }
 
@@ -314,6 +353,11 @@ impl<'t> ExampleEncoder<'t> {
         frames: usize,
         placement: AudioPlacement,
     ) -> Result<InferencePrompt, ExampleError> {
+        if question.contains(crate::template::AUDIO_PLACEHOLDER) {
+            return Err(ExampleError::PlaceholderInQuestion {
+                placeholder: crate::template::AUDIO_PLACEHOLDER,
+            });
+        }
         self.inference_prompt_turns(
             "prompt",
             &[Turn::human(prompt_with_audio(question, placement))],
@@ -339,8 +383,9 @@ impl<'t> ExampleEncoder<'t> {
         };
         let ids = self
             .tokenizer
-            .encode(&rendered.text, true)
-            .map_err(tok_err)?;
+            .encode_template(&rendered.text, &rendered.audio, true)
+            .map_err(tok_err)?
+            .ids;
         let end_seq = self.prompt_end_ids().map_err(tok_err)?;
         let cut = ids
             .windows(end_seq.len().max(1))
@@ -382,6 +427,11 @@ impl<'t> ExampleEncoder<'t> {
             _ if !has_audio => Ok(frames),
             None => Err(ExampleError::MissingAudioShape { id: id.into() }),
             Some(0) => Err(ExampleError::ZeroFrames { id: id.into() }),
+            Some(n) if n > MAX_AUDIO_FRAMES => Err(ExampleError::TooManyFrames {
+                id: id.into(),
+                frames: n,
+                max: MAX_AUDIO_FRAMES,
+            }),
             Some(n) => Ok(Some(n)),
         }
     }

@@ -8,12 +8,14 @@
 //! in [`JsonlReader::blank_lines`].
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+
+use llark_tensors::AtomicFile;
 
 /// What to do with a malformed line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -152,6 +154,10 @@ impl<T: DeserializeOwned, R: BufRead> JsonlReader<T, R> {
         if let Some(rest) = bytes.strip_suffix(b"\n") {
             bytes = rest.strip_suffix(b"\r").unwrap_or(rest);
         }
+        if self.line == 1 {
+            // A UTF-8 byte-order mark (written by some editors) is not part of the first record.
+            bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        }
         let text = std::str::from_utf8(bytes)
             .map_err(|e| err(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
         if text.trim().is_empty() {
@@ -212,18 +218,29 @@ pub struct JsonlWriter<W: Write> {
     written: u64,
 }
 
-impl JsonlWriter<BufWriter<File>> {
-    /// Creates (or truncates) a file.
+impl JsonlWriter<AtomicFile> {
+    /// Starts writing a file atomically: the records go to a temporary file beside `path`, which
+    /// replaces `path` only when [`JsonlWriter::commit`] succeeds. A writer dropped before that
+    /// (an error, `--on-error stop`, a full disk) leaves `path` as it was.
     pub fn create(path: impl AsRef<Path>) -> Result<Self, JsonlError> {
         let path = path.as_ref();
-        let file = File::create(path).map_err(|source| JsonlError::Open {
+        let file = AtomicFile::create(path).map_err(|source| JsonlError::Open {
             path: path.to_path_buf(),
             source,
         })?;
-        Ok(Self::new(
-            BufWriter::with_capacity(1 << 16, file),
-            path.display().to_string(),
-        ))
+        Ok(Self::new(file, path.display().to_string()))
+    }
+
+    /// Flushes, syncs and moves the file into place; returns the number of records written.
+    pub fn commit(self) -> Result<u64, JsonlError> {
+        let written = self.written;
+        let name = self.name.clone();
+        self.finish()?.commit().map_err(|source| JsonlError::Io {
+            name,
+            line: written,
+            source,
+        })?;
+        Ok(written)
     }
 }
 

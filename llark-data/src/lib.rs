@@ -50,7 +50,7 @@ pub mod vocabulary;
 pub use collate::{collate, Batch, CollateError};
 pub use example::{
     find_audio_spans, AudioSpan, ExampleEncoder, ExampleError, InferencePrompt, TokenizedExample,
-    Truncation,
+    Truncation, MAX_AUDIO_FRAMES,
 };
 pub use jsonl::{JsonlError, JsonlReader, JsonlWriter, LineError, Numbered, OnError};
 pub use masking::{MaskingPolicy, IGNORE_INDEX};

@@ -84,7 +84,7 @@ pub fn llark_compatible_labels(
     ids: &[u32],
     header_len: Option<usize>,
 ) -> Result<Vec<i64>, TokenizerError> {
-    let len_of = |text: &str| llark_token_count(tokenizer, text);
+    let pad = tokenizer.special_ids().pad;
     let mut labels: Vec<i64> = ids.iter().map(|&id| i64::from(id)).collect();
     let n = labels.len();
     let mut mask = |range: Range<usize>| {
@@ -95,11 +95,18 @@ pub fn llark_compatible_labels(
     };
     let mut cur = match header_len {
         Some(n) => n,
-        None => len_of(rendered.header_text())?,
+        None => llark_token_count(tokenizer, rendered.header_text())?,
     };
     mask(0..cur);
     for turn in &rendered.turns {
-        let len = len_of(rendered.turn_text(turn))?;
+        let text = rendered.turn_text(turn);
+        let audio = rendered.audio_within(&turn.range);
+        let len = tokenizer
+            .encode_template(text, &audio, true)?
+            .ids
+            .iter()
+            .filter(|&&id| id != pad)
+            .count();
         if turn.speaker == Speaker::Human {
             mask(cur + 2..cur + len);
         }

@@ -115,6 +115,9 @@ pub struct RenderedConversation {
     pub tail: Range<usize>,
     /// How many `<audio>` placeholders were expanded.
     pub audio_placeholders: usize,
+    /// The byte range of each expanded placeholder (its audio token string), in order: the only
+    /// places where special tokens are recognised when the text is tokenized.
+    pub audio: Vec<Range<usize>>,
 }
 
 impl RenderedConversation {
@@ -128,6 +131,16 @@ impl RenderedConversation {
     pub fn header_text(&self) -> &str {
         self.text.get(self.header.clone()).unwrap_or_default()
     }
+
+    /// The audio ranges inside `range` of the text, relative to `range.start` (for tokenizing a
+    /// part of the text with [`crate::LlarkTokenizer::encode_template`]).
+    pub fn audio_within(&self, range: &Range<usize>) -> Vec<Range<usize>> {
+        self.audio
+            .iter()
+            .filter(|a| a.start >= range.start && a.end <= range.end)
+            .map(|a| a.start - range.start..a.end - range.start)
+            .collect()
+    }
 }
 
 /// Renders `header` and `turns` into LLark's template, expanding `<audio>` to `frames` frames
@@ -140,14 +153,22 @@ pub fn render_conversation(header: &str, turns: &[Turn], frames: usize) -> Rende
     let header_range = 0..text.len();
     let mut rendered = Vec::with_capacity(turns.len());
     let mut audio_placeholders = 0;
+    let mut audio = Vec::new();
     for turn in turns {
         let start = text.len();
         text.push_str(BEGIN_SIGNAL);
         text.push_str(role_name(turn.from));
         text.push_str(": ");
         let value_start = text.len();
-        audio_placeholders += turn.value.matches(AUDIO_PLACEHOLDER).count();
-        text.push_str(&expand_audio(&turn.value, frames));
+        let mut pieces = turn.value.split(AUDIO_PLACEHOLDER);
+        text.push_str(pieces.next().unwrap_or_default());
+        for piece in pieces {
+            let audio_start = text.len();
+            text.push_str(&audio_token_string(frames));
+            audio.push(audio_start..text.len());
+            audio_placeholders += 1;
+            text.push_str(piece);
+        }
         let value_end = text.len();
         text.push_str(END_SIGNAL);
         rendered.push(RenderedTurn {
@@ -164,6 +185,7 @@ pub fn render_conversation(header: &str, turns: &[Turn], frames: usize) -> Rende
         header: header_range,
         turns: rendered,
         audio_placeholders,
+        audio,
     }
 }
 

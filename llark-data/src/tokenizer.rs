@@ -5,7 +5,15 @@
 //! no stripping), which gives ids 32000..=32003 on Llama 2. Tokens already in the file keep
 //! their ids. Encoding prepends `<s>` as transformers' Llama tokenizer does (`add_bos_token`),
 //! independently of the file's post-processor.
+//!
+//! Special tokens come only from the template, never from user text: [`LlarkTokenizer::encode`]
+//! tokenizes text that spells `</s>`, `[PAD]` or `<audio_patch>` as ordinary text, and
+//! [`LlarkTokenizer::encode_template`] recognises special tokens only inside the byte ranges the
+//! template put them in (the expanded `<audio>` placeholders). Since `tokenizers` splits its
+//! input at special tokens before normalising, the ids are those of tokenizing the whole text
+//! with special tokens recognised, whenever the user text spells none.
 
+use std::ops::Range;
 use std::path::Path;
 
 use tokenizers::{AddedToken, Tokenizer};
@@ -96,6 +104,8 @@ pub struct EncodedText {
 #[derive(Debug, Clone)]
 pub struct LlarkTokenizer {
     inner: Tokenizer,
+    /// The same tokenizer with special tokens encoded as text.
+    text_only: Tokenizer,
     special: SpecialTokenIds,
 }
 
@@ -153,7 +163,13 @@ impl LlarkTokenizer {
             audio_start: require(&inner, AUDIO_START_TOKEN)?,
             audio_end: require(&inner, AUDIO_END_TOKEN)?,
         };
-        Ok(LlarkTokenizer { inner, special })
+        let mut text_only = inner.clone();
+        text_only.set_encode_special_tokens(true);
+        Ok(LlarkTokenizer {
+            inner,
+            text_only,
+            special,
+        })
     }
 
     /// The special token ids.
@@ -188,43 +204,103 @@ impl LlarkTokenizer {
             })
     }
 
-    /// Encodes text; with `add_bos`, `<s>` comes first (as transformers' Llama tokenizer does).
+    /// Encodes user text; with `add_bos`, `<s>` comes first (as transformers' Llama tokenizer
+    /// does). Special-token spellings in `text` (`<s>`, `</s>`, `[PAD]`, `<audio_patch>`, ...)
+    /// are tokenized as ordinary text, never as control ids.
     pub fn encode(&self, text: &str, add_bos: bool) -> Result<Vec<u32>, TokenizerError> {
-        let enc = self.encode_raw(text)?;
-        let mut ids = Vec::with_capacity(enc.len() + 1);
-        if add_bos {
-            ids.push(self.special.bos);
-        }
-        ids.extend_from_slice(enc.get_ids());
-        Ok(ids)
+        Ok(self.encode_template(text, &[], add_bos)?.ids)
     }
 
-    /// Encodes text and also returns each token's byte range in `text`.
+    /// Encodes trusted text in which every special-token spelling is the special token (the
+    /// way `tokenizers` encodes by default). Only for text the program built itself.
+    pub fn encode_with_specials(
+        &self,
+        text: &str,
+        add_bos: bool,
+    ) -> Result<Vec<u32>, TokenizerError> {
+        let whole = 0..text.len();
+        Ok(self
+            .encode_template(text, std::slice::from_ref(&whole), add_bos)?
+            .ids)
+    }
+
+    /// Encodes user text (as [`Self::encode`]) and also returns each token's byte range in
+    /// `text`.
     pub fn encode_with_offsets(
         &self,
         text: &str,
         add_bos: bool,
     ) -> Result<EncodedText, TokenizerError> {
-        let enc = self.encode_raw(text)?;
-        let mut ids = Vec::with_capacity(enc.len() + 1);
-        let mut offsets = Vec::with_capacity(enc.len() + 1);
-        if add_bos {
-            ids.push(self.special.bos);
-            offsets.push((0, 0));
-        }
-        ids.extend_from_slice(enc.get_ids());
-        offsets.extend_from_slice(enc.get_offsets());
-        Ok(EncodedText { ids, offsets })
+        self.encode_template(text, &[], add_bos)
     }
 
-    fn encode_raw(&self, text: &str) -> Result<tokenizers::Encoding, TokenizerError> {
-        self.inner
-            .encode(text, false)
-            .map_err(|e| TokenizerError::Encode {
-                len: text.len(),
-                start: text.chars().take(40).collect(),
-                reason: e.to_string(),
-            })
+    /// Encodes template text: special tokens are recognised only inside the `trusted` byte
+    /// ranges (sorted, disjoint, on character boundaries), where the template put them; the
+    /// rest is tokenized as user text. Offsets are byte ranges in `text`.
+    pub fn encode_template(
+        &self,
+        text: &str,
+        trusted: &[Range<usize>],
+        add_bos: bool,
+    ) -> Result<EncodedText, TokenizerError> {
+        let mut out = EncodedText {
+            ids: Vec::with_capacity(text.len() / 3 + 2),
+            offsets: Vec::with_capacity(text.len() / 3 + 2),
+        };
+        if add_bos {
+            out.ids.push(self.special.bos);
+            out.offsets.push((0, 0));
+        }
+        let mut at = 0;
+        for range in trusted {
+            if range.start < at || range.end < range.start || range.end > text.len() {
+                return Err(self.encode_error(
+                    text,
+                    format!("trusted range {range:?} is out of order or outside the text"),
+                ));
+            }
+            self.encode_part(&self.text_only, text, at..range.start, &mut out)?;
+            self.encode_part(&self.inner, text, range.clone(), &mut out)?;
+            at = range.end;
+        }
+        self.encode_part(&self.text_only, text, at..text.len(), &mut out)?;
+        Ok(out)
+    }
+
+    fn encode_part(
+        &self,
+        tokenizer: &Tokenizer,
+        text: &str,
+        range: Range<usize>,
+        out: &mut EncodedText,
+    ) -> Result<(), TokenizerError> {
+        if range.is_empty() {
+            return Ok(());
+        }
+        let Some(part) = text.get(range.clone()) else {
+            return Err(self.encode_error(
+                text,
+                format!("range {range:?} is not on character boundaries"),
+            ));
+        };
+        let enc = tokenizer
+            .encode(part, false)
+            .map_err(|e| self.encode_error(text, e.to_string()))?;
+        out.ids.extend_from_slice(enc.get_ids());
+        out.offsets.extend(
+            enc.get_offsets()
+                .iter()
+                .map(|&(a, b)| (a + range.start, b + range.start)),
+        );
+        Ok(())
+    }
+
+    fn encode_error(&self, text: &str, reason: String) -> TokenizerError {
+        TokenizerError::Encode {
+            len: text.len(),
+            start: text.chars().take(40).collect(),
+            reason,
+        }
     }
 
     /// Decodes ids to text, optionally skipping special tokens.

@@ -97,7 +97,7 @@ mod tests {
         assert!(!number.contains(&ids.unk));
         assert_eq!(tok.decode(&number, true).unwrap(), "It is 102.5 BPM");
         let audio = tok
-            .encode("<audio_start><audio_patch><audio_end>", false)
+            .encode_with_specials("<audio_start><audio_patch><audio_end>", false)
             .unwrap();
         assert_eq!(audio, vec![ids.audio_start, ids.audio_patch, ids.audio_end]);
         let unknown = tok.encode("zebra", false).unwrap();

@@ -248,7 +248,28 @@ fn missing_fields_are_skipped_not_invented() {
     }))
     .unwrap();
     assert!(all_pairs(&gen, &meta).is_empty());
+    // `generate_record` refuses such a clip outright, naming the field, before any request.
     let mut report = ValidationReport::default();
+    for family in TaskFamily::ALL {
+        let err = generate_record(
+            &mut OfflineGenerator::new(0),
+            &meta,
+            family,
+            None,
+            &Validator::default(),
+            &mut report,
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), "invalid-metadata");
+        assert!(err.to_string().contains("`tempo`"), "{err}");
+    }
+    assert_eq!(report.requests, 0);
+    // Unreadable values that are not stated as facts (a key, a chord) are only skipped.
+    let meta: ClipMetadata = serde_json::from_value(json!({
+        "id": "odd", "key": "H dorian", "genres": ["  "], "caption": "   ",
+        "chords": [{"start_time": 0.0, "end_time": 1.0, "chord": "N"}]
+    }))
+    .unwrap();
     for family in TaskFamily::ALL {
         let rec = generate_record(
             &mut OfflineGenerator::new(0),

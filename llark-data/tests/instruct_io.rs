@@ -287,7 +287,7 @@ fn metadata_loads_from_jsonl_and_json_and_records_go_out_as_jsonl() {
         }
     }
     assert_eq!(writer.written(), 9);
-    writer.finish().unwrap();
+    writer.commit().unwrap();
     let records: Vec<LlarkRecord> = JsonlReader::open(&out, OnError::Stop)
         .unwrap()
         .map(|r| r.unwrap().value)

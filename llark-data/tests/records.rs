@@ -17,7 +17,7 @@ fn llark_records_round_trip_through_files() {
         w.write(&rec).unwrap();
     }
     assert_eq!(w.written(), 3);
-    w.finish().unwrap();
+    w.commit().unwrap();
 
     let read: Vec<LlarkRecord> = JsonlReader::open(&path, OnError::Stop)
         .unwrap()

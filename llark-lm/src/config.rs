@@ -26,6 +26,19 @@ impl TokenIds {
     }
 }
 
+/// The most decoder layers a configuration may declare (checked before anything is allocated).
+pub const MAX_LAYERS: usize = 1024;
+/// The widest `hidden_size` or `intermediate_size` accepted.
+pub const MAX_WIDTH: usize = 1 << 17;
+/// The largest vocabulary accepted.
+pub const MAX_VOCAB_SIZE: usize = 1 << 22;
+/// The most attention (or key/value) heads accepted.
+pub const MAX_HEADS: usize = 1024;
+/// The widest attention head accepted.
+pub const MAX_HEAD_DIM: usize = 1024;
+/// The longest context (`max_position_embeddings`) accepted.
+pub const MAX_POSITIONS: usize = 1 << 22;
+
 /// RoPE frequency scaling, as `rope_scaling` in `config.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RopeScaling {
@@ -142,7 +155,9 @@ impl LlamaConfig {
         Ok(config)
     }
 
-    /// Checks the fields for consistency (head counts, activation, RoPE scaling).
+    /// Checks the fields for consistency (head counts, activation, RoPE scaling) and range: sizes
+    /// positive and within the `MAX_*` limits, `rms_norm_eps` in `(0, 1)`, `rope_theta` finite and
+    /// above 1, RoPE scaling factors finite and positive.
     pub fn validate(&self) -> Result<()> {
         let bad = |field: &str, reason: String| {
             Err(LmError::ConfigValue {
@@ -150,15 +165,52 @@ impl LlamaConfig {
                 reason,
             })
         };
-        for (field, value) in [
-            ("vocab_size", self.vocab_size),
-            ("hidden_size", self.hidden_size),
-            ("intermediate_size", self.intermediate_size),
-            ("num_attention_heads", self.num_attention_heads),
+        for (field, value, max) in [
+            ("vocab_size", self.vocab_size, MAX_VOCAB_SIZE),
+            ("hidden_size", self.hidden_size, MAX_WIDTH),
+            ("intermediate_size", self.intermediate_size, MAX_WIDTH),
+            ("num_attention_heads", self.num_attention_heads, MAX_HEADS),
+            (
+                "max_position_embeddings",
+                self.max_position_embeddings,
+                MAX_POSITIONS,
+            ),
         ] {
-            if value == 0 {
-                return bad(field, "must be positive".into());
+            if value == 0 || value > max {
+                return bad(field, format!("is {value}, not in 1..={max}"));
             }
+        }
+        if self.num_hidden_layers > MAX_LAYERS {
+            return bad(
+                "num_hidden_layers",
+                format!("is {}, more than {MAX_LAYERS}", self.num_hidden_layers),
+            );
+        }
+        for (field, value) in [
+            ("num_key_value_heads", self.num_key_value_heads),
+            ("head_dim", self.head_dim),
+        ] {
+            if let Some(v) = value.filter(|&v| v == 0 || v > MAX_HEADS.max(MAX_HEAD_DIM)) {
+                return bad(field, format!("is {v}, out of range"));
+            }
+        }
+        if self.head_dim() > MAX_HEAD_DIM {
+            return bad(
+                "head_dim",
+                format!("is {}, more than {MAX_HEAD_DIM}", self.head_dim()),
+            );
+        }
+        if !(self.rms_norm_eps.is_finite() && self.rms_norm_eps > 0.0 && self.rms_norm_eps < 1.0) {
+            return bad(
+                "rms_norm_eps",
+                format!("is {}, not a small positive number", self.rms_norm_eps),
+            );
+        }
+        if !(self.rope_theta.is_finite() && self.rope_theta > 1.0) {
+            return bad(
+                "rope_theta",
+                format!("is {}, not a RoPE base above 1", self.rope_theta),
+            );
         }
         if self.head_dim.is_none() && !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return bad(
@@ -222,23 +274,48 @@ impl LlamaConfig {
                 reason: "missing".into(),
             })
         };
+        let positive = |v: Option<f64>, name: &str| {
+            let v = need(v, name)?;
+            if v.is_finite() && v > 0.0 {
+                Ok(v)
+            } else {
+                Err(LmError::ConfigValue {
+                    field: format!("rope_scaling.{name}"),
+                    reason: format!("is {v}, not a positive number"),
+                })
+            }
+        };
         let kind = s.rope_type.as_deref().or(s.legacy_type.as_deref());
         match kind.unwrap_or("default") {
             "default" => Ok(RopeKind::Default),
             "linear" => Ok(RopeKind::Linear {
-                factor: need(s.factor, "factor")?,
+                factor: positive(s.factor, "factor")?,
             }),
-            "llama3" => Ok(RopeKind::Llama3 {
-                factor: need(s.factor, "factor")?,
-                low_freq_factor: need(s.low_freq_factor, "low_freq_factor")?,
-                high_freq_factor: need(s.high_freq_factor, "high_freq_factor")?,
-                original_max_position_embeddings: s.original_max_position_embeddings.ok_or_else(
-                    || LmError::ConfigValue {
+            "llama3" => {
+                let low_freq_factor = positive(s.low_freq_factor, "low_freq_factor")?;
+                let high_freq_factor = positive(s.high_freq_factor, "high_freq_factor")?;
+                if high_freq_factor <= low_freq_factor {
+                    return Err(LmError::ConfigValue {
+                        field: "rope_scaling.high_freq_factor".into(),
+                        reason: format!(
+                            "{high_freq_factor} is not above low_freq_factor {low_freq_factor}"
+                        ),
+                    });
+                }
+                let original = s
+                    .original_max_position_embeddings
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| LmError::ConfigValue {
                         field: "rope_scaling.original_max_position_embeddings".into(),
-                        reason: "missing".into(),
-                    },
-                )? as f64,
-            }),
+                        reason: "missing or 0".into(),
+                    })?;
+                Ok(RopeKind::Llama3 {
+                    factor: positive(s.factor, "factor")?,
+                    low_freq_factor,
+                    high_freq_factor,
+                    original_max_position_embeddings: original as f64,
+                })
+            }
             other => Err(LmError::ConfigValue {
                 field: "rope_scaling.rope_type".into(),
                 reason: format!("`{other}` is not supported (linear, llama3)"),

@@ -32,6 +32,32 @@ pub enum LmError {
     /// Reading or writing a safetensors file failed (the error names the file and tensor).
     #[error(transparent)]
     Tensors(#[from] llark_tensors::TensorError),
+    /// A weight holds NaN or an infinity (a corrupt or diverged checkpoint).
+    #[error("weight `{name}` in {source_desc} holds {value} at element {index}")]
+    NonFiniteWeight {
+        /// The files that were read.
+        source_desc: String,
+        /// The tensor name.
+        name: String,
+        /// Flat index of the first bad element.
+        index: usize,
+        /// The value found.
+        value: f32,
+    },
+    /// The logits of a generation step hold NaN or an infinity (the answer would be garbage).
+    #[error("the model produced non-finite logits at generation step {step}")]
+    NonFiniteLogits {
+        /// 0-based step of generation (0 is the prompt).
+        step: usize,
+    },
+    /// A prompt does not fit the model's context.
+    #[error("the prompt is {tokens} positions (text and audio frames) but the model's context is {context} (max_position_embeddings); shorten the question or crop the audio")]
+    PromptTooLong {
+        /// Positions the prompt needs.
+        tokens: usize,
+        /// The model's context length.
+        context: usize,
+    },
     /// A tensor has another rank than the one asked for.
     #[error("tensor `{name}` has rank {} ({shape:?}), expected rank {rank}", shape.len())]
     Rank {

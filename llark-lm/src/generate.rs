@@ -113,7 +113,7 @@ pub enum StopReason {
     Eos,
     /// Its decoded continuation contains a stop string.
     StopString,
-    /// It reached `max_new_tokens`.
+    /// It reached `max_new_tokens`, or the model's context (`max_position_embeddings`) is full.
     MaxTokens,
 }
 
@@ -260,7 +260,15 @@ impl<B: Backend> Llama<B> {
             Prompt::Ids(rows) => (rows.len(), rows.iter().map(Vec::len).max().unwrap_or(0)),
             Prompt::Embeds { mask, .. } => (mask.batch(), mask.len()),
         };
-        let mut cache = self.new_cache(batch, len + config.max_new_tokens + 1);
+        let context = self.config.max_position_embeddings;
+        if len > context {
+            return Err(LmError::PromptTooLong {
+                tokens: len,
+                context,
+            });
+        }
+        let capacity = len.saturating_add(config.max_new_tokens).min(context) + 1;
+        let mut cache = self.new_cache(batch, capacity);
         self.run_generation(prompt, config, &mut cache, hooks, false)
     }
 
@@ -284,6 +292,7 @@ impl<B: Backend> Llama<B> {
         embeds: Tensor<B, 3>,
         mask: &AttentionMask,
         cache: &mut KvCache<B>,
+        step: usize,
     ) -> Result<Vec<Vec<f32>>> {
         let hidden = self.hidden_states(embeds, Some(mask), Some(cache))?;
         let [b, t, d] = hidden.dims();
@@ -293,6 +302,9 @@ impl<B: Backend> Llama<B> {
             .convert::<f32>()
             .into_vec()
             .map_err(|e| LmError::Input(format!("logits: {e:?}")))?;
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(LmError::NonFiniteLogits { step });
+        }
         Ok(values
             .chunks(self.config.vocab_size)
             .map(<[f32]>::to_vec)
@@ -346,7 +358,19 @@ impl<B: Backend> Llama<B> {
         let mut sampler = Sampler {
             rng: ChaCha8Rng::seed_from_u64(config.seed),
         };
-        if config.max_new_tokens == 0 {
+        // The prompt must fit the context; generation stops (as at `max_new_tokens`) when the
+        // context is full. A token that is not kept in the cache needs no position.
+        let context = self.config.max_position_embeddings;
+        let used = cache.len().saturating_add(mask.len());
+        let room = (context + usize::from(!keep_all_in_cache)).saturating_sub(used);
+        if used > context || (room == 0 && config.max_new_tokens > 0) {
+            return Err(LmError::PromptTooLong {
+                tokens: used,
+                context,
+            });
+        }
+        let max_new_tokens = config.max_new_tokens.min(room);
+        if max_new_tokens == 0 {
             if keep_all_in_cache {
                 self.hidden_states(embeds, Some(&mask), Some(cache))?;
             }
@@ -355,8 +379,8 @@ impl<B: Backend> Llama<B> {
                 stop_reasons: vec![StopReason::MaxTokens; batch],
             });
         }
-        let mut logits = self.last_logits(embeds, &mask, cache)?;
-        for step in 0..config.max_new_tokens {
+        let mut logits = self.last_logits(embeds, &mask, cache, 0)?;
+        for step in 0..max_new_tokens {
             let mut next = vec![config.pad_token_id; batch];
             let mut real = vec![false; batch];
             for row in 0..batch {
@@ -386,7 +410,7 @@ impl<B: Backend> Llama<B> {
                     }
                 }
             }
-            let done = reasons.iter().all(Option::is_some) || step + 1 == config.max_new_tokens;
+            let done = reasons.iter().all(Option::is_some) || step + 1 == max_new_tokens;
             if done && !keep_all_in_cache {
                 break;
             }
@@ -397,7 +421,7 @@ impl<B: Backend> Llama<B> {
                 self.hidden_states(embeds, Some(&step_mask), Some(cache))?;
                 break;
             }
-            logits = self.last_logits(embeds, &step_mask, cache)?;
+            logits = self.last_logits(embeds, &step_mask, cache, step + 1)?;
         }
         Ok(GenerationOutput {
             tokens,

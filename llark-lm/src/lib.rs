@@ -39,7 +39,10 @@ pub mod rope;
 pub mod weights;
 
 pub use cache::KvCache;
-pub use config::{LlamaConfig, RopeKind, RopeScaling, TokenIds};
+pub use config::{
+    LlamaConfig, RopeKind, RopeScaling, TokenIds, MAX_HEADS, MAX_HEAD_DIM, MAX_LAYERS,
+    MAX_POSITIONS, MAX_VOCAB_SIZE, MAX_WIDTH,
+};
 pub use error::{LmError, Result};
 pub use export::{write_safetensors, SaveDtype};
 pub use generate::{GenerationConfig, GenerationHooks, GenerationOutput, Prompt, StopReason};

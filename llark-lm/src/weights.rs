@@ -108,6 +108,7 @@ impl WeightSource {
     ) -> Result<Tensor<B, D>> {
         let (values, shape) = self.read_f32(name)?;
         check_rank::<D>(name, &shape)?;
+        self.check_finite(name, &values)?;
         Ok(Tensor::from_data(TensorData::new(values, shape), device))
     }
 
@@ -120,7 +121,21 @@ impl WeightSource {
     ) -> Result<Tensor<B, D>> {
         let values = self.set.read_f32_shaped(name, &expected)?;
         self.set.release(name);
+        self.check_finite(name, &values)?;
         Ok(Tensor::from_data(TensorData::new(values, expected), device))
+    }
+
+    /// Fails with [`LmError::NonFiniteWeight`] at the first NaN or infinity of `values`.
+    fn check_finite(&self, name: &str, values: &[f32]) -> Result<()> {
+        match values.iter().position(|v| !v.is_finite()) {
+            None => Ok(()),
+            Some(index) => Err(LmError::NonFiniteWeight {
+                source_desc: self.description().to_string(),
+                name: name.to_string(),
+                index,
+                value: values[index],
+            }),
+        }
     }
 
     /// Builds an integer tensor of rank `D` on `device`.

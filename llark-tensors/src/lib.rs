@@ -8,7 +8,7 @@
 //! - Writing: [`TensorBuf`] holds a host tensor encoded as f32, f16, bf16 ([`FloatDtype`]) or
 //!   i64; [`write_file`] writes named tensors with string metadata atomically (temporary file in
 //!   the same directory, fsync, rename); [`write_shards`] writes shards and their index;
-//!   [`write_single`] writes one tensor.
+//!   [`write_single`] writes one tensor; [`AtomicFile`] streams any other file the same way.
 //!
 //! Every error is a [`TensorError`] naming the file and tensor at fault. The crate has no
 //! deep-learning dependency: callers turn the host values into their framework's tensors.
@@ -35,12 +35,14 @@
 //! ```
 #![warn(missing_docs)]
 
+mod atomic;
 mod dtype;
 mod error;
 mod file;
 mod set;
 mod write;
 
+pub use atomic::{partial_path, same_file, AtomicFile};
 pub use dtype::{
     decode_f32, decode_f32_into, decode_i64, encode_f32, is_float, FloatDtype, FLOAT_DTYPES,
     INT_DTYPES,

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use safetensors::{Dtype, View};
 
+use crate::atomic::{partial_path, sync_parent};
 use crate::dtype::{encode_f32, FloatDtype};
 use crate::error::{Result, TensorError};
 use crate::set::INDEX_FILE;
@@ -145,14 +146,7 @@ impl View for &TensorBuf {
 /// or complete.
 pub fn write_atomic(path: impl AsRef<Path>, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let path = path.as_ref();
-    let name = path.file_name().ok_or_else(|| TensorError::Io {
-        path: path.to_path_buf(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"),
-    })?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".{}.partial", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
+    let tmp = partial_path(path).map_err(TensorError::io(path))?;
     let result = fill(&tmp).and_then(|()| {
         File::open(&tmp)
             .and_then(|f| f.sync_all())
@@ -174,24 +168,6 @@ pub fn write_bytes_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
             .and_then(|mut f| f.write_all(bytes))
             .map_err(TensorError::io(tmp))
     })
-}
-
-/// Syncs the directory entry of a renamed file (best effort: not every platform can open a
-/// directory).
-fn sync_parent(path: &Path) {
-    #[cfg(unix)]
-    if let Some(dir) = path.parent() {
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
 }
 
 /// Writes named tensors to one safetensors file, atomically, with string `metadata` in its

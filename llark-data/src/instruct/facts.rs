@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use llark_music::{format_bpm, join_words, pace_word, ChordSpan, Key};
 
-use super::metadata::ClipMetadata;
+use super::metadata::{parse_time_signature, ClipMetadata, MAX_BEATS_PER_BAR};
 
 impl ClipMetadata {
     /// The usable facts of this clip, normalised and formatted for answers.
@@ -239,12 +239,12 @@ fn capitalise(s: &str) -> String {
 /// from the downbeats (LLark's reading of madmom's beat numbers), when that is at least 2.
 fn time_signature(m: &ClipMetadata) -> Option<(u32, u32)> {
     if let Some(ts) = m.time_signature.as_deref() {
-        let (n, d) = ts.trim().split_once('/')?;
-        let (n, d) = (n.trim().parse::<u32>().ok()?, d.trim().parse::<u32>().ok()?);
-        return (n > 0 && [1, 2, 4, 8, 16, 32].contains(&d)).then_some((n, d));
+        return parse_time_signature(ts);
     }
     let beats = m.downbeats.iter().map(|d| d.beat_number).max()?;
-    (beats >= 2).then_some((beats, 4))
+    (2..=MAX_BEATS_PER_BAR)
+        .contains(&beats)
+        .then_some((beats, 4))
 }
 
 #[cfg(test)]

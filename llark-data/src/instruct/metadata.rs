@@ -135,6 +135,81 @@ impl ClipMetadata {
     }
 }
 
+/// The highest tempo accepted in metadata, in BPM (a listener's tap rate tops out far below).
+pub const MAX_METADATA_BPM: f64 = 1000.0;
+/// The most beats per bar accepted in a time signature.
+pub const MAX_BEATS_PER_BAR: u32 = 32;
+
+/// A metadata field whose value cannot be true of a clip.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("clip {clip}: field `{field}` {reason}")]
+pub struct InvalidField {
+    /// The clip id.
+    pub clip: String,
+    /// The field.
+    pub field: &'static str,
+    /// What is wrong with its value.
+    pub reason: String,
+}
+
+impl ClipMetadata {
+    /// Checks the fields that generation states as facts: a finite tempo in
+    /// `(0, MAX_METADATA_BPM]`, a time signature `n/d` with `1 <= n <= MAX_BEATS_PER_BAR` and `d`
+    /// a power of two up to 32, a finite non-negative duration, and finite beat and chord times.
+    /// The first bad field is returned.
+    pub fn validate(&self) -> Result<(), InvalidField> {
+        let bad = |field: &'static str, reason: String| InvalidField {
+            clip: self.id.clone(),
+            field,
+            reason,
+        };
+        if let Some(t) = self.tempo {
+            if !(t.is_finite() && t > 0.0 && t <= MAX_METADATA_BPM) {
+                return Err(bad(
+                    "tempo",
+                    format!("is {t}, not a tempo in (0, {MAX_METADATA_BPM}] BPM"),
+                ));
+            }
+        }
+        if let Some(ts) = &self.time_signature {
+            if parse_time_signature(ts).is_none() {
+                return Err(bad(
+                    "time_signature",
+                    format!(
+                        "is {ts:?}, not n/d with 1 <= n <= {MAX_BEATS_PER_BAR} and d in 1, 2, 4, 8, 16, 32"
+                    ),
+                ));
+            }
+        }
+        if let Some(d) = self.duration {
+            if !(d.is_finite() && d >= 0.0) {
+                return Err(bad("duration", format!("is {d}, not a length in seconds")));
+            }
+        }
+        if let Some(b) = self.downbeats.iter().find(|b| !b.time.is_finite()) {
+            return Err(bad("downbeats", format!("has a beat at time {}", b.time)));
+        }
+        if let Some(c) = self
+            .chords
+            .iter()
+            .find(|c| !(c.start_time.is_finite() && c.end_time.is_finite()))
+        {
+            return Err(bad(
+                "chords",
+                format!("has a chord from {} to {}", c.start_time, c.end_time),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Reads `n/d` as a time signature (see [`ClipMetadata::validate`] for the accepted range).
+pub fn parse_time_signature(text: &str) -> Option<(u32, u32)> {
+    let (n, d) = text.trim().split_once('/')?;
+    let (n, d) = (n.trim().parse::<u32>().ok()?, d.trim().parse::<u32>().ok()?);
+    ((1..=MAX_BEATS_PER_BAR).contains(&n) && [1, 2, 4, 8, 16, 32].contains(&d)).then_some((n, d))
+}
+
 /// Errors of reading a metadata JSON file.
 #[derive(Debug, thiserror::Error)]
 pub enum MetadataError {

@@ -43,7 +43,10 @@ use serde_json::Value;
 use crate::record::{LlarkRecord, QaPair, TaskFamily};
 
 pub use facts::ClipFacts;
-pub use metadata::{read_metadata_json, ClipMetadata, MetadataError};
+pub use metadata::{
+    parse_time_signature, read_metadata_json, ClipMetadata, InvalidField, MetadataError,
+    MAX_BEATS_PER_BAR, MAX_METADATA_BPM,
+};
 pub use offline::{OfflineGenerator, OfflinePair, QaTemplate};
 #[cfg(feature = "openai")]
 pub use openai::{OpenAiConfig, OpenAiGenerator};
@@ -95,6 +98,9 @@ pub enum GenerateError {
         /// What is missing or wrong.
         reason: String,
     },
+    /// The clip's metadata states something impossible (no request is made for it).
+    #[error(transparent)]
+    InvalidMetadata(#[from] InvalidField),
     /// The environment variable meant to hold the API key is unset or empty.
     #[error("environment variable {var} (API key) is not set or empty")]
     MissingApiKey {
@@ -105,7 +111,7 @@ pub enum GenerateError {
 
 impl GenerateError {
     /// A short name for counting (`malformed-json`, `wrong-shape`, `http`, `transport`,
-    /// `bad-completion`, `missing-api-key`).
+    /// `bad-completion`, `missing-api-key`, `invalid-metadata`).
     pub fn kind(&self) -> &'static str {
         match self {
             GenerateError::Response { source, .. } => source.kind(),
@@ -113,6 +119,7 @@ impl GenerateError {
             GenerateError::Transport { .. } => "transport",
             GenerateError::BadCompletion { .. } => "bad-completion",
             GenerateError::MissingApiKey { .. } => "missing-api-key",
+            GenerateError::InvalidMetadata(_) => "invalid-metadata",
         }
     }
 }
@@ -183,7 +190,8 @@ pub fn make_record(meta: &ClipMetadata, family: TaskFamily, pairs: Vec<QaPair>) 
 }
 
 /// Generates, checks and packs one record: at most `max_pairs` accepted pairs (all when
-/// `None`), in the generator's order. `Ok(None)` when no pair survives.
+/// `None`), in the generator's order. `Ok(None)` when no pair survives; metadata that fails
+/// [`ClipMetadata::validate`] is refused before any generation.
 pub fn generate_record(
     generator: &mut (impl Generator + ?Sized),
     meta: &ClipMetadata,
@@ -192,6 +200,7 @@ pub fn generate_record(
     validator: &Validator,
     report: &mut ValidationReport,
 ) -> Result<Option<LlarkRecord>, GenerateError> {
+    meta.validate()?;
     let mut pairs = generator.generate_checked(meta, family, validator, report)?;
     if let Some(n) = max_pairs {
         pairs.truncate(n);
