@@ -3,15 +3,21 @@
 //!
 //! ```sh
 //! cargo run --release --example evaluate -- --model quickstart-out/model --labels labels.jsonl \
-//!     --output results.json
+//!     --output results.json [--answers answers.jsonl] [--strict]
 //! ```
 //!
 //! Each line of `labels.jsonl` names one clip and its references:
-//! `{"id": "...", "audio": "clip.wav" | "encoding": "clip.npy", "key": "F minor", "tempo": 128.0,
-//!   "genre": "rock", "instruments": ["guitar", "drums"], "dataset": "gtzan" | "medleydb" | "musicnet"}`.
+//! `{"id": "...", "audio": "clip.wav" | "encoding": "clip.npy", "start": 30.0, "duration": 23.78,
+//!   "key": "F minor", "tempo": 128.0, "genre": "rock", "instruments": ["guitar", "drums"],
+//!   "dataset": "gtzan" | "medleydb" | "musicnet"}`.
 //! Every label present is asked about (the task's question, or the one given with
 //! `--key-question`, `--tempo-question`, `--genre-question`, `--instrument-question`). Paths are
 //! relative to the labels file. Audio needs an encoder (`--encoder DIR` or `MODEL/encoder`).
+//!
+//! Every label is checked before the model runs. A clip that cannot be scored or answered (a bad
+//! label, a missing or corrupt file, a prompt longer than the model's context) is reported with
+//! its line and id and left out; the table covers the rest and says how many were left out.
+//! `--strict` stops at the first such clip instead.
 
 mod common;
 
@@ -22,12 +28,9 @@ use clap::Parser;
 use common::ModelArgs;
 use indicatif::{ProgressBar, ProgressStyle};
 use llark::backend::{default_device, DefaultBackend};
-use llark::data::{JsonlReader, OnError};
-use llark::encoders::{load_encoder, read_encoding_file};
-use llark::eval::{evaluate, EvalConfig, Reference, Task};
+use llark::encoders::load_encoder;
 use llark::lm::GenerationConfig;
-use llark::LlarkError;
-use serde::Deserialize;
+use llark_jobs::evaluate::{plan_evaluation, run_evaluation, EvalOptions, Questions};
 
 /// Evaluate an LLark model on labelled clips with LLark's metrics.
 #[derive(Parser, Debug)]
@@ -56,26 +59,12 @@ struct Args {
     /// Question for instrument labels.
     #[arg(long)]
     instrument_question: Option<String>,
-}
-
-/// One labelled clip.
-#[derive(Debug, Deserialize)]
-struct Labelled {
-    id: String,
-    #[serde(default)]
-    audio: Option<String>,
-    #[serde(default)]
-    encoding: Option<String>,
-    #[serde(default)]
-    key: Option<String>,
-    #[serde(default)]
-    tempo: Option<f64>,
-    #[serde(default)]
-    genre: Option<String>,
-    #[serde(default)]
-    instruments: Option<Vec<String>>,
-    #[serde(default)]
-    dataset: Option<String>,
+    /// Where to write every answer (JSON Lines: id, line, task, question, answer, reference).
+    #[arg(long)]
+    answers: Option<PathBuf>,
+    /// Stop at the first clip that cannot be scored or answered.
+    #[arg(long)]
+    strict: bool,
 }
 
 fn main() -> ExitCode {
@@ -85,12 +74,9 @@ fn main() -> ExitCode {
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let device = default_device();
     let base = args.labels.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let reader = JsonlReader::<Labelled, _>::open(&args.labels, OnError::Stop)?;
-    let clips: Vec<Labelled> = reader
-        .map(|line| line.map(|n| n.value))
-        .collect::<Result<_, _>>()?;
-    if clips.is_empty() {
-        return Err(format!("{}: no labelled clips", args.labels.display()).into());
+    let plan = plan_evaluation(&args.labels, args.strict)?;
+    for refused in &plan.refused {
+        eprintln!("left out {}: {refused}", args.labels.display());
     }
 
     let mut pipeline = args.model.pipeline(
@@ -98,96 +84,60 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         GenerationConfig::greedy(args.max_new_tokens),
         &device,
     )?;
-    if clips.iter().any(|c| c.audio.is_some()) {
+    if plan.clips.iter().any(|c| c.clip.audio.is_some()) {
         let dir = args.model.encoder_dir();
         pipeline = pipeline.with_encoder(load_encoder::<DefaultBackend>(&dir, &device)?)?;
     }
 
-    let bar = ProgressBar::new(clips.len() as u64);
+    let bar = ProgressBar::new(plan.clips.len() as u64);
     if let Ok(style) = ProgressStyle::with_template("{msg:10} [{bar:30}] {pos}/{len} {eta}") {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_message("evaluating");
-    let mut rows = Vec::new();
-    for clip in &clips {
-        let audio = match (&clip.audio, &clip.encoding) {
-            (Some(path), None) => pipeline.encode_file(base.join(path))?,
-            (None, Some(path)) => {
-                let (values, shape) = read_encoding_file(base.join(path))?;
-                pipeline.encodings(values, shape)?
-            }
-            _ => {
-                return Err(format!(
-                    "clip {}: give exactly one of `audio` and `encoding`",
-                    clip.id
-                )
-                .into())
-            }
-        };
-        for (task, reference) in tasks_of(clip)? {
-            let question = question_for(&args, task);
-            let answer = pipeline.ask(&audio, &question, None)?;
-            rows.push((task, answer, reference));
-        }
-        bar.inc(1);
-    }
+    let refused: Vec<u64> = plan.refused.iter().map(|f| f.line).collect();
+    let options = EvalOptions {
+        questions: Questions {
+            key: args.key_question.clone(),
+            tempo: args.tempo_question.clone(),
+            genre: args.genre_question.clone(),
+            instruments: args.instrument_question.clone(),
+        },
+        strict: args.strict,
+        answers: args.answers.clone(),
+        config: Default::default(),
+    };
+    let outcome = run_evaluation(&pipeline, &base, plan, &options, |_| bar.inc(1))?;
     bar.finish_and_clear();
+    for failure in outcome
+        .failures
+        .iter()
+        .filter(|f| !refused.contains(&f.line))
+    {
+        eprintln!("left out {}: {failure}", args.labels.display());
+    }
 
-    let table = evaluate(rows, &EvalConfig::default())?;
-    println!("{}", table.to_markdown());
+    println!("{}", outcome.table.to_markdown());
+    println!(
+        "{} clips evaluated, {} left out{}",
+        outcome.evaluated,
+        outcome.failures.len(),
+        if outcome.failures.is_empty() {
+            ""
+        } else {
+            " (listed above)"
+        }
+    );
     if let Some(path) = &args.output {
-        let json = table.to_json_pretty()?;
-        std::fs::write(path, json + "\n").map_err(|source| LlarkError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let json = outcome.table.to_json_pretty()? + "\n";
+        llark_tensors::write_bytes_atomic(path, json.as_bytes())?;
         eprintln!("wrote {}", path.display());
     }
+    if let Some(path) = &args.answers {
+        eprintln!(
+            "wrote {} answers to {}",
+            outcome.answers.len(),
+            path.display()
+        );
+    }
     Ok(())
-}
-
-/// The tasks a clip's labels call for, with their references.
-fn tasks_of(clip: &Labelled) -> Result<Vec<(Task, Reference)>, Box<dyn std::error::Error>> {
-    let dataset = clip.dataset.as_deref().map(str::to_ascii_lowercase);
-    let mut tasks = Vec::new();
-    if let Some(key) = &clip.key {
-        tasks.push((Task::Key, Reference::Key(key.clone())));
-    }
-    if let Some(bpm) = clip.tempo {
-        tasks.push((Task::Tempo, Reference::Bpm(bpm)));
-    }
-    if let Some(genre) = &clip.genre {
-        let task = match dataset.as_deref() {
-            Some("medleydb") => Task::GenreMedleyDb,
-            _ => Task::GenreGtzan,
-        };
-        tasks.push((task, Reference::Genre(genre.clone())));
-    }
-    if let Some(instruments) = &clip.instruments {
-        let task = match dataset.as_deref() {
-            Some("musicnet") => Task::InstrumentsMusicNet,
-            _ => Task::InstrumentsMedleyDb,
-        };
-        tasks.push((task, Reference::Instruments(instruments.clone())));
-    }
-    if tasks.is_empty() {
-        return Err(format!(
-            "clip {}: no key, tempo, genre or instruments label",
-            clip.id
-        )
-        .into());
-    }
-    Ok(tasks)
-}
-
-fn question_for(args: &Args, task: Task) -> String {
-    let given = match task {
-        Task::Key => &args.key_question,
-        Task::Tempo => &args.tempo_question,
-        Task::GenreGtzan | Task::GenreMedleyDb => &args.genre_question,
-        Task::InstrumentsMedleyDb | Task::InstrumentsMusicNet => &args.instrument_question,
-    };
-    given
-        .clone()
-        .unwrap_or_else(|| task.default_prompt().to_string())
 }

@@ -68,6 +68,13 @@ pub fn read_encoding_file(path: impl AsRef<Path>) -> Result<(Vec<f32>, [usize; 2
             })
         }
     };
+    if let Some(index) = data.iter().position(|v| !v.is_finite()) {
+        return Err(LlarkError::NonFiniteEncoding {
+            source_name: path.display().to_string(),
+            index,
+            value: data[index],
+        });
+    }
     match shape.as_slice() {
         [frames, width] | [1, frames, width] => Ok((data, [*frames, *width])),
         other => Err(LlarkError::EncodingRank {

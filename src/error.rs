@@ -127,6 +127,17 @@ pub enum LlarkError {
         /// The model's width.
         width: usize,
     },
+    /// Encodings hold NaN or an infinity (a corrupt file or a diverged encoder): the model
+    /// would answer garbage.
+    #[error("encodings from {source_name} hold {value} at element {index}")]
+    NonFiniteEncoding {
+        /// Where the encodings came from (a file, or `<memory>`).
+        source_name: String,
+        /// Flat index of the first bad element.
+        index: usize,
+        /// The value found.
+        value: f32,
+    },
     /// A batch's audio tensor does not hold exactly the frames of its audio spans.
     #[error("the batch's audio spans have {spans:?} frames, the audio tensor has {rows} rows")]
     AudioSpanMismatch {

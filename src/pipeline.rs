@@ -162,6 +162,13 @@ impl<B: Backend> Pipeline<B> {
                 width: self.model.config().mm_hidden_size,
             });
         }
+        if let Some(index) = values.iter().position(|v| !v.is_finite()) {
+            return Err(LlarkError::NonFiniteEncoding {
+                source_name: "<memory>".into(),
+                index,
+                value: values[index],
+            });
+        }
         Ok(Tensor::from_data(
             TensorData::new(values, shape),
             &self.model.device(),
@@ -183,10 +190,14 @@ impl<B: Backend> Pipeline<B> {
     /// carry the `<audio>` placeholder.
     pub fn answer_turns(&self, audio: &Tensor<B, 2>, turns: &[Turn]) -> Result<String> {
         let prompt = self.prompt_ids(audio, turns)?;
-        let mut cache = self
-            .model
-            .lm
-            .new_cache(1, prompt.len() + self.generation.max_new_tokens + 1);
+        let mut cache = self.model.lm.new_cache(
+            1,
+            prompt
+                .len()
+                .saturating_add(self.generation.max_new_tokens)
+                .min(1 << 20)
+                + 1,
+        );
         let (answer, _) = self.generate(audio, &prompt, 0, &mut cache, None)?;
         Ok(answer)
     }
@@ -224,6 +235,15 @@ impl<B: Backend> Pipeline<B> {
         cache: &mut KvCache<B>,
         on_text: Option<&mut dyn FnMut(&str)>,
     ) -> Result<(String, Vec<u32>)> {
+        // Refused before anything is embedded (the LM checks again, with the cache).
+        let context = self.model.config().llama.max_position_embeddings;
+        if prompt.len() > context {
+            return Err(llark_lm::LmError::PromptTooLong {
+                tokens: prompt.len(),
+                context,
+            }
+            .into());
+        }
         let ids = vec![prompt.to_vec()];
         let embeds = self.model.embed(&ids, &[vec![audio.clone()]])?;
         let [_, len, width] = embeds.dims();

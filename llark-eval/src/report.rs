@@ -316,6 +316,13 @@ impl Evaluator {
             })
     }
 
+    /// Checks a reference label for `task` the way [`Self::push`] would, without an answer and
+    /// without adding a row: run it over every label before generating any answer, so that a
+    /// bad label is found (and named) before the model runs.
+    pub fn check_reference(task: Task, reference: &Reference) -> Result<(), EvalError> {
+        Evaluator::default().push_inner(task, "", reference.clone())
+    }
+
     fn push_inner(
         &mut self,
         task: Task,

@@ -106,6 +106,18 @@ pub enum JobError {
     /// From evaluation.
     #[error(transparent)]
     Eval(#[from] llark::eval::EvalError),
+    /// From reading or writing JSON Lines.
+    #[error(transparent)]
+    Jsonl(#[from] llark::data::JsonlError),
+    /// An evaluation stopped: a bad labels file, no usable clip, or (with `strict`) a clip that
+    /// failed.
+    #[error("evaluating {path}: {failure}")]
+    Evaluation {
+        /// The labels file (or the folder its paths are relative to).
+        path: PathBuf,
+        /// The first failure.
+        failure: String,
+    },
 }
 
 impl JobError {

@@ -5,6 +5,7 @@
 //!
 //! | module | job |
 //! |---|---|
+//! | [`evaluate`] | a labelled set → answers → LLark's metrics table, past bad clips |
 //! | [`embed`] | a corpus of audio files → per-clip encodings (resumable, sharded) → an encoding store |
 //! | [`quickstart`] | the out-of-the-box demo: synthetic music → lite encoder → instruction data → a small LLark trained from scratch → LLark's metrics |
 //!
@@ -15,6 +16,7 @@
 
 pub mod embed;
 mod error;
+pub mod evaluate;
 mod progress;
 pub mod quickstart;
 
