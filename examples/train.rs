@@ -24,7 +24,10 @@
 //! instead of `"base_llama"`, training starts from an LLark directory. A run whose output directory holds a checkpoint continues from it when `resume` is
 //! true (the default).
 
+mod common;
+
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -80,8 +83,11 @@ impl TrainObserver for Bar {
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let args = Args::parse();
+fn main() -> ExitCode {
+    run(Args::parse()).map_or_else(common::fail, |()| ExitCode::SUCCESS)
+}
+
+fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let run = TrainRun::from_file(&args.config)?;
     eprintln!("backend {}", backend_name());
     let mut observer: Box<dyn TrainObserver> = if run.training.progress_bar {

@@ -138,6 +138,14 @@ pub enum LlarkError {
         /// The value found.
         value: f32,
     },
+    /// Encoding the audio of a file failed (e.g. a clip too short for one frame).
+    #[error("{path}: {source}")]
+    InFile {
+        /// The audio file.
+        path: PathBuf,
+        /// What went wrong.
+        source: Box<LlarkError>,
+    },
     /// A batch's audio tensor does not hold exactly the frames of its audio spans.
     #[error("the batch's audio spans have {spans:?} frames, the audio tensor has {rows} rows")]
     AudioSpanMismatch {

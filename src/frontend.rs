@@ -200,7 +200,12 @@ impl<B: Backend> AudioFrontEnd<B> {
 
     /// [`Self::load`] then [`Self::encode`].
     pub fn encode_file(&self, path: impl AsRef<Path>) -> Result<Tensor<B, 2>> {
+        let path = path.as_ref();
         self.encode(&self.load(path)?)
+            .map_err(|source| LlarkError::InFile {
+                path: path.to_path_buf(),
+                source: Box::new(source),
+            })
     }
 
     /// Cuts audio at the encoder's rate into the windows of `plan` and encodes each; the audio

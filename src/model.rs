@@ -227,6 +227,13 @@ impl<B: Backend> Llark<B> {
     /// splice order, `[total frames, mm_hidden]` (what the encoding store's `gather_batch` reads).
     pub fn forward_batch(&self, batch: &Batch, audio: Tensor<B, 2>) -> Result<Tensor<B, 3>> {
         let (ids, clips) = self.split_batch(batch, audio)?;
+        if batch.seq_len == 0 || batch.batch_size == 0 {
+            return Err(llark_lm::LmError::Input(format!(
+                "an empty batch ({} rows of {} tokens)",
+                batch.batch_size, batch.seq_len
+            ))
+            .into());
+        }
         let mask = AttentionMask::from_rows(
             batch
                 .attention_mask

@@ -120,6 +120,12 @@ impl TrainRun {
         fix(&mut run.encodings);
         fix(&mut run.output);
         run.training.validate()?;
+        if run.max_len == 0 {
+            return Err(LlarkError::Config {
+                path: path.to_path_buf(),
+                message: "`max_len` is 0: every example would be cut to nothing".into(),
+            });
+        }
         Ok(run)
     }
 

@@ -127,3 +127,19 @@ fn a_pooling_rate_the_encoder_cannot_give_is_refused_up_front() {
     let at_22k = synth::sine(440.0, 0.5, 22_050, 22_050).unwrap();
     assert!(matches!(fe.encode(&at_22k), Err(LlarkError::Encoder(_))));
 }
+
+#[test]
+fn a_clip_too_short_for_one_frame_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blip.wav");
+    let blip: Vec<f32> = (0..200).map(|i| (i as f32 * 0.1).sin()).collect();
+    write_wav(
+        &path,
+        &Audio::new(blip, 44_100).unwrap(),
+        WavFormat::Float32,
+    )
+    .unwrap();
+    let err = front_end().encode_file(&path).unwrap_err();
+    assert!(matches!(err, LlarkError::InFile { .. }), "{err}");
+    assert!(err.to_string().contains("blip.wav"), "{err}");
+}

@@ -196,3 +196,29 @@ mod compressed {
         }
     }
 }
+
+#[test]
+fn huge_finite_samples_are_mixed_without_overflow() {
+    // Stereo float WAV at f32's top: the f32 channel sum overflows, the mean does not.
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 44_100,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut bytes = Cursor::new(Vec::new());
+    {
+        let mut w = hound::WavWriter::new(&mut bytes, spec).unwrap();
+        for i in 0..1000 {
+            let v = if i % 2 == 0 { 3.0e38f32 } else { -3.0e38 };
+            w.write_sample(v).unwrap();
+            w.write_sample(v).unwrap();
+        }
+        w.finalize().unwrap();
+    }
+    let mut audio = load_reader(Cursor::new(bytes.into_inner())).unwrap();
+    assert!(audio.samples().iter().all(|s| s.is_finite()));
+    assert_eq!(audio.samples()[0], 3.0e38);
+    assert_eq!(audio.peak_normalise().unwrap(), 3.0e38);
+    assert_eq!(audio.samples()[1], -1.0);
+}

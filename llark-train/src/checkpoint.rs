@@ -2,13 +2,21 @@
 //! (model, optimizer state, then `state.json` last, each synced to disk), and the directory is
 //! renamed to `step-NNNNNNNN/` only when complete. A directory without the `.partial` suffix is
 //! therefore always whole; an interrupted write leaves only a `.partial` directory, which is
-//! ignored and removed. The newest `keep_last` checkpoints are kept.
+//! ignored and removed. The newest `keep_last` checkpoints are kept (also after a run was
+//! killed between a save and its pruning: pruning runs again when a run starts).
+//!
+//! `state.json` records the size and CRC-32 of the model and optimizer records; a checkpoint is
+//! verified against them before anything is loaded from it, so a damaged file is an error that
+//! names it, never a silently different model. Records are encoded in memory and written with
+//! plain file I/O, so a full disk is reported as the operating system's error on the file.
 
+use std::collections::BTreeMap;
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
-use burn::record::{FileRecorder, FullPrecisionSettings, NamedMpkFileRecorder, Record, Recorder};
+use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Record, Recorder};
 use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +31,8 @@ pub const MODEL_FILE: &str = "model";
 pub const OPTIMIZER_FILE: &str = "optimizer";
 /// The trainer's state, written last.
 pub const STATE_FILE: &str = "state.json";
+/// Extension of the record files (named MessagePack).
+pub const RECORD_EXTENSION: &str = "mpk";
 const PREFIX: &str = "step-";
 const PARTIAL: &str = ".partial";
 
@@ -41,11 +51,34 @@ pub struct TrainerState {
     pub elapsed_s: f64,
     /// The configuration of the run.
     pub config: TrainConfig,
+    /// Size and CRC-32 of each record file, by file name (filled in by [`Checkpoints::save`];
+    /// empty in checkpoints written before checksums, which are then not verified).
+    #[serde(default)]
+    pub files: BTreeMap<String, FileDigest>,
+}
+
+/// The size and CRC-32 of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileDigest {
+    /// Length in bytes.
+    pub bytes: u64,
+    /// CRC-32 (IEEE) of the content.
+    pub crc32: u32,
+}
+
+impl FileDigest {
+    /// The digest of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        FileDigest {
+            bytes: bytes.len() as u64,
+            crc32: crc32fast::hash(bytes),
+        }
+    }
 }
 
 /// The recorder of model and optimizer records: named MessagePack at full precision, so f32
-/// values come back bit for bit.
-pub type CheckpointRecorder = NamedMpkFileRecorder<FullPrecisionSettings>;
+/// values come back bit for bit (the bytes of burn's `NamedMpkFileRecorder` files).
+pub type CheckpointRecorder = NamedMpkBytesRecorder<FullPrecisionSettings>;
 
 /// The checkpoints of one output directory.
 #[derive(Debug, Clone)]
@@ -54,10 +87,19 @@ pub struct Checkpoints {
     keep_last: usize,
 }
 
-fn sync_file(path: &Path) -> Result<()> {
-    fs::File::open(path)
-        .and_then(|f| f.sync_all())
+/// Writes `bytes` to a new file and syncs it.
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    fs::File::create(path)
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.sync_all()
+        })
         .map_err(|e| TrainError::io(path, e))
+}
+
+/// The file name of a record.
+fn record_file(stem: &str) -> String {
+    format!("{stem}.{RECORD_EXTENSION}")
 }
 
 fn sync_dir(path: &Path) {
@@ -72,10 +114,12 @@ impl Checkpoints {
     pub fn open(dir: impl Into<PathBuf>, keep_last: usize) -> Result<Self> {
         let dir = dir.into();
         fs::create_dir_all(&dir).map_err(|e| TrainError::io(&dir, e))?;
-        Ok(Checkpoints {
+        let checkpoints = Checkpoints {
             dir,
             keep_last: keep_last.max(1),
-        })
+        };
+        checkpoints.prune()?;
+        Ok(checkpoints)
     }
 
     /// The directory holding the checkpoints.
@@ -147,29 +191,32 @@ impl Checkpoints {
         }
         fs::create_dir_all(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
         let recorder = CheckpointRecorder::new();
-        let fail = |path: &Path, source| TrainError::Recorder {
-            path: path.to_path_buf(),
-            source,
-        };
-        let model_path = tmp.join(MODEL_FILE);
-        recorder
-            .record(model.clone().into_record(), model_path.clone())
-            .map_err(|e| fail(&model_path, e))?;
-        let optim_path = tmp.join(OPTIMIZER_FILE);
-        recorder
-            .record(optimizer, optim_path.clone())
-            .map_err(|e| fail(&optim_path, e))?;
-        for stem in [MODEL_FILE, OPTIMIZER_FILE] {
-            sync_file(
-                &tmp.join(stem)
-                    .with_extension(<CheckpointRecorder as FileRecorder<B>>::file_extension()),
-            )?;
+        let mut state = state.clone();
+        state.files.clear();
+        let records = [
+            (
+                MODEL_FILE,
+                Recorder::<B>::record(&recorder, model.clone().into_record(), ()),
+            ),
+            (
+                OPTIMIZER_FILE,
+                Recorder::<B>::record(&recorder, optimizer, ()),
+            ),
+        ];
+        for (stem, bytes) in records {
+            let name = record_file(stem);
+            let path = tmp.join(&name);
+            let bytes = bytes.map_err(|source| TrainError::Recorder {
+                path: path.clone(),
+                source,
+            })?;
+            write_synced(&path, &bytes)?;
+            state.files.insert(name, FileDigest::of(&bytes));
         }
         let state_path = tmp.join(STATE_FILE);
         let text =
-            serde_json::to_string_pretty(state).map_err(|e| TrainError::json(&state_path, e))?;
-        fs::write(&state_path, text).map_err(|e| TrainError::io(&state_path, e))?;
-        sync_file(&state_path)?;
+            serde_json::to_string_pretty(&state).map_err(|e| TrainError::json(&state_path, e))?;
+        write_synced(&state_path, text.as_bytes())?;
         sync_dir(&tmp);
         if target.exists() {
             fs::remove_dir_all(&target).map_err(|e| TrainError::io(&target, e))?;
@@ -196,24 +243,63 @@ impl Checkpoints {
         serde_json::from_str(&text).map_err(|e| TrainError::json(path, e))
     }
 
-    /// Loads a checkpoint's model record into `model` (which must have the same architecture).
+    /// Reads a checkpoint's `state.json` and checks every record file against its size and
+    /// CRC-32; [`TrainError::Checkpoint`] names a file that is missing, truncated or damaged.
+    pub fn verify(dir: &Path) -> Result<TrainerState> {
+        let state = Self::load_state(dir)?;
+        for (name, digest) in &state.files {
+            Self::read_verified(dir, name, Some(digest))?;
+        }
+        Ok(state)
+    }
+
+    fn read_verified(dir: &Path, name: &str, digest: Option<&FileDigest>) -> Result<Vec<u8>> {
+        let path = dir.join(name);
+        let bytes = fs::read(&path).map_err(|e| TrainError::io(&path, e))?;
+        if let Some(expected) = digest {
+            let found = FileDigest::of(&bytes);
+            if found != *expected {
+                return Err(TrainError::Checkpoint {
+                    path,
+                    reason: format!(
+                        "the file is damaged: {} bytes with CRC-32 {:08x}, state.json records {} bytes with CRC-32 {:08x} (remove this checkpoint directory to resume from the one before)",
+                        found.bytes, found.crc32, expected.bytes, expected.crc32
+                    ),
+                });
+            }
+        }
+        Ok(bytes)
+    }
+
+    fn load_record<B: Backend, R: Record<B>>(
+        dir: &Path,
+        stem: &str,
+        device: &B::Device,
+    ) -> Result<R> {
+        let name = record_file(stem);
+        let state = Self::load_state(dir)?;
+        let bytes = Self::read_verified(dir, &name, state.files.get(&name))?;
+        CheckpointRecorder::new()
+            .load(bytes, device)
+            .map_err(|source| TrainError::Recorder {
+                path: dir.join(&name),
+                source,
+            })
+    }
+
+    /// Loads a checkpoint's model record into `model` (which must have the same architecture),
+    /// after checking the file against `state.json`.
     pub fn load_model<B: Backend, M: Module<B>>(
         dir: &Path,
         model: M,
         device: &B::Device,
     ) -> Result<M> {
-        let path = dir.join(MODEL_FILE);
-        let record = CheckpointRecorder::new()
-            .load(path.clone(), device)
-            .map_err(|source| TrainError::Recorder { path, source })?;
+        let record = Self::load_record::<B, M::Record>(dir, MODEL_FILE, device)?;
         Ok(model.load_record(record))
     }
 
-    /// Loads a checkpoint's optimizer record.
+    /// Loads a checkpoint's optimizer record, after checking the file against `state.json`.
     pub fn load_optimizer<B: Backend, O: Record<B>>(dir: &Path, device: &B::Device) -> Result<O> {
-        let path = dir.join(OPTIMIZER_FILE);
-        CheckpointRecorder::new()
-            .load(path.clone(), device)
-            .map_err(|source| TrainError::Recorder { path, source })
+        Self::load_record::<B, O>(dir, OPTIMIZER_FILE, device)
     }
 }

@@ -184,7 +184,7 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: EncodingSource> Trainer<B, M, A> {
         out_dir: impl AsRef<Path>,
         checkpoint: &Path,
     ) -> Result<Self> {
-        let state = Checkpoints::load_state(checkpoint)?;
+        let state = Checkpoints::verify(checkpoint)?;
         let mismatch = |reason: String| TrainError::Checkpoint {
             path: checkpoint.to_path_buf(),
             reason,
@@ -345,6 +345,7 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: EncodingSource> Trainer<B, M, A> {
             examples: self.data.examples.len(),
             elapsed_s: self.elapsed_before,
             config: self.config.clone(),
+            files: Default::default(),
         };
         let path =
             self.checkpoints

@@ -185,3 +185,75 @@ fn a_model_of_another_audio_width_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn a_damaged_checkpoint_is_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let initial = tiny_lm(5);
+    let mut t = Trainer::new(initial.clone(), data(8), config(8), dir.path()).unwrap();
+    t.run_until(4).unwrap();
+    let good = t.last_checkpoint().unwrap().to_path_buf();
+    assert!(good.ends_with("step-00000004"));
+    drop(t);
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(good.join("state.json")).unwrap()).unwrap();
+    assert!(state["files"]["model.mpk"]["crc32"].is_u64(), "{state}");
+    assert!(state["files"]["optimizer.mpk"]["bytes"].is_u64(), "{state}");
+
+    // One flipped bit inside the model record: it would still decode, to other weights.
+    let path = good.join("model.mpk");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.len() - 7;
+    bytes[at] ^= 0x10;
+    std::fs::write(&path, &bytes).unwrap();
+    let err = Trainer::resume(initial.clone(), data(8), config(8), dir.path())
+        .err()
+        .expect("a damaged checkpoint must not resume");
+    let text = err.to_string();
+    assert!(matches!(err, TrainError::Checkpoint { .. }), "{text}");
+    assert!(
+        text.contains("model.mpk") && text.contains("damaged"),
+        "{text}"
+    );
+
+    // Restored, it resumes again.
+    bytes[at] ^= 0x10;
+    std::fs::write(&path, &bytes).unwrap();
+    let mut t = Trainer::resume(initial, data(8), config(8), dir.path()).unwrap();
+    assert_eq!(t.step_count(), 4);
+    assert_eq!(t.run().unwrap().steps, 8);
+}
+
+#[test]
+fn checkpoints_left_beyond_keep_last_by_a_kill_are_pruned_on_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = || TrainConfig {
+        checkpoint: CheckpointOptions {
+            every: 1,
+            keep_last: 2,
+        },
+        ..config(8)
+    };
+    let initial = tiny_lm(9);
+    let mut t = Trainer::new(initial.clone(), data(8), cfg(), dir.path()).unwrap();
+    t.run_until(4).unwrap();
+    drop(t);
+    let ckpts = dir.path().join("checkpoints");
+    // A kill between a save and its pruning leaves older complete checkpoints behind.
+    for step in [1, 2] {
+        let from = ckpts.join("step-00000003");
+        let to = ckpts.join(format!("step-{step:08}"));
+        std::fs::create_dir_all(&to).unwrap();
+        for (name, bytes) in read_all(&from) {
+            std::fs::write(to.join(name), bytes).unwrap();
+        }
+    }
+    let t = Trainer::resume(initial, data(8), cfg(), dir.path()).unwrap();
+    assert_eq!(t.step_count(), 4);
+    let mut kept: Vec<String> = std::fs::read_dir(&ckpts)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    kept.sort();
+    assert_eq!(kept, ["step-00000003", "step-00000004"]);
+}

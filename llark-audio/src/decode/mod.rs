@@ -277,6 +277,10 @@ pub(crate) fn mix_to_mono(interleaved: &[f32], channels: usize, out: &mut [f32])
     let scale = channels as f32;
     for (o, frame) in out.iter_mut().zip(interleaved.chunks_exact(channels)) {
         *o = frame.iter().sum::<f32>() / scale;
+        if o.is_infinite() {
+            // Huge finite samples overflow an f32 sum: their mean is finite in f64.
+            *o = (frame.iter().map(|&s| f64::from(s)).sum::<f64>() / channels as f64) as f32;
+        }
     }
     frames
 }
