@@ -57,10 +57,8 @@ impl LlarkConfig {
             path: path.to_path_buf(),
             source: Box::new(e.into()),
         })?;
-        std::fs::write(path, text + "\n").map_err(|source| LlarkError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
+        llark_tensors::write_bytes_atomic(path, (text + "\n").as_bytes())?;
+        Ok(())
     }
 
     /// Checks that the audio token ids are inside the vocabulary and distinct, and that the

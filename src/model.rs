@@ -82,7 +82,7 @@ impl<B: Backend> Llark<B> {
         let mut weights = HashMap::new();
         for (name, _) in &expected {
             if source.contains(name) {
-                let (values, shape) = source.read_f32(name)?;
+                let (values, shape) = source.read_finite_f32(name)?;
                 weights.insert(name.clone(), TensorData::new(values, shape));
             }
         }

@@ -294,3 +294,42 @@ fn evaluation_goes_on_past_bad_clips_and_names_them() {
     let err = run_evaluation(&pipeline, dir.path(), plan, &options, |_| {}).unwrap_err();
     assert!(err.to_string().contains("missing"), "{err}");
 }
+
+#[test]
+fn nan_projector_weights_are_refused_on_load() {
+    let tokenizer = tokenizer();
+    let dir = tempfile::tempdir().unwrap();
+    tiny_llark(&tokenizer).save(dir.path()).unwrap();
+    let path = dir.path().join("model.safetensors");
+    let file = llark_tensors::TensorFile::open(&path).unwrap();
+    let names: Vec<String> = file.names().map(str::to_string).collect();
+    let mut bufs = Vec::new();
+    for name in &names {
+        let (mut values, shape) = file.read_f32(name).unwrap();
+        if name.contains("mm_projector") && name.ends_with("weight") {
+            values[0] = f32::NAN;
+        }
+        let buf = llark_tensors::TensorBuf::from_f32(
+            name,
+            &values,
+            shape,
+            llark_tensors::FloatDtype::F32,
+        )
+        .unwrap();
+        bufs.push((name.clone(), buf));
+    }
+    drop(file);
+    llark_tensors::write_file(
+        &path,
+        bufs.iter().map(|(n, b)| (n.as_str(), b)),
+        &Default::default(),
+    )
+    .unwrap();
+    let err = Llark::<B>::from_pretrained(dir.path(), &Default::default())
+        .err()
+        .expect("NaN projector weights must not load");
+    assert!(
+        matches!(&err, LlarkError::Lm(llark_lm::LmError::NonFiniteWeight { name, .. }) if name.contains("mm_projector")),
+        "{err}"
+    );
+}

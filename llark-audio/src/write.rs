@@ -1,4 +1,5 @@
-//! Writing mono WAV files (for tools and tests).
+//! Writing mono WAV files (for tools and tests), atomically: a temporary file beside the
+//! destination is synced and renamed over it, so a failed write never leaves half a file.
 
 use std::path::Path;
 
@@ -44,19 +45,54 @@ pub fn write_wav(path: impl AsRef<Path>, audio: &Audio, format: WavFormat) -> Re
             WavFormat::Pcm16 => SampleFormat::Int,
         },
     };
-    let mut writer = WavWriter::create(path, spec).map_err(write_err)?;
+    let tmp = llark_tensors::partial_path(path).map_err(|source| AudioError::Io {
+        origin: path.display().to_string(),
+        source,
+    })?;
+    let file = std::fs::File::create(&tmp).map_err(|source| AudioError::Io {
+        origin: tmp.display().to_string(),
+        source,
+    })?;
+    let result = write_samples(
+        WavWriter::new(std::io::BufWriter::new(file), spec),
+        audio,
+        format,
+    )
+    .map_err(write_err)
+    .and_then(|()| {
+        std::fs::File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|source| AudioError::Io {
+                origin: path.display().to_string(),
+                source,
+            })
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Writes the samples through a WAV writer and finalises the header.
+fn write_samples<W: std::io::Write + std::io::Seek>(
+    writer: Result<WavWriter<W>, hound::Error>,
+    audio: &Audio,
+    format: WavFormat,
+) -> std::result::Result<(), hound::Error> {
+    let mut writer = writer?;
     match format {
         WavFormat::Float32 => {
             for &s in audio.samples() {
-                writer.write_sample(s).map_err(write_err)?;
+                writer.write_sample(s)?;
             }
         }
         WavFormat::Pcm16 => {
             for &s in audio.samples() {
                 let pcm = (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
-                writer.write_sample(pcm).map_err(write_err)?;
+                writer.write_sample(pcm)?;
             }
         }
     }
-    writer.finalize().map_err(write_err)
+    writer.finalize()
 }

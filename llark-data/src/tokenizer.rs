@@ -196,12 +196,12 @@ impl LlarkTokenizer {
     /// [`Self::from_file`] reads back with the same ids.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), TokenizerError> {
         let path = path.as_ref();
-        self.inner
-            .save(path, true)
-            .map_err(|e| TokenizerError::Load {
-                path: path.display().to_string(),
-                reason: format!("cannot write: {e}"),
-            })
+        let err = |reason: String| TokenizerError::Load {
+            path: path.display().to_string(),
+            reason: format!("cannot write: {reason}"),
+        };
+        let text = self.inner.to_string(true).map_err(|e| err(e.to_string()))?;
+        llark_tensors::write_bytes_atomic(path, text.as_bytes()).map_err(|e| err(e.to_string()))
     }
 
     /// Encodes user text; with `add_bos`, `<s>` comes first (as transformers' Llama tokenizer

@@ -95,6 +95,14 @@ impl WeightSource {
         Ok(out)
     }
 
+    /// [`Self::read_f32`], failing with [`LmError::NonFiniteWeight`] at a NaN or infinity (for
+    /// weights that go into a model).
+    pub fn read_finite_f32(&self, name: &str) -> Result<(Vec<f32>, Vec<usize>)> {
+        let (values, shape) = self.read_f32(name)?;
+        self.check_finite(name, &values)?;
+        Ok((values, shape))
+    }
+
     /// Reads an integer tensor (i64, i32, u32, i16, u8, bool ...) as i64 values on the host.
     pub fn read_i64(&self, name: &str) -> Result<(Vec<i64>, Vec<usize>)> {
         Ok(self.set.read_i64(name)?)

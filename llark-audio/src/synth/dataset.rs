@@ -2,7 +2,7 @@
 //! `metadata.jsonl` with all of them.
 
 use std::fs;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
 use rand::{RngCore, SeedableRng};
@@ -50,7 +50,7 @@ pub fn write_dataset(
     };
     fs::create_dir_all(dir).map_err(io_err(dir))?;
     let jsonl_path = dir.join(METADATA_JSONL);
-    let mut jsonl = BufWriter::new(fs::File::create(&jsonl_path).map_err(io_err(&jsonl_path))?);
+    let mut jsonl = llark_tensors::AtomicFile::create(&jsonl_path).map_err(io_err(&jsonl_path))?;
     let mut all = Vec::with_capacity(count);
     for (index, clip_seed) in clip_seeds(seed, count).into_iter().enumerate() {
         let mut piece = generate(clip_seed, config)?;
@@ -66,12 +66,17 @@ pub fn write_dataset(
             }
         };
         let pretty = serde_json::to_string_pretty(meta).map_err(json_err(&json_path))?;
-        fs::write(&json_path, pretty + "\n").map_err(io_err(&json_path))?;
+        llark_tensors::write_bytes_atomic(&json_path, (pretty + "\n").as_bytes()).map_err(|e| {
+            AudioError::Write {
+                path: json_path.clone(),
+                detail: e.to_string(),
+            }
+        })?;
         let line = serde_json::to_string(meta).map_err(json_err(&jsonl_path))?;
         writeln!(jsonl, "{line}").map_err(io_err(&jsonl_path))?;
         progress(index + 1, count, meta);
         all.push(piece.metadata);
     }
-    jsonl.flush().map_err(io_err(&jsonl_path))?;
+    jsonl.commit().map_err(io_err(&jsonl_path))?;
     Ok(all)
 }

@@ -139,7 +139,17 @@ impl LiteEncoder {
         };
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let path = dir.join(CONFIG_FILE);
-        std::fs::write(&path, self.config.to_json_string()).map_err(io(&path))
+        llark_tensors::write_bytes_atomic(&path, self.config.to_json_string().as_bytes()).map_err(
+            |e| match e {
+                llark_tensors::TensorError::Io { path, source } => {
+                    EncoderError::Io { path, source }
+                }
+                other => EncoderError::Io {
+                    path: path.clone(),
+                    source: std::io::Error::other(other.to_string()),
+                },
+            },
+        )
     }
 
     /// The configuration.

@@ -320,5 +320,5 @@ fn create_dir(dir: &Path) -> Result<()> {
 }
 
 fn write_file(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(JobError::io(path))
+    Ok(llark_tensors::write_bytes_atomic(path, text.as_bytes())?)
 }
