@@ -326,8 +326,7 @@ fn nan_projector_weights_are_refused_on_load() {
     )
     .unwrap();
     let err = Llark::<B>::from_pretrained(dir.path(), &Default::default())
-        .err()
-        .expect("NaN projector weights must not load");
+        .expect_err("NaN projector weights must not load");
     assert!(
         matches!(&err, LlarkError::Lm(llark_lm::LmError::NonFiniteWeight { name, .. }) if name.contains("mm_projector")),
         "{err}"

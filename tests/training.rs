@@ -352,7 +352,7 @@ fn train_json_runs_both_stages_from_records_and_an_encoding_store() {
         .unwrap_err();
     assert!(matches!(err, llark::LlarkError::StartingModel), "{err:?}");
     // A maximum length of 0 is refused when the file is read, not by a panic mid-training.
-    let zero: serde_json::Value = serde_json::from_str(&stage2).unwrap();
+    let zero: serde_json::Value = serde_json::from_str(stage2).unwrap();
     let mut zero = zero.as_object().unwrap().clone();
     zero.insert("max_len".into(), 0.into());
     std::fs::write(d.join("zero.json"), serde_json::to_string(&zero).unwrap()).unwrap();

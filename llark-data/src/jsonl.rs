@@ -1,4 +1,4 @@
-//! Streaming JSON Lines reading and writing, one record at a time.
+//! Streaming JSON Lines reading and writing, one record at a time; files are written atomically.
 //!
 //! [`JsonlReader`] reads a file line by line (never the whole file) and parses each non-blank
 //! line into `T`. A malformed line (bad UTF-8, bad JSON, missing field) becomes a [`LineError`]
