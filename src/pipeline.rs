@@ -8,7 +8,7 @@ use llark_audio::Audio;
 use llark_data::template::{cut_at_stop, prompt_with_audio};
 use llark_data::{AudioPlacement, ExampleEncoder, LlarkTokenizer, Turn};
 use llark_encoder::AudioEncoder;
-use llark_lm::{AttentionMask, GenerationConfig, GenerationHooks, KvCache, Prompt};
+use llark_lm::{AttentionMask, GenerationConfig, GenerationHooks, KvCache, Prompt, StopReason};
 use llark_projector::AudioTokenIds;
 
 use crate::error::{LlarkError, Result};
@@ -67,14 +67,15 @@ impl<B: Backend> Pipeline<B> {
             ..GenerationConfig::greedy(256)
         };
         let pool_fps = model.config().audio_pool_fps.unwrap_or(DEFAULT_POOL_FPS);
-        Ok(Self {
+        let pipeline = Self {
             model,
             tokenizer,
             front_end: None,
             pool_fps,
             placement: AudioPlacement::Last,
-            generation,
-        })
+            generation: GenerationConfig::default(),
+        };
+        Ok(pipeline.with_generation(generation))
     }
 
     /// Adds the audio encoder that [`Self::encode_file`] uses, behind an [`AudioFrontEnd`] that
@@ -96,14 +97,33 @@ impl<B: Backend> Pipeline<B> {
 
     /// Sets the decoding options; `###` is always added to the stop strings and the tokenizer's
     /// EOS to the stop ids.
-    pub fn with_generation(mut self, mut generation: GenerationConfig) -> Self {
+    pub fn with_generation(mut self, generation: GenerationConfig) -> Self {
+        self.generation = self.complete_generation(generation);
+        self
+    }
+
+    /// The decoding options of [`Self::ask`] and chats.
+    pub fn generation(&self) -> &GenerationConfig {
+        &self.generation
+    }
+
+    /// Where `<audio>` goes in the first question.
+    pub fn placement(&self) -> AudioPlacement {
+        self.placement
+    }
+
+    /// `generation` with the tokenizer's EOS among the stop ids, its pad id, and `###` among the
+    /// stop strings.
+    fn complete_generation(&self, mut generation: GenerationConfig) -> GenerationConfig {
         let ids = self.tokenizer.special_ids();
         if !generation.eos_token_ids.contains(&ids.eos) {
             generation.eos_token_ids.push(ids.eos);
         }
         generation.pad_token_id = ids.pad;
-        self.generation = generation;
-        self
+        if !generation.stop_strings.iter().any(|s| s == STOP_STRING) {
+            generation.stop_strings.push(STOP_STRING.to_string());
+        }
+        generation
     }
 
     /// Where `<audio>` goes in the first question (before or after it).
@@ -189,17 +209,42 @@ impl<B: Backend> Pipeline<B> {
     /// Answers the last human turn of `turns` from scratch (no cache reuse); the first turn must
     /// carry the `<audio>` placeholder.
     pub fn answer_turns(&self, audio: &Tensor<B, 2>, turns: &[Turn]) -> Result<String> {
+        Ok(self
+            .answer(audio, turns, &self.generation, AnswerHooks::default())?
+            .text)
+    }
+
+    /// Answers the last human turn of `turns` (the first turn carries `<audio>`) with decoding
+    /// options of its own (completed as [`Self::with_generation`] does), streaming the text to
+    /// `hooks.on_text` and stopping when `hooks.cancel` says so; reports the token counts.
+    pub fn answer(
+        &self,
+        audio: &Tensor<B, 2>,
+        turns: &[Turn],
+        generation: &GenerationConfig,
+        hooks: AnswerHooks<'_>,
+    ) -> Result<Answer> {
+        let generation = self.complete_generation(generation.clone());
         let prompt = self.prompt_ids(audio, turns)?;
-        let mut cache = self.model.lm.new_cache(
-            1,
-            prompt
-                .len()
-                .saturating_add(self.generation.max_new_tokens)
-                .min(1 << 20)
-                + 1,
-        );
-        let (answer, _) = self.generate(audio, &prompt, 0, &mut cache, None)?;
-        Ok(answer)
+        let capacity = prompt
+            .len()
+            .saturating_add(generation.max_new_tokens)
+            .min(self.model.config().llama.max_position_embeddings)
+            + 1;
+        let mut cache = self.model.lm.new_cache(1, capacity);
+        let step = Step {
+            audio,
+            prompt: &prompt,
+            reuse: 0,
+            generation: &generation,
+        };
+        let (text, tokens, stop_reason) = self.generate(step, &mut cache, hooks)?;
+        Ok(Answer {
+            text,
+            prompt_tokens: prompt.len(),
+            completion_tokens: tokens.len(),
+            stop_reason,
+        })
     }
 
     /// A chat about one clip: later questions reuse the cached keys and values of everything
@@ -225,16 +270,20 @@ impl<B: Backend> Pipeline<B> {
         Ok(prompt.input_ids)
     }
 
-    /// Runs the model on `prompt[reuse..]` after the `reuse` positions in `cache` and generates
-    /// the answer; returns it with the generated ids.
+    /// Runs the model on `step.prompt[step.reuse..]` after the `reuse` positions in `cache` and
+    /// generates the answer; returns it with the generated ids and why generation stopped.
     fn generate(
         &self,
-        audio: &Tensor<B, 2>,
-        prompt: &[u32],
-        reuse: usize,
+        step: Step<'_, B>,
         cache: &mut KvCache<B>,
-        on_text: Option<&mut dyn FnMut(&str)>,
-    ) -> Result<(String, Vec<u32>)> {
+        hooks: AnswerHooks<'_>,
+    ) -> Result<(String, Vec<u32>, StopReason)> {
+        let Step {
+            audio,
+            prompt,
+            reuse,
+            generation,
+        } = step;
         // Refused before anything is embedded (the LM checks again, with the cache).
         let context = self.model.config().llama.max_position_embeddings;
         if prompt.len() > context {
@@ -248,13 +297,9 @@ impl<B: Backend> Pipeline<B> {
         let embeds = self.model.embed(&ids, &[vec![audio.clone()]])?;
         let [_, len, width] = embeds.dims();
         let embeds = embeds.slice([0..1, reuse..len, 0..width]);
-        let mut config = self.generation.clone();
-        if !config.stop_strings.iter().any(|s| s == STOP_STRING) {
-            config.stop_strings.push(STOP_STRING.to_string());
-        }
         let tokenizer = &self.tokenizer;
         let decode = |ids: &[u32]| tokenizer.decode(ids, true).unwrap_or_default();
-        let mut stream = on_text.map(|sink| AnswerStream::new(sink));
+        let mut stream = hooks.on_text.map(|sink| AnswerStream::new(sink));
         let mut generated = Vec::new();
         let mut on_token = |_row: usize, id: u32| {
             generated.push(id);
@@ -268,17 +313,54 @@ impl<B: Backend> Pipeline<B> {
                 mask: AttentionMask::ones(1, len - reuse),
                 history: ids,
             },
-            &config,
+            generation,
             cache,
             GenerationHooks {
                 decode: Some(&decode),
                 on_token: Some(&mut on_token),
+                cancel: hooks.cancel,
             },
         )?;
+        let stop_reason = out
+            .stop_reasons
+            .first()
+            .copied()
+            .unwrap_or(StopReason::MaxTokens);
         let tokens = out.tokens.into_iter().next().unwrap_or_default();
         let text = self.tokenizer.decode(&tokens, true)?;
-        Ok((cut_at_stop(&text).to_string(), tokens))
+        Ok((cut_at_stop(&text).to_string(), tokens, stop_reason))
     }
+}
+
+/// Callbacks of one answer.
+#[derive(Default)]
+pub struct AnswerHooks<'a> {
+    /// Receives the answer piece by piece as it is generated (without the stop text).
+    pub on_text: Option<&'a mut dyn FnMut(&str)>,
+    /// Asked before every generated token; `true` ends the answer early
+    /// ([`StopReason::Cancelled`]).
+    pub cancel: Option<&'a dyn Fn() -> bool>,
+}
+
+/// An answer with its token counts and why it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The text, without the stop string.
+    pub text: String,
+    /// Tokens of the prompt, audio frames included.
+    pub prompt_tokens: usize,
+    /// Tokens generated.
+    pub completion_tokens: usize,
+    /// Why generation ended.
+    pub stop_reason: StopReason,
+}
+
+/// What one generation runs on.
+struct Step<'s, B: Backend> {
+    audio: &'s Tensor<B, 2>,
+    prompt: &'s [u32],
+    reuse: usize,
+    generation: &'s GenerationConfig,
 }
 
 /// A conversation about one clip (see [`Pipeline::chat`]).
@@ -319,9 +401,17 @@ impl<B: Backend> Chat<'_, B> {
             .min(prompt.len() - 1);
         self.cache.truncate(shared);
         self.reused = shared;
-        let (answer, generated) =
-            self.pipeline
-                .generate(&self.audio, &prompt, shared, &mut self.cache, on_text)?;
+        let step = Step {
+            audio: &self.audio,
+            prompt: &prompt,
+            reuse: shared,
+            generation: &self.pipeline.generation,
+        };
+        let hooks = AnswerHooks {
+            on_text,
+            cancel: None,
+        };
+        let (answer, generated, _) = self.pipeline.generate(step, &mut self.cache, hooks)?;
         self.cached_ids = prompt;
         self.cached_ids.extend(&generated);
         self.turns.push(Turn::gpt(answer.clone()));

@@ -115,6 +115,8 @@ pub enum StopReason {
     StopString,
     /// It reached `max_new_tokens`, or the model's context (`max_position_embeddings`) is full.
     MaxTokens,
+    /// The caller's cancel hook asked to stop.
+    Cancelled,
 }
 
 /// The generated continuation of each sequence.
@@ -136,6 +138,9 @@ pub struct GenerationHooks<'a> {
     pub decode: Option<DecodeFn<'a>>,
     /// Called with `(sequence index, token)` for every new token as soon as it is chosen.
     pub on_token: Option<&'a mut dyn FnMut(usize, u32)>,
+    /// Asked before every step; `true` stops every sequence ([`StopReason::Cancelled`]), e.g.
+    /// when the client of a server has gone.
+    pub cancel: Option<&'a dyn Fn() -> bool>,
 }
 
 /// Host-side logits processing and token choice, one sequence at a time.
@@ -381,6 +386,12 @@ impl<B: Backend> Llama<B> {
         }
         let mut logits = self.last_logits(embeds, &mask, cache, 0)?;
         for step in 0..max_new_tokens {
+            if hooks.cancel.is_some_and(|cancel| cancel()) {
+                for reason in reasons.iter_mut().filter(|r| r.is_none()) {
+                    *reason = Some(StopReason::Cancelled);
+                }
+                break;
+            }
             let mut next = vec![config.pad_token_id; batch];
             let mut real = vec![false; batch];
             for row in 0..batch {

@@ -138,6 +138,7 @@ fn stops_on_eos_and_stop_strings_and_streams_tokens() {
             GenerationHooks {
                 decode: None,
                 on_token: Some(&mut on_token),
+                cancel: None,
             },
         )
         .unwrap();
@@ -165,6 +166,7 @@ fn stops_on_eos_and_stop_strings_and_streams_tokens() {
             GenerationHooks {
                 decode: Some(&decode),
                 on_token: None,
+                cancel: None,
             },
         )
         .unwrap();
@@ -248,4 +250,32 @@ fn multi_turn_generation_reuses_the_cache() {
         let fresh1 = run(&model, &[turn1[row].clone()], &config);
         assert_eq!(fresh1[0], first.tokens[row], "row {row}");
     }
+}
+
+#[test]
+fn a_cancel_hook_stops_generation_after_the_tokens_so_far() {
+    let model = load("llama-tiny");
+    let p = prompts("llama-tiny");
+    let expected = reference_new("llama-tiny", "greedy_ids");
+    let count = std::cell::Cell::new(0usize);
+    let mut on_token = |_row: usize, _id: u32| count.set(count.get() + 1);
+    // Cancel once three tokens (of both rows together) have been chosen.
+    let cancel = || count.get() >= 3;
+    let out = model
+        .generate(
+            Prompt::Ids(p),
+            &GenerationConfig::greedy(expected[0].len()),
+            GenerationHooks {
+                decode: None,
+                on_token: Some(&mut on_token),
+                cancel: Some(&cancel),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        out.stop_reasons,
+        [StopReason::Cancelled, StopReason::Cancelled]
+    );
+    assert_eq!(out.tokens[0], expected[0][..2].to_vec());
+    assert_eq!(out.tokens[1], expected[1][..2].to_vec());
 }
