@@ -1,0 +1,276 @@
+//! The model's worker: one thread owns the [`Pipeline`] (built on that thread, so the backend's
+//! tensors never cross threads) and answers queued [`ChatJob`]s one at a time, streaming text
+//! back over a channel. The queue is bounded: a full queue is a 503, never an unbounded backlog.
+//! A client that goes away, or a request past its deadline, stops its generation at the next
+//! token, which frees the worker for the next request.
+
+use std::io::Cursor;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::Instant;
+
+use burn::tensor::backend::Backend;
+use llark::audio::{Audio, AudioStream, SampleSource};
+use llark::lm::{GenerationConfig, LmError, StopReason};
+use llark::{AnswerHooks, LlarkError, Pipeline};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+use crate::api::Usage;
+use crate::error::ApiError;
+use crate::request::ChatJob;
+use crate::Limits;
+
+/// What the worker sends back about one job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// New answer text.
+    Text(String),
+    /// The answer is complete.
+    Done {
+        /// `stop` or `length`.
+        finish_reason: &'static str,
+        /// Token counts.
+        usage: Usage,
+        /// The whole answer.
+        text: String,
+    },
+    /// The job failed.
+    Failed(ApiError),
+}
+
+struct Work {
+    job: ChatJob,
+    events: UnboundedSender<Event>,
+    deadline: Instant,
+}
+
+/// Counts of what the worker did (shown by `GET /health`).
+#[derive(Debug, Default)]
+pub struct EngineStats {
+    /// Requests answered to the end.
+    pub answered: AtomicU64,
+    /// Requests stopped early because the client went away or the deadline passed.
+    pub cancelled: AtomicU64,
+    /// Requests refused or failed on the worker.
+    pub failed: AtomicU64,
+}
+
+/// A handle on the worker (cheap to clone; the worker stops when every handle is dropped).
+#[derive(Clone)]
+pub struct Engine {
+    jobs: SyncSender<Work>,
+    limits: Limits,
+    stats: Arc<EngineStats>,
+}
+
+impl Engine {
+    /// Starts the worker: `make` builds the pipeline (with an audio encoder) on the worker's
+    /// thread; its error is returned here.
+    pub fn start<B, F>(make: F, limits: Limits) -> Result<Engine, String>
+    where
+        B: Backend,
+        F: FnOnce() -> Result<Pipeline<B>, LlarkError> + Send + 'static,
+    {
+        let (jobs, queue) = sync_channel::<Work>(limits.queue);
+        let (ready_tx, ready_rx) = sync_channel::<Result<(), String>>(1);
+        let worker_limits = limits.clone();
+        let stats = Arc::new(EngineStats::default());
+        let worker_stats = stats.clone();
+        std::thread::Builder::new()
+            .name("llark-model".into())
+            .spawn(move || {
+                let pipeline = match make() {
+                    Ok(p) if p.front_end().is_some() => p,
+                    Ok(_) => {
+                        let _ = ready_tx.send(Err("the pipeline has no audio encoder".into()));
+                        return;
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                for work in queue {
+                    let events = work.events.clone();
+                    let counter = match answer(&pipeline, work, &worker_limits) {
+                        Ok(StopReason::Cancelled) => &worker_stats.cancelled,
+                        Ok(_) => &worker_stats.answered,
+                        Err(e) => {
+                            let _ = events.send(Event::Failed(e));
+                            &worker_stats.failed
+                        }
+                    };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+            .map_err(|e| format!("cannot start the model thread: {e}"))?;
+        ready_rx
+            .recv()
+            .map_err(|_| "the model thread stopped while starting".to_string())??;
+        Ok(Engine {
+            jobs,
+            limits,
+            stats,
+        })
+    }
+
+    /// Queues a job; its events arrive on the returned channel (dropping it cancels the job).
+    pub fn submit(&self, job: ChatJob) -> Result<UnboundedReceiver<Event>, ApiError> {
+        let (events, rx) = unbounded_channel();
+        let work = Work {
+            job,
+            events,
+            deadline: Instant::now() + self.limits.timeout,
+        };
+        match self.jobs.try_send(work) {
+            Ok(()) => Ok(rx),
+            Err(TrySendError::Full(_)) => Err(ApiError::busy()),
+            Err(TrySendError::Disconnected(_)) => {
+                Err(ApiError::internal("the model thread has stopped"))
+            }
+        }
+    }
+
+    /// The server's limits.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// What the worker has done so far.
+    pub fn stats(&self) -> &EngineStats {
+        &self.stats
+    }
+}
+
+/// Answers one job on the worker's thread; returns why generation stopped.
+fn answer<B: Backend>(
+    pipeline: &Pipeline<B>,
+    work: Work,
+    limits: &Limits,
+) -> Result<StopReason, ApiError> {
+    let Work {
+        job,
+        events,
+        deadline,
+    } = work;
+    if events.is_closed() {
+        return Ok(StopReason::Cancelled);
+    }
+    let front_end = pipeline
+        .front_end()
+        .ok_or_else(|| ApiError::internal("no audio encoder"))?;
+    let audio = decode_clip(&job.audio, job.format.as_deref(), limits.max_audio_seconds)?;
+    let audio = front_end.prepare(&audio).map_err(|e| audio_error(&e))?;
+    if audio.samples().iter().all(|&s| s == 0.0) {
+        return Err(ApiError::invalid("audio", "the audio is silent"));
+    }
+    let frames = front_end.encode(&audio).map_err(|e| audio_error(&e))?;
+    let text_tokens: usize = job
+        .turns
+        .iter()
+        .map(|t| {
+            pipeline
+                .tokenizer()
+                .encode(&t.value, false)
+                .map_or(0, |ids| ids.len())
+        })
+        .sum();
+    if text_tokens > limits.max_prompt_tokens {
+        return Err(ApiError::invalid(
+            "messages",
+            format!(
+                "{text_tokens} text tokens; this server allows {}",
+                limits.max_prompt_tokens
+            ),
+        ));
+    }
+    let generation = GenerationConfig {
+        max_new_tokens: job.max_tokens,
+        do_sample: job.temperature.is_some_and(|t| t > 0.0),
+        temperature: job.temperature.filter(|t| *t > 0.0).unwrap_or(1.0) as f32,
+        top_p: job.top_p.map(|p| p as f32),
+        seed: job.seed,
+        stop_strings: job.stop.clone(),
+        ..pipeline.generation().clone()
+    };
+    let mut on_text = |piece: &str| {
+        if job.stream {
+            let _ = events.send(Event::Text(piece.to_string()));
+        }
+    };
+    let cancel = || events.is_closed() || Instant::now() > deadline;
+    let answer = pipeline
+        .answer(
+            &frames,
+            &job.turns,
+            &generation,
+            AnswerHooks {
+                on_text: Some(&mut on_text),
+                cancel: Some(&cancel),
+            },
+        )
+        .map_err(|e| model_error(&e))?;
+    if answer.stop_reason == StopReason::Cancelled && Instant::now() > deadline {
+        return Err(ApiError::timeout(limits.timeout.as_secs_f64()));
+    }
+    let finish_reason = match answer.stop_reason {
+        StopReason::MaxTokens => "length",
+        StopReason::Eos | StopReason::StopString | StopReason::Cancelled => "stop",
+    };
+    let _ = events.send(Event::Done {
+        finish_reason,
+        usage: Usage {
+            prompt_tokens: answer.prompt_tokens,
+            completion_tokens: answer.completion_tokens,
+            total_tokens: answer.prompt_tokens + answer.completion_tokens,
+        },
+        text: answer.text,
+    });
+    Ok(answer.stop_reason)
+}
+
+/// Decodes a clip's bytes, refusing one longer than `max_seconds` while it is decoded (before it
+/// is all in memory).
+fn decode_clip(bytes: &[u8], format: Option<&str>, max_seconds: f64) -> Result<Audio, ApiError> {
+    let name = format.map(|f| format!("clip.{f}"));
+    let mut stream = AudioStream::from_reader(Cursor::new(bytes.to_vec()), name.as_deref())
+        .map_err(|e| audio_error(&LlarkError::Audio(e)))?;
+    let rate = stream.sample_rate();
+    let max_samples = (max_seconds * f64::from(rate)).ceil() as usize;
+    let mut samples = Vec::new();
+    let mut buf = vec![0f32; 1 << 15];
+    loop {
+        let n = stream
+            .read(&mut buf)
+            .map_err(|e| audio_error(&LlarkError::Audio(e)))?;
+        if n == 0 {
+            break;
+        }
+        samples.extend_from_slice(&buf[..n]);
+        if samples.len() > max_samples {
+            return Err(ApiError::invalid(
+                "audio",
+                format!("the audio is longer than this server's limit of {max_seconds} s"),
+            ));
+        }
+    }
+    if samples.is_empty() {
+        return Err(ApiError::invalid("audio", "the audio holds no samples"));
+    }
+    Audio::new(samples, rate).map_err(|e| audio_error(&LlarkError::Audio(e)))
+}
+
+fn audio_error(e: &LlarkError) -> ApiError {
+    ApiError::invalid("audio", format!("the audio cannot be used: {e}"))
+}
+
+fn model_error(e: &LlarkError) -> ApiError {
+    match e {
+        LlarkError::Lm(LmError::PromptTooLong { .. })
+        | LlarkError::Example(_)
+        | LlarkError::NonFiniteEncoding { .. } => ApiError::invalid("messages", e.to_string()),
+        other => ApiError::internal(other.to_string()),
+    }
+}

@@ -1,0 +1,359 @@
+//! The server on loopback with a tiny random LLark, the lite encoder and the real Llama 2
+//! tokenizer: OpenAI's request and response shapes, streaming, limits, the API key, a client
+//! that disconnects mid-stream, and a 4xx for every kind of malformed request.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::time::Duration;
+
+use base64::Engine as _;
+use burn::backend::Flex;
+use llark::audio::{synth, write_wav, Audio, WavFormat};
+use llark::data::LlarkTokenizer;
+use llark::encoder::lite::{LiteConfig, LiteEncoder};
+use llark::encoder::EncoderInfo;
+use llark::lm::{GenerationConfig, Llama, LlamaConfig};
+use llark::projector::ProjectorKind;
+use llark::{Llark, LlarkError, Pipeline};
+use llark_serve::{Limits, Server, ServerConfig};
+use serde_json::{json, Value};
+
+type B = Flex;
+
+fn pipeline() -> Result<Pipeline<B>, LlarkError> {
+    let tokenizer = LlarkTokenizer::from_file(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../llark-data/tests/fixtures/llama2-tokenizer/tokenizer.json"),
+    )?;
+    let encoder = LiteEncoder::new(LiteConfig::default())?;
+    let config = LlamaConfig {
+        vocab_size: 32000,
+        hidden_size: 16,
+        intermediate_size: 32,
+        num_hidden_layers: 1,
+        num_attention_heads: 2,
+        num_key_value_heads: Some(2),
+        max_position_embeddings: 512,
+        ..LlamaConfig::llama2_7b()
+    };
+    let lm = Llama::<B>::random(config, 0.3, 5, &Default::default())?;
+    let width = EncoderInfo::width(&encoder);
+    let model = Llark::from_llama(lm, &tokenizer, width, ProjectorKind::Linear)?;
+    Pipeline::new(model, tokenizer)?
+        .with_generation(GenerationConfig::greedy(8))
+        .with_pool_fps(2)?
+        .with_encoder(Box::new(encoder))
+}
+
+/// Starts a server on a free loopback port; it runs until the test process ends.
+fn start(config: ServerConfig) -> SocketAddr {
+    let server = Server::start(pipeline, config).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            server.serve(listener).await.unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
+
+fn config() -> ServerConfig {
+    ServerConfig {
+        limits: Limits {
+            max_audio_seconds: 6.0,
+            max_tokens: 2048,
+            ..Limits::default()
+        },
+        ..ServerConfig::new("tiny")
+    }
+}
+
+fn wav_bytes(samples: Vec<f32>, rate: u32) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clip.wav");
+    write_wav(
+        &path,
+        &Audio::new(samples, rate).unwrap(),
+        WavFormat::Float32,
+    )
+    .unwrap();
+    std::fs::read(path).unwrap()
+}
+
+fn music(seconds: f64) -> Vec<u8> {
+    let audio = synth::music(22_050, seconds, 3).unwrap();
+    wav_bytes(audio.into_samples(), 22_050)
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn request(audio: &[u8], question: &str) -> Value {
+    json!({
+        "model": "tiny",
+        "messages": [{"role": "user", "content": [
+            {"type": "text", "text": question},
+            {"type": "input_audio", "input_audio": {"data": b64(audio), "format": "wav"}}
+        ]}],
+        "max_tokens": 8
+    })
+}
+
+fn post(addr: SocketAddr, body: &str, key: Option<&str>) -> (u16, Value) {
+    let mut req = ureq::post(&format!("http://{addr}/v1/chat/completions"))
+        .set("Content-Type", "application/json");
+    if let Some(key) = key {
+        req = req.set("Authorization", &format!("Bearer {key}"));
+    }
+    let response = match req.send_string(body) {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("transport error: {e}"),
+    };
+    let status = response.status();
+    let text = response.into_string().unwrap();
+    let value = serde_json::from_str(&text).unwrap_or_else(|_| json!({"raw": text}));
+    (status, value)
+}
+
+fn error_of(value: &Value) -> (&str, String) {
+    let error = &value["error"];
+    (
+        error["type"].as_str().unwrap_or_default(),
+        error["message"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+#[test]
+fn health_models_and_a_chat_completion() {
+    let addr = start(config());
+    let health: Value = ureq::get(&format!("http://{addr}/health"))
+        .call()
+        .unwrap()
+        .into_string()
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    let models: Value = ureq::get(&format!("http://{addr}/v1/models"))
+        .call()
+        .unwrap()
+        .into_string()
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap();
+    assert_eq!(models["data"][0]["id"], "tiny");
+
+    let clip = music(3.0);
+    let (status, answer) = post(addr, &request(&clip, "What key?").to_string(), None);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["object"], "chat.completion");
+    assert_eq!(answer["choices"][0]["message"]["role"], "assistant");
+    assert!(answer["choices"][0]["message"]["content"].is_string());
+    let reason = answer["choices"][0]["finish_reason"].as_str().unwrap();
+    assert!(reason == "stop" || reason == "length", "{reason}");
+    let usage = &answer["usage"];
+    assert!(usage["prompt_tokens"].as_u64().unwrap() > 10);
+    assert!(usage["completion_tokens"].as_u64().unwrap() <= 8);
+
+    // Streaming gives the same answer, piece by piece, in OpenAI's chunk format.
+    let mut body = request(&clip, "What key?");
+    body["stream"] = true.into();
+    let response = ureq::post(&format!("http://{addr}/v1/chat/completions"))
+        .send_string(&body.to_string())
+        .unwrap();
+    assert_eq!(response.header("content-type"), Some("text/event-stream"));
+    let mut text = String::new();
+    let mut finish = None;
+    let mut done = false;
+    for line in BufReader::new(response.into_reader()).lines() {
+        let line = line.unwrap();
+        let Some(data) = line.strip_prefix("data: ") else {
+            continue;
+        };
+        if data == "[DONE]" {
+            done = true;
+            break;
+        }
+        let chunk: Value = serde_json::from_str(data).unwrap();
+        assert_eq!(chunk["object"], "chat.completion.chunk");
+        if let Some(piece) = chunk["choices"][0]["delta"]["content"].as_str() {
+            text.push_str(piece);
+        }
+        if let Some(f) = chunk["choices"][0]["finish_reason"].as_str() {
+            finish = Some(f.to_string());
+        }
+    }
+    assert!(done && finish.is_some());
+    assert_eq!(
+        text,
+        answer["choices"][0]["message"]["content"].as_str().unwrap()
+    );
+
+    // Multi-turn: an earlier answer in the history.
+    let body = json!({
+        "model": "tiny",
+        "messages": [
+            {"role": "system", "content": "You are helpful."},
+            {"role": "user", "content": [
+                {"type": "input_audio", "input_audio": {"data": b64(&clip), "format": "wav"}},
+                {"type": "text", "text": "What key?"}]},
+            {"role": "assistant", "content": "C major."},
+            {"role": "user", "content": "And the tempo?"}
+        ],
+        "max_tokens": 4
+    });
+    let (status, answer) = post(addr, &body.to_string(), None);
+    assert_eq!(status, 200, "{answer}");
+}
+
+#[test]
+fn every_malformed_request_is_a_4xx_with_a_message() {
+    let addr = start(config());
+    let clip = music(2.0);
+    let silent = wav_bytes(vec![0.0; 44_100], 44_100);
+    let mut nan_wav = wav_bytes(vec![0.25; 4_000], 44_100);
+    let at = nan_wav.len() - 400;
+    nan_wav[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    let long = music(8.0);
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut v = request(&clip, "What key?");
+        f(&mut v);
+        v.to_string()
+    };
+    let cases: Vec<(&str, String, u16)> = vec![
+        ("bad JSON", "{\"model\": ".into(), 400),
+        (
+            "wrong types",
+            json!({"model": "tiny", "messages": "hi"}).to_string(),
+            400,
+        ),
+        ("unknown model", with(&|v| v["model"] = "gpt-9".into()), 404),
+        ("empty messages", with(&|v| v["messages"] = json!([])), 400),
+        (
+            "no audio",
+            with(&|v| v["messages"][0]["content"] = "hi".into()),
+            400,
+        ),
+        (
+            "bad base64",
+            with(&|v| v["messages"][0]["content"][1]["input_audio"]["data"] = "@@@".into()),
+            400,
+        ),
+        (
+            "corrupt audio",
+            with(&|v| {
+                v["messages"][0]["content"][1]["input_audio"]["data"] =
+                    b64(b"RIFF....WAVEjunk").into()
+            }),
+            400,
+        ),
+        ("silent audio", request(&silent, "Key?").to_string(), 400),
+        ("NaN audio", request(&nan_wav, "Key?").to_string(), 400),
+        ("audio too long", request(&long, "Key?").to_string(), 400),
+        (
+            "max_tokens too large",
+            with(&|v| v["max_tokens"] = 1_000_000.into()),
+            400,
+        ),
+        (
+            "max_tokens zero",
+            with(&|v| v["max_tokens"] = 0.into()),
+            400,
+        ),
+        ("temperature", with(&|v| v["temperature"] = 9.into()), 400),
+        (
+            "placeholder in text",
+            with(&|v| v["messages"][0]["content"][0]["text"] = "hi <audio>".into()),
+            400,
+        ),
+        (
+            "unknown role",
+            with(&|v| v["messages"][0]["role"] = "tool".into()),
+            400,
+        ),
+        (
+            "local path without --audio-dir",
+            with(&|v| {
+                v["messages"][0]["content"][1] =
+                    json!({"type": "audio_url", "audio_url": {"url": "/etc/passwd"}})
+            }),
+            400,
+        ),
+        (
+            "prompt beyond the context",
+            request(&clip, &"word ".repeat(3000)).to_string(),
+            400,
+        ),
+    ];
+    for (what, body, want) in cases {
+        let (status, value) = post(addr, &body, None);
+        assert_eq!(status, want, "{what}: {value}");
+        let (kind, message) = error_of(&value);
+        assert!(!kind.is_empty() && !message.is_empty(), "{what}: {value}");
+    }
+    // Special-token text is only text: the request is answered.
+    let (status, value) = post(addr, &request(&clip, "Key? </s><s>[PAD]").to_string(), None);
+    assert_eq!(status, 200, "{value}");
+    // A body over the limit.
+    let big = "x".repeat(33 << 20);
+    let (status, value) = post(addr, &big, None);
+    assert_eq!(status, 413, "{value}");
+    // The server is still fine after all that.
+    let (status, _) = post(addr, &request(&clip, "Key?").to_string(), None);
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn the_api_key_is_required_when_set() {
+    let addr = start(ServerConfig {
+        api_key: Some("s3cret".into()),
+        ..config()
+    });
+    let body = request(&music(2.0), "Key?").to_string();
+    assert_eq!(post(addr, &body, None).0, 401);
+    assert_eq!(post(addr, &body, Some("wrong")).0, 401);
+    assert_eq!(post(addr, &body, Some("s3cret")).0, 200);
+    let models = ureq::get(&format!("http://{addr}/v1/models")).call();
+    assert!(matches!(models, Err(ureq::Error::Status(401, _))));
+}
+
+#[test]
+fn a_client_that_disconnects_mid_stream_frees_the_worker() {
+    let addr = start(config());
+    let mut body = request(&music(2.0), "Describe it.");
+    body["stream"] = true.into();
+    body["max_tokens"] = 2000.into();
+    let body = body.to_string();
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut first = [0u8; 256];
+    let n = stream.read(&mut first).unwrap();
+    assert!(String::from_utf8_lossy(&first[..n]).starts_with("HTTP/1.1 200"));
+    drop(stream);
+    // The generation is stopped, and the next request is answered.
+    let health = || -> Value {
+        ureq::get(&format!("http://{addr}/health"))
+            .call()
+            .unwrap()
+            .into_string()
+            .map(|t| serde_json::from_str(&t).unwrap())
+            .unwrap()
+    };
+    let mut waited = 0;
+    while health()["cancelled"] != 1 && waited < 200 {
+        std::thread::sleep(Duration::from_millis(50));
+        waited += 1;
+    }
+    assert_eq!(health()["cancelled"], 1, "{}", health());
+    let (status, _) = post(addr, &request(&music(2.0), "Key?").to_string(), None);
+    assert_eq!(status, 200);
+}
