@@ -270,6 +270,97 @@ impl<B: Backend> Pipeline<B> {
         Ok(prompt.input_ids)
     }
 
+    /// Answers several conversations at once in one left-padded batch with the same decoding
+    /// options (greedy decoding gives each the answer [`Self::answer`] gives it alone; with
+    /// sampling, each row draws from the batch's one generator). `hooks.on_text` receives
+    /// `(row, text so far)`; `hooks.cancel` stops the whole batch.
+    pub fn answer_batch(
+        &self,
+        requests: &[(Tensor<B, 2>, Vec<Turn>)],
+        generation: &GenerationConfig,
+        hooks: BatchHooks<'_>,
+    ) -> Result<Vec<Answer>> {
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        let generation = self.complete_generation(generation.clone());
+        let prompts: Vec<Vec<u32>> = requests
+            .iter()
+            .map(|(audio, turns)| self.prompt_ids(audio, turns))
+            .collect::<Result<_>>()?;
+        let longest = prompts.iter().map(Vec::len).max().unwrap_or(0);
+        let context = self.model.config().llama.max_position_embeddings;
+        if longest > context {
+            return Err(llark_lm::LmError::PromptTooLong {
+                tokens: longest,
+                context,
+            }
+            .into());
+        }
+        let pad = self.tokenizer.special_ids().pad;
+        let padded: Vec<Vec<u32>> = prompts
+            .iter()
+            .map(|p| {
+                let mut row = vec![pad; longest - p.len()];
+                row.extend_from_slice(p);
+                row
+            })
+            .collect();
+        let clips: Vec<Vec<Tensor<B, 2>>> = requests
+            .iter()
+            .map(|(audio, _)| vec![audio.clone()])
+            .collect();
+        let embeds = self.model.embed(&padded, &clips)?;
+        let lengths: Vec<usize> = prompts.iter().map(Vec::len).collect();
+        let mask = AttentionMask::left_padded(&lengths, longest)?;
+        let tokenizer = &self.tokenizer;
+        let decode = |ids: &[u32]| tokenizer.decode(ids, true).unwrap_or_default();
+        let mut generated: Vec<Vec<u32>> = vec![Vec::new(); requests.len()];
+        let mut cursors = vec![StreamCursor::default(); requests.len()];
+        let mut sink = hooks.on_text;
+        let mut on_token = |row: usize, id: u32| {
+            generated[row].push(id);
+            if let Some(sink) = sink.as_deref_mut() {
+                if let Some(piece) = cursors[row].advance(&decode(&generated[row])) {
+                    sink(row, piece);
+                }
+            }
+        };
+        let capacity = longest
+            .saturating_add(generation.max_new_tokens)
+            .min(context)
+            + 1;
+        let mut cache = self.model.lm.new_cache(requests.len(), capacity);
+        let out = self.model.lm.generate_in_cache(
+            Prompt::Embeds {
+                embeds,
+                mask,
+                history: prompts.clone(),
+            },
+            &generation,
+            &mut cache,
+            GenerationHooks {
+                decode: Some(&decode),
+                on_token: Some(&mut on_token),
+                cancel: hooks.cancel,
+            },
+        )?;
+        out.tokens
+            .into_iter()
+            .zip(out.stop_reasons)
+            .zip(&prompts)
+            .map(|((tokens, stop_reason), prompt)| {
+                let text = self.tokenizer.decode(&tokens, true)?;
+                Ok(Answer {
+                    text: cut_at_stop(&text).to_string(),
+                    prompt_tokens: prompt.len(),
+                    completion_tokens: tokens.len(),
+                    stop_reason,
+                })
+            })
+            .collect()
+    }
+
     /// Runs the model on `step.prompt[step.reuse..]` after the `reuse` positions in `cache` and
     /// generates the answer; returns it with the generated ids and why generation stopped.
     fn generate(
@@ -299,12 +390,15 @@ impl<B: Backend> Pipeline<B> {
         let embeds = embeds.slice([0..1, reuse..len, 0..width]);
         let tokenizer = &self.tokenizer;
         let decode = |ids: &[u32]| tokenizer.decode(ids, true).unwrap_or_default();
-        let mut stream = hooks.on_text.map(|sink| AnswerStream::new(sink));
+        let mut sink = hooks.on_text;
+        let mut cursor = StreamCursor::default();
         let mut generated = Vec::new();
         let mut on_token = |_row: usize, id: u32| {
             generated.push(id);
-            if let Some(stream) = stream.as_mut() {
-                stream.update(&decode(&generated));
+            if let Some(sink) = sink.as_deref_mut() {
+                if let Some(piece) = cursor.advance(&decode(&generated)) {
+                    sink(piece);
+                }
             }
         };
         let out = self.model.lm.generate_in_cache(
@@ -339,6 +433,15 @@ pub struct AnswerHooks<'a> {
     pub on_text: Option<&'a mut dyn FnMut(&str)>,
     /// Asked before every generated token; `true` ends the answer early
     /// ([`StopReason::Cancelled`]).
+    pub cancel: Option<&'a dyn Fn() -> bool>,
+}
+
+/// Callbacks of a batch of answers.
+#[derive(Default)]
+pub struct BatchHooks<'a> {
+    /// Receives `(row, new text)` as each row's answer is generated (without the stop text).
+    pub on_text: Option<&'a mut dyn FnMut(usize, &str)>,
+    /// Asked before every step; `true` ends every answer of the batch early.
     pub cancel: Option<&'a dyn Fn() -> bool>,
 }
 
@@ -434,24 +537,25 @@ impl<B: Backend> Chat<'_, B> {
     }
 }
 
-/// Streams an answer's text while it is generated: everything before `###`, without the
-/// leading space, holding back trailing `#` that may start the stop string.
-struct AnswerStream<'a> {
-    sink: &'a mut dyn FnMut(&str),
+/// Where a streamed answer stands: the part of the decoded continuation already sent. The
+/// visible text is everything before `###`, without the leading space, holding back trailing
+/// `#` that may start the stop string.
+#[derive(Debug, Clone, Default)]
+struct StreamCursor {
     sent: usize,
 }
 
-impl<'a> AnswerStream<'a> {
-    fn new(sink: &'a mut dyn FnMut(&str)) -> Self {
-        Self { sink, sent: 0 }
-    }
-
-    fn update(&mut self, decoded: &str) {
+impl StreamCursor {
+    /// The new visible text of `decoded` since the last call, if any.
+    fn advance<'t>(&mut self, decoded: &'t str) -> Option<&'t str> {
         let visible = decoded.find(STOP_STRING).map_or(decoded, |i| &decoded[..i]);
         let visible = visible.trim_start().trim_end_matches('#');
         if visible.len() > self.sent && visible.is_char_boundary(self.sent) {
-            (self.sink)(&visible[self.sent..]);
+            let piece = &visible[self.sent..];
             self.sent = visible.len();
+            Some(piece)
+        } else {
+            None
         }
     }
 }

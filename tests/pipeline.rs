@@ -332,3 +332,49 @@ fn nan_projector_weights_are_refused_on_load() {
         "{err}"
     );
 }
+
+#[test]
+fn a_batch_of_conversations_gets_the_answers_each_gets_alone() {
+    let pipeline = pipeline();
+    let requests: Vec<(Tensor<B, 2>, Vec<Turn>)> = [
+        ("What is the tempo of this song?", 4),
+        ("Which key?", 2),
+        (
+            "Describe the instruments you hear in this recording, please.",
+            6,
+        ),
+    ]
+    .into_iter()
+    .map(|(q, frames)| {
+        let audio = Tensor::random(
+            [frames, 6],
+            Distribution::Normal(0.0, 1.0),
+            &Default::default(),
+        );
+        (
+            audio,
+            vec![Turn::human(prompt_with_audio(q, AudioPlacement::Last))],
+        )
+    })
+    .collect();
+    let generation = GenerationConfig::greedy(6);
+    let mut streamed = vec![String::new(); requests.len()];
+    let mut on_text = |row: usize, piece: &str| streamed[row].push_str(piece);
+    let batch = pipeline
+        .answer_batch(
+            &requests,
+            &generation,
+            llark::BatchHooks {
+                on_text: Some(&mut on_text),
+                cancel: None,
+            },
+        )
+        .unwrap();
+    for (i, (audio, turns)) in requests.iter().enumerate() {
+        let alone = pipeline
+            .answer(audio, turns, &generation, Default::default())
+            .unwrap();
+        assert_eq!(batch[i], alone, "row {i}");
+        assert_eq!(streamed[i], alone.text, "row {i} streamed");
+    }
+}

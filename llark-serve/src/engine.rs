@@ -1,9 +1,11 @@
 //! The model's worker: one thread owns the [`Pipeline`] (built on that thread, so the backend's
-//! tensors never cross threads) and answers queued [`ChatJob`]s one at a time, streaming text
-//! back over a channel. The queue is bounded: a full queue is a 503, never an unbounded backlog.
+//! tensors never cross threads) and answers queued [`ChatJob`]s, streaming text back over a
+//! channel. Jobs waiting together with the same decoding options (up to `Limits::max_batch`)
+//! are generated in one left-padded batch; greedy answers are those each job gets alone. The queue is bounded: a full queue is a 503, never an unbounded backlog.
 //! A client that goes away, or a request past its deadline, stops its generation at the next
 //! token, which frees the worker for the next request.
 
+use std::collections::VecDeque;
 use std::io::Cursor;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
@@ -11,9 +13,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
 use llark::audio::{Audio, AudioStream, SampleSource};
 use llark::lm::{GenerationConfig, LmError, StopReason};
-use llark::{AnswerHooks, LlarkError, Pipeline};
+use llark::{Answer, BatchHooks, LlarkError, Pipeline};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use crate::api::Usage;
@@ -54,6 +57,8 @@ pub struct EngineStats {
     pub cancelled: AtomicU64,
     /// Requests refused or failed on the worker.
     pub failed: AtomicU64,
+    /// Generations run (each answers one or more requests together).
+    pub batches: AtomicU64,
 }
 
 /// A handle on the worker (cheap to clone; the worker stops when every handle is dropped).
@@ -92,17 +97,41 @@ impl Engine {
                     }
                 };
                 let _ = ready_tx.send(Ok(()));
-                for work in queue {
-                    let events = work.events.clone();
-                    let counter = match answer(&pipeline, work, &worker_limits) {
-                        Ok(StopReason::Cancelled) => &worker_stats.cancelled,
-                        Ok(_) => &worker_stats.answered,
-                        Err(e) => {
-                            let _ = events.send(Event::Failed(e));
-                            &worker_stats.failed
-                        }
+                let mut waiting: VecDeque<Work> = VecDeque::new();
+                loop {
+                    let first = match waiting.pop_front() {
+                        Some(work) => work,
+                        None => match queue.recv() {
+                            Ok(work) => work,
+                            Err(_) => break,
+                        },
                     };
-                    counter.fetch_add(1, Ordering::Relaxed);
+                    waiting.extend(queue.try_iter());
+                    let mut batch = vec![first];
+                    let mut rest = VecDeque::new();
+                    for work in waiting.drain(..) {
+                        if batch.len() < worker_limits.max_batch
+                            && compatible(&batch[0].job, &work.job)
+                        {
+                            batch.push(work);
+                        } else {
+                            rest.push_back(work);
+                        }
+                    }
+                    waiting = rest;
+                    let outcomes = answer_batch(&pipeline, &batch, &worker_limits);
+                    for (work, outcome) in batch.iter().zip(outcomes) {
+                        let counter = match outcome {
+                            Ok(StopReason::Cancelled) => &worker_stats.cancelled,
+                            Ok(_) => &worker_stats.answered,
+                            Err(e) => {
+                                let _ = work.events.send(Event::Failed(e));
+                                &worker_stats.failed
+                            }
+                        };
+                        counter.fetch_add(1, Ordering::Relaxed);
+                    }
+                    worker_stats.batches.fetch_add(1, Ordering::Relaxed);
                 }
             })
             .map_err(|e| format!("cannot start the model thread: {e}"))?;
@@ -144,19 +173,15 @@ impl Engine {
     }
 }
 
-/// Answers one job on the worker's thread; returns why generation stopped.
-fn answer<B: Backend>(
+/// Decodes and encodes a job's clip and checks its prompt; `None` when its client has gone.
+fn prepare<B: Backend>(
     pipeline: &Pipeline<B>,
-    work: Work,
+    work: &Work,
     limits: &Limits,
-) -> Result<StopReason, ApiError> {
-    let Work {
-        job,
-        events,
-        deadline,
-    } = work;
-    if events.is_closed() {
-        return Ok(StopReason::Cancelled);
+) -> Result<Option<(Tensor<B, 2>, GenerationConfig)>, ApiError> {
+    let job = &work.job;
+    if work.events.is_closed() {
+        return Ok(None);
     }
     let front_end = pipeline
         .front_end()
@@ -195,31 +220,19 @@ fn answer<B: Backend>(
         stop_strings: job.stop.clone(),
         ..pipeline.generation().clone()
     };
-    let mut on_text = |piece: &str| {
-        if job.stream {
-            let _ = events.send(Event::Text(piece.to_string()));
-        }
-    };
-    let cancel = || events.is_closed() || Instant::now() > deadline;
-    let answer = pipeline
-        .answer(
-            &frames,
-            &job.turns,
-            &generation,
-            AnswerHooks {
-                on_text: Some(&mut on_text),
-                cancel: Some(&cancel),
-            },
-        )
-        .map_err(|e| model_error(&e))?;
-    if answer.stop_reason == StopReason::Cancelled && Instant::now() > deadline {
+    Ok(Some((frames, generation)))
+}
+
+/// Sends a finished answer to its client; returns why it stopped, or the timeout error.
+fn finish(work: &Work, answer: Answer, limits: &Limits) -> Result<StopReason, ApiError> {
+    if answer.stop_reason == StopReason::Cancelled && Instant::now() > work.deadline {
         return Err(ApiError::timeout(limits.timeout.as_secs_f64()));
     }
     let finish_reason = match answer.stop_reason {
         StopReason::MaxTokens => "length",
         StopReason::Eos | StopReason::StopString | StopReason::Cancelled => "stop",
     };
-    let _ = events.send(Event::Done {
+    let _ = work.events.send(Event::Done {
         finish_reason,
         usage: Usage {
             prompt_tokens: answer.prompt_tokens,
@@ -229,6 +242,79 @@ fn answer<B: Backend>(
         text: answer.text,
     });
     Ok(answer.stop_reason)
+}
+
+/// Answers a batch of jobs with the same decoding options: each is prepared (a failure is
+/// that job's alone), then the ready ones are generated together. Returns each job's outcome.
+fn answer_batch<B: Backend>(
+    pipeline: &Pipeline<B>,
+    batch: &[Work],
+    limits: &Limits,
+) -> Vec<Result<StopReason, ApiError>> {
+    let mut outcomes: Vec<Option<Result<StopReason, ApiError>>> = vec![None; batch.len()];
+    let mut ready = Vec::new();
+    let mut generation = None;
+    for (i, work) in batch.iter().enumerate() {
+        match prepare(pipeline, work, limits) {
+            Ok(Some((frames, config))) => {
+                generation.get_or_insert(config);
+                ready.push((i, frames));
+            }
+            Ok(None) => outcomes[i] = Some(Ok(StopReason::Cancelled)),
+            Err(e) => outcomes[i] = Some(Err(e)),
+        }
+    }
+    if let Some(generation) = generation {
+        let rows: Vec<usize> = ready.iter().map(|(i, _)| *i).collect();
+        let requests: Vec<_> = ready
+            .into_iter()
+            .map(|(i, frames)| (frames, batch[i].job.turns.clone()))
+            .collect();
+        let mut on_text = |row: usize, piece: &str| {
+            let work = &batch[rows[row]];
+            if work.job.stream {
+                let _ = work.events.send(Event::Text(piece.to_string()));
+            }
+        };
+        // The batch stops early only when every client has gone or every deadline passed.
+        let cancel = || {
+            rows.iter().all(|&i| {
+                let work = &batch[i];
+                work.events.is_closed() || Instant::now() > work.deadline
+            })
+        };
+        let hooks = BatchHooks {
+            on_text: Some(&mut on_text),
+            cancel: Some(&cancel),
+        };
+        match pipeline.answer_batch(&requests, &generation, hooks) {
+            Ok(answers) => {
+                for (row, answer) in answers.into_iter().enumerate() {
+                    let i = rows[row];
+                    outcomes[i] = Some(finish(&batch[i], answer, limits));
+                }
+            }
+            Err(e) => {
+                let error = model_error(&e);
+                for &i in &rows {
+                    outcomes[i] = Some(Err(error.clone()));
+                }
+            }
+        }
+    }
+    outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or(Ok(StopReason::Cancelled)))
+        .collect()
+}
+
+/// Whether two jobs can share one generation (the same decoding options).
+fn compatible(a: &ChatJob, b: &ChatJob) -> bool {
+    a.max_tokens == b.max_tokens
+        && a.temperature == b.temperature
+        && a.top_p == b.top_p
+        && a.stop == b.stop
+        && a.seed == b.seed
 }
 
 /// Decodes a clip's bytes, refusing one longer than `max_seconds` while it is decoded (before it

@@ -14,8 +14,10 @@
 //! prompt, `max_tokens`, concurrent requests, the queue and the time an answer may take. An
 //! optional API key is checked as a Bearer token in constant time.
 //!
-//! The model runs on one worker thread ([`engine`]): requests are queued and answered one at a
-//! time; a client that disconnects mid-stream stops its generation at the next token.
+//! The model runs on one worker thread ([`engine`]): requests are queued, and those waiting
+//! together with the same decoding options are generated in one batch; a client that
+//! disconnects mid-stream stops its generation at the next token (a batch stops when all its
+//! clients have gone).
 //!
 //! ```no_run
 //! # use llark_serve::{Limits, Server, ServerConfig};
@@ -80,6 +82,8 @@ pub struct Limits {
     pub max_concurrent: usize,
     /// Requests waiting for the model at once.
     pub queue: usize,
+    /// Most requests generated together in one batch.
+    pub max_batch: usize,
     /// Longest time an answer may take, queueing included.
     pub timeout: Duration,
 }
@@ -95,6 +99,7 @@ impl Default for Limits {
             default_max_tokens: 256,
             max_concurrent: 64,
             queue: 32,
+            max_batch: 8,
             timeout: Duration::from_secs(300),
         }
     }
@@ -238,6 +243,7 @@ async fn health(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
         "answered": stats.answered.load(Ordering::Relaxed),
         "cancelled": stats.cancelled.load(Ordering::Relaxed),
         "failed": stats.failed.load(Ordering::Relaxed),
+        "batches": stats.batches.load(Ordering::Relaxed),
     }))
 }
 

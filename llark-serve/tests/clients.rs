@@ -119,7 +119,9 @@ fn webdriver(method: &str, url: &str, body: Option<Value>) -> Result<Value, Valu
         None => request.call(),
     };
     match response {
-        Ok(r) => Ok(serde_json::from_str::<Value>(&r.into_string().unwrap()).unwrap()["value"].clone()),
+        Ok(r) => {
+            Ok(serde_json::from_str::<Value>(&r.into_string().unwrap()).unwrap()["value"].clone())
+        }
         Err(ureq::Error::Status(_, r)) => {
             Err(serde_json::from_str::<Value>(&r.into_string().unwrap()).unwrap_or(Value::Null))
         }
@@ -183,15 +185,23 @@ fn the_web_page_uploads_a_clip_asks_and_shows_the_streamed_answer() {
                      format!("--user-data-dir={}", profile.display())]
         }
     }}});
-    let created = webdriver("POST", &format!("{}/session", driver.url), Some(capabilities))
-        .expect("a browser session");
+    let created = webdriver(
+        "POST",
+        &format!("{}/session", driver.url),
+        Some(capabilities),
+    )
+    .expect("a browser session");
     let session = format!(
         "{}/session/{}",
         driver.url,
         created["sessionId"].as_str().unwrap()
     );
-    webdriver("POST", &format!("{session}/url"), Some(json!({"url": format!("http://{addr}/")})))
-        .unwrap();
+    webdriver(
+        "POST",
+        &format!("{session}/url"),
+        Some(json!({"url": format!("http://{addr}/")})),
+    )
+    .unwrap();
     let file = wait_for("the file input", || find(&session, "#file"));
     webdriver(
         "POST",
@@ -204,11 +214,22 @@ fn the_web_page_uploads_a_clip_asks_and_shows_the_streamed_answer() {
         let text = text_of(&session, &el);
         (!text.is_empty()).then_some(text)
     });
-    assert!(info.contains("clip.wav") && info.contains("3.0 s"), "{info}");
+    assert!(
+        info.contains("clip.wav") && info.contains("3.0 s"),
+        "{info}"
+    );
     let tempo = text_of(&session, &find(&session, "#tempo").unwrap());
-    assert!(tempo.ends_with("BPM"), "the page shows a tempo estimate: {tempo}");
+    assert!(
+        tempo.ends_with("BPM"),
+        "the page shows a tempo estimate: {tempo}"
+    );
     let ask = find(&session, "#ask").unwrap();
-    webdriver("POST", &format!("{session}/element/{ask}/click"), Some(json!({}))).unwrap();
+    webdriver(
+        "POST",
+        &format!("{session}/element/{ask}/click"),
+        Some(json!({})),
+    )
+    .unwrap();
     let answer = wait_for("the streamed answer", || {
         find(&session, "#answer-0[data-done='true']")
     });
@@ -228,7 +249,10 @@ fn the_web_page_uploads_a_clip_asks_and_shows_the_streamed_answer() {
     )
     .unwrap();
     let _ = webdriver("DELETE", &session, None);
-    let api = reply["choices"][0]["message"]["content"].as_str().unwrap().trim();
+    let api = reply["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap()
+        .trim();
     assert_eq!(shown.trim(), api);
     drop(driver);
 }

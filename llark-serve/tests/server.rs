@@ -265,3 +265,50 @@ fn a_client_that_disconnects_mid_stream_frees_the_worker() {
     let (status, _) = post(addr, &request(&music(2.0), "Key?").to_string(), None);
     assert_eq!(status, 200);
 }
+
+#[test]
+fn concurrent_requests_are_batched_and_get_the_answers_they_get_alone() {
+    let addr = start(config());
+    let bodies: Vec<String> = (0..4)
+        .map(|i| {
+            let mut body = request(&music(2.0 + f64::from(i) * 0.5), "What key?");
+            body["max_tokens"] = 48.into();
+            body.to_string()
+        })
+        .collect();
+    let alone: Vec<Value> = bodies.iter().map(|b| post(addr, b, None).1).collect();
+    let health = || -> Value {
+        serde_json::from_str(
+            &ureq::get(&format!("http://{addr}/health"))
+                .call()
+                .unwrap()
+                .into_string()
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let before = health()["batches"].as_u64().unwrap();
+    let together: Vec<Value> = std::thread::scope(|s| {
+        let handles: Vec<_> = bodies
+            .iter()
+            .map(|b| s.spawn(move || post(addr, b, None)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                let (status, value) = h.join().unwrap();
+                assert_eq!(status, 200, "{value}");
+                value
+            })
+            .collect()
+    });
+    for (a, t) in alone.iter().zip(&together) {
+        assert_eq!(a["choices"][0]["message"], t["choices"][0]["message"]);
+        assert_eq!(a["usage"], t["usage"]);
+    }
+    let batches = health()["batches"].as_u64().unwrap() - before;
+    assert!(
+        batches < 4,
+        "4 concurrent requests took {batches} generations"
+    );
+}

@@ -100,4 +100,3 @@ pub fn request(audio: &[u8], question: &str) -> Value {
         "max_tokens": 8
     })
 }
-
