@@ -60,7 +60,7 @@ pub use config::LlarkConfig;
 pub use error::{LlarkError, Result};
 pub use frontend::{AudioFrontEnd, EncodedWindow, WindowPlan};
 pub use model::Llark;
-pub use pipeline::{Answer, AnswerHooks, BatchHooks, Chat, Pipeline};
+pub use pipeline::{Answer, AnswerHooks, BatchHooks, Chat, Pipeline, RowTextSink};
 
 pub use llark_audio as audio;
 pub use llark_data as data;

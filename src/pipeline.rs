@@ -436,11 +436,14 @@ pub struct AnswerHooks<'a> {
     pub cancel: Option<&'a dyn Fn() -> bool>,
 }
 
+/// Receives `(row, new text)` as each answer of a batch is generated.
+pub type RowTextSink<'a> = &'a mut dyn FnMut(usize, &str);
+
 /// Callbacks of a batch of answers.
 #[derive(Default)]
 pub struct BatchHooks<'a> {
     /// Receives `(row, new text)` as each row's answer is generated (without the stop text).
-    pub on_text: Option<&'a mut dyn FnMut(usize, &str)>,
+    pub on_text: Option<RowTextSink<'a>>,
     /// Asked before every step; `true` ends every answer of the batch early.
     pub cancel: Option<&'a dyn Fn() -> bool>,
 }
