@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! cargo run --release --example serve -- --model quickstart-out/model [--encoder DIR] \
-//!     [--addr 127.0.0.1:8080] [--api-key-env LLARK_API_KEY] [--audio-dir clips/]
+//!     [--addr 127.0.0.1:8080] [--api-key-env LLARK_API_KEY | --api-key KEY] [--audio-dir clips/]
 //! ```
 //! Then `POST /v1/chat/completions` with a user message whose content has an `input_audio`
 //! part (`{"data": base64, "format": "wav"}`), as OpenAI's clients send it; `GET /v1/models`,
@@ -33,6 +33,10 @@ struct Args {
     /// Name clients give as `model` (default: the model directory's name).
     #[arg(long)]
     model_name: Option<String>,
+    /// API key every request must send as a Bearer token (visible to other local users in the
+    /// process list: prefer --api-key-env).
+    #[arg(long, conflicts_with = "api_key_env")]
+    api_key: Option<String>,
     /// Environment variable holding the API key every request must send as a Bearer token.
     #[arg(long)]
     api_key_env: Option<String>,
@@ -56,13 +60,14 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let api_key = match &args.api_key_env {
+        None if args.api_key.as_deref() == Some("") => return Err("--api-key is empty".into()),
+        None => args.api_key.clone(),
         Some(var) => Some(
             std::env::var(var)
                 .ok()
                 .filter(|k| !k.is_empty())
                 .ok_or_else(|| format!("environment variable {var} (the API key) is not set"))?,
         ),
-        None => None,
     };
     let name = args.model_name.clone().unwrap_or_else(|| {
         args.model

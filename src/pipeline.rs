@@ -490,37 +490,57 @@ impl<B: Backend> Chat<'_, B> {
         } else {
             question.to_string()
         };
-        self.turns.push(Turn::human(text));
-        let prompt = match self.pipeline.prompt_ids(&self.audio, &self.turns) {
-            Ok(prompt) => prompt,
-            Err(e) => {
-                self.turns.pop();
-                return Err(e);
-            }
+        let mut turns = self.turns.clone();
+        turns.push(Turn::human(text));
+        let generation = self.pipeline.generation.clone();
+        let hooks = AnswerHooks {
+            on_text,
+            cancel: None,
         };
+        Ok(self.answer(turns, &generation, hooks)?.text)
+    }
+
+    /// Answers the conversation `turns` (its last turn the question; the first human turn
+    /// carries `<audio>`) with decoding options of its own, reusing the cached keys and values
+    /// of the longest prefix of its tokens this chat has already processed (all of it when
+    /// `turns` continues the conversation so far). Afterwards the chat holds `turns` and the
+    /// answer.
+    pub fn answer(
+        &mut self,
+        turns: Vec<Turn>,
+        generation: &GenerationConfig,
+        hooks: AnswerHooks<'_>,
+    ) -> Result<Answer> {
+        let generation = self.pipeline.complete_generation(generation.clone());
+        let prompt = self.pipeline.prompt_ids(&self.audio, &turns)?;
         let shared = self
             .cached_ids
             .iter()
             .zip(&prompt)
             .take_while(|(a, b)| a == b)
             .count()
-            .min(prompt.len() - 1);
+            .min(prompt.len().saturating_sub(1));
         self.cache.truncate(shared);
+        self.cached_ids.truncate(shared);
         self.reused = shared;
         let step = Step {
             audio: &self.audio,
             prompt: &prompt,
             reuse: shared,
-            generation: &self.pipeline.generation,
+            generation: &generation,
         };
-        let hooks = AnswerHooks {
-            on_text,
-            cancel: None,
+        let (text, generated, stop_reason) =
+            self.pipeline.generate(step, &mut self.cache, hooks)?;
+        let answer = Answer {
+            text,
+            prompt_tokens: prompt.len(),
+            completion_tokens: generated.len(),
+            stop_reason,
         };
-        let (answer, generated, _) = self.pipeline.generate(step, &mut self.cache, hooks)?;
         self.cached_ids = prompt;
         self.cached_ids.extend(&generated);
-        self.turns.push(Turn::gpt(answer.clone()));
+        self.turns = turns;
+        self.turns.push(Turn::gpt(answer.text.clone()));
         Ok(answer)
     }
 

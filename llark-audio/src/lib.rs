@@ -54,7 +54,7 @@ pub use audio::{fit, Audio, AudioSource, Fitted};
 pub use decode::{load, load_reader, load_resampled, AudioStream, MediaReader};
 pub use error::{AudioError, Result};
 pub use llark::{load_llark, LLARK_SAMPLE_RATE, LLARK_WINDOW_SAMPLES};
-pub use resample::{output_len as resampled_len, Resampled};
+pub use resample::{output_len as resampled_len, Resampled, MAX_RESAMPLE_MAGNITUDE};
 pub use source::{Cropped, SampleSource};
 pub use window::{window_count, Window, Windows};
 pub use write::{write_wav, WavFormat};

@@ -6,6 +6,10 @@ use rubato::{Fft, FixedSync, Indexing, Resampler, WindowFunction};
 use crate::error::{AudioError, Result};
 use crate::source::SampleSource;
 
+/// The largest sample magnitude the resampler takes: beyond it the filter's sums can overflow
+/// `f32` (full scale is 1.0; this is 600 dB above it).
+pub const MAX_RESAMPLE_MAGNITUDE: f32 = 1e30;
+
 /// Input frames per FFT block (rounded up to the rate pair's granularity). The anti-aliasing
 /// filter is a windowed sinc of this many taps; 1024 puts its cutoff at about 0.987 of the lower
 /// Nyquist frequency with a squared Blackman-Harris window.
@@ -178,6 +182,20 @@ impl Engine {
             };
             if got < want {
                 self.source_done = true;
+            }
+            if let Some(i) = self.input[..got]
+                .iter()
+                .position(|s| s.abs() > MAX_RESAMPLE_MAGNITUDE)
+            {
+                return Err(AudioError::Resample {
+                    from,
+                    to,
+                    detail: format!(
+                        "sample {} at index {} is beyond {MAX_RESAMPLE_MAGNITUDE:e}, too large to filter without overflow",
+                        self.input[i],
+                        self.consumed + i as u64
+                    ),
+                });
             }
             self.consumed += got as u64;
             let indexing = Indexing::new().partial_len(got);

@@ -222,3 +222,17 @@ fn huge_finite_samples_are_mixed_without_overflow() {
     assert_eq!(audio.peak_normalise().unwrap(), 3.0e38);
     assert_eq!(audio.samples()[1], -1.0);
 }
+
+#[test]
+fn samples_too_large_to_resample_are_an_error_not_a_panic() {
+    let samples: Vec<f32> = (0..400)
+        .map(|i| if i % 3 == 0 { 2.9e38 } else { -1.0e37 })
+        .collect();
+    let audio = Audio::new(samples, 8_000).unwrap();
+    let err = audio.resample(44_100).unwrap_err();
+    assert!(matches!(err, AudioError::Resample { .. }), "{err}");
+    assert!(err.to_string().contains("too large"), "{err}");
+    // Loud but sane audio resamples.
+    let loud = Audio::new(vec![1e20; 400], 8_000).unwrap();
+    assert!(loud.resample(44_100).is_ok());
+}

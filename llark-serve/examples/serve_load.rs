@@ -84,7 +84,9 @@ fn start(args: &Args, max_batch: usize) -> SocketAddr {
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
             tx.send(listener.local_addr().expect("addr")).expect("send");
             let _ = server.serve(listener).await;
         });
@@ -127,7 +129,11 @@ fn main() {
     for (mode, max_batch) in [("one at a time", 1), ("batched (8)", 8)] {
         let addr = start(&args, max_batch);
         for clients in [1usize, 4, 16] {
-            let questions = ["What is the key?", "What is the tempo?", "Which instruments?"];
+            let questions = [
+                "What is the key?",
+                "What is the tempo?",
+                "Which instruments?",
+            ];
             let bodies: Vec<String> = (0..args.requests)
                 .map(|i| {
                     json!({

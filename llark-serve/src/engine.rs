@@ -1,11 +1,16 @@
 //! The model's worker: one thread owns the [`Pipeline`] (built on that thread, so the backend's
 //! tensors never cross threads) and answers queued [`ChatJob`]s, streaming text back over a
 //! channel. Jobs waiting together with the same decoding options (up to `Limits::max_batch`)
-//! are generated in one left-padded batch; greedy answers are those each job gets alone. The queue is bounded: a full queue is a 503, never an unbounded backlog.
+//! are generated in one left-padded batch; greedy answers are those each job gets alone. A job
+//! answered alone goes through a [`Chat`] about its clip, kept (with its KV cache) for the
+//! next request about the same clip: a conversation that continues reuses the cache of
+//! everything already processed, and its clip is not decoded or encoded again. The queue is bounded: a full queue is a 503, never an unbounded backlog.
 //! A client that goes away, or a request past its deadline, stops its generation at the next
 //! token, which frees the worker for the next request.
 
+use std::collections::hash_map::RandomState;
 use std::collections::VecDeque;
+use std::hash::BuildHasher;
 use std::io::Cursor;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
@@ -16,7 +21,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use llark::audio::{Audio, AudioStream, SampleSource};
 use llark::lm::{GenerationConfig, LmError, StopReason};
-use llark::{Answer, BatchHooks, LlarkError, Pipeline};
+use llark::{Answer, AnswerHooks, BatchHooks, Chat, LlarkError, Pipeline};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use crate::api::Usage;
@@ -59,6 +64,8 @@ pub struct EngineStats {
     pub failed: AtomicU64,
     /// Generations run (each answers one or more requests together).
     pub batches: AtomicU64,
+    /// Prompt positions taken from kept KV caches instead of being run again.
+    pub reused_positions: AtomicU64,
 }
 
 /// A handle on the worker (cheap to clone; the worker stops when every handle is dropped).
@@ -98,6 +105,7 @@ impl Engine {
                 };
                 let _ = ready_tx.send(Ok(()));
                 let mut waiting: VecDeque<Work> = VecDeque::new();
+                let mut conversations = Conversations::new(worker_limits.kept_conversations);
                 loop {
                     let first = match waiting.pop_front() {
                         Some(work) => work,
@@ -119,7 +127,16 @@ impl Engine {
                         }
                     }
                     waiting = rest;
-                    let outcomes = answer_batch(&pipeline, &batch, &worker_limits);
+                    let outcomes = if batch.len() == 1 {
+                        vec![conversations.answer(
+                            &pipeline,
+                            &batch[0],
+                            &worker_limits,
+                            &worker_stats,
+                        )]
+                    } else {
+                        answer_batch(&pipeline, &batch, &worker_limits)
+                    };
                     for (work, outcome) in batch.iter().zip(outcomes) {
                         let counter = match outcome {
                             Ok(StopReason::Cancelled) => &worker_stats.cancelled,
@@ -179,10 +196,20 @@ fn prepare<B: Backend>(
     work: &Work,
     limits: &Limits,
 ) -> Result<Option<(Tensor<B, 2>, GenerationConfig)>, ApiError> {
-    let job = &work.job;
     if work.events.is_closed() {
         return Ok(None);
     }
+    let frames = encode_clip(pipeline, &work.job, limits)?;
+    let generation = check_prompt(pipeline, &work.job, limits)?;
+    Ok(Some((frames, generation)))
+}
+
+/// The job's clip decoded, checked (not silent, not too long) and encoded.
+fn encode_clip<B: Backend>(
+    pipeline: &Pipeline<B>,
+    job: &ChatJob,
+    limits: &Limits,
+) -> Result<Tensor<B, 2>, ApiError> {
     let front_end = pipeline
         .front_end()
         .ok_or_else(|| ApiError::internal("no audio encoder"))?;
@@ -191,7 +218,15 @@ fn prepare<B: Backend>(
     if audio.samples().iter().all(|&s| s == 0.0) {
         return Err(ApiError::invalid("audio", "the audio is silent"));
     }
-    let frames = front_end.encode(&audio).map_err(|e| audio_error(&e))?;
+    front_end.encode(&audio).map_err(|e| audio_error(&e))
+}
+
+/// Checks the job's text against the prompt limit; returns its decoding options.
+fn check_prompt<B: Backend>(
+    pipeline: &Pipeline<B>,
+    job: &ChatJob,
+    limits: &Limits,
+) -> Result<GenerationConfig, ApiError> {
     let text_tokens: usize = job
         .turns
         .iter()
@@ -211,7 +246,7 @@ fn prepare<B: Backend>(
             ),
         ));
     }
-    let generation = GenerationConfig {
+    Ok(GenerationConfig {
         max_new_tokens: job.max_tokens,
         do_sample: job.temperature.is_some_and(|t| t > 0.0),
         temperature: job.temperature.filter(|t| *t > 0.0).unwrap_or(1.0) as f32,
@@ -219,8 +254,78 @@ fn prepare<B: Backend>(
         seed: job.seed,
         stop_strings: job.stop.clone(),
         ..pipeline.generation().clone()
-    };
-    Ok(Some((frames, generation)))
+    })
+}
+
+/// Identifies a clip by its length and a hash keyed at random when the worker starts (so that
+/// no client can make another clip collide with a cached one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ClipKey(usize, u64);
+
+impl ClipKey {
+    fn of(bytes: &[u8], hasher: &RandomState) -> Self {
+        ClipKey(bytes.len(), hasher.hash_one(bytes))
+    }
+}
+
+/// The conversations kept with their KV caches, newest first.
+struct Conversations<'p, B: Backend> {
+    chats: VecDeque<(ClipKey, Chat<'p, B>)>,
+    hasher: RandomState,
+    keep: usize,
+}
+
+impl<'p, B: Backend> Conversations<'p, B> {
+    fn new(keep: usize) -> Self {
+        Conversations {
+            chats: VecDeque::new(),
+            hasher: RandomState::new(),
+            keep,
+        }
+    }
+
+    /// Answers one job through a chat about its clip: a kept one (its cache reused as far as
+    /// the tokens agree) or a new one, which is then kept.
+    fn answer(
+        &mut self,
+        pipeline: &'p Pipeline<B>,
+        work: &Work,
+        limits: &Limits,
+        stats: &EngineStats,
+    ) -> Result<StopReason, ApiError> {
+        if work.events.is_closed() {
+            return Ok(StopReason::Cancelled);
+        }
+        let key = ClipKey::of(&work.job.audio, &self.hasher);
+        let generation = check_prompt(pipeline, &work.job, limits)?;
+        let mut chat = match self.chats.iter().position(|(k, _)| *k == key) {
+            Some(i) => self.chats.remove(i).map(|(_, chat)| chat),
+            None => None,
+        }
+        .map_or_else(
+            || encode_clip(pipeline, &work.job, limits).map(|frames| pipeline.chat(frames)),
+            Ok,
+        )?;
+        let mut on_text = |piece: &str| {
+            if work.job.stream {
+                let _ = work.events.send(Event::Text(piece.to_string()));
+            }
+        };
+        let cancel = || work.events.is_closed() || Instant::now() > work.deadline;
+        let hooks = AnswerHooks {
+            on_text: Some(&mut on_text),
+            cancel: Some(&cancel),
+        };
+        let answer = chat.answer(work.job.turns.clone(), &generation, hooks);
+        stats
+            .reused_positions
+            .fetch_add(chat.reused_positions() as u64, Ordering::Relaxed);
+        if self.keep > 0 {
+            self.chats.push_front((key, chat));
+            self.chats.truncate(self.keep);
+        }
+        finish(work, answer.map_err(|e| model_error(&e))?, limits)
+    }
 }
 
 /// Sends a finished answer to its client; returns why it stopped, or the timeout error.

@@ -84,6 +84,8 @@ pub struct Limits {
     pub queue: usize,
     /// Most requests generated together in one batch.
     pub max_batch: usize,
+    /// Conversations kept with their KV caches for follow-up requests (0: none).
+    pub kept_conversations: usize,
     /// Longest time an answer may take, queueing included.
     pub timeout: Duration,
 }
@@ -100,6 +102,7 @@ impl Default for Limits {
             max_concurrent: 64,
             queue: 32,
             max_batch: 8,
+            kept_conversations: 4,
             timeout: Duration::from_secs(300),
         }
     }
@@ -244,6 +247,7 @@ async fn health(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
         "cancelled": stats.cancelled.load(Ordering::Relaxed),
         "failed": stats.failed.load(Ordering::Relaxed),
         "batches": stats.batches.load(Ordering::Relaxed),
+        "reused_positions": stats.reused_positions.load(Ordering::Relaxed),
     }))
 }
 

@@ -312,3 +312,50 @@ fn concurrent_requests_are_batched_and_get_the_answers_they_get_alone() {
         "4 concurrent requests took {batches} generations"
     );
 }
+
+#[test]
+fn a_follow_up_request_reuses_the_kept_kv_cache_and_answers_as_from_scratch() {
+    // One conversation kept: a request about another clip evicts it.
+    let addr = start(ServerConfig {
+        limits: llark_serve::Limits {
+            kept_conversations: 1,
+            ..config().limits
+        },
+        ..config()
+    });
+    let health = || -> Value {
+        serde_json::from_str(
+            &ureq::get(&format!("http://{addr}/health"))
+                .call()
+                .unwrap()
+                .into_string()
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let clip = music(2.0);
+    let first = request(&clip, "What key?");
+    let (_, one) = post(addr, &first.to_string(), None);
+    let answer = one["choices"][0]["message"]["content"].clone();
+    let mut follow_up = first.clone();
+    follow_up["messages"].as_array_mut().unwrap().extend([
+        json!({"role": "assistant", "content": answer}),
+        json!({"role": "user", "content": "And the tempo?"}),
+    ]);
+    assert_eq!(health()["reused_positions"], 0);
+    let (status, reused) = post(addr, &follow_up.to_string(), None);
+    assert_eq!(status, 200, "{reused}");
+    let positions = health()["reused_positions"].as_u64().unwrap();
+    assert!(
+        positions >= one["usage"]["prompt_tokens"].as_u64().unwrap(),
+        "reused {positions} positions"
+    );
+    // Evict it, then ask the same follow-up from scratch.
+    let (status, _) = post(addr, &request(&music(3.0), "Key?").to_string(), None);
+    assert_eq!(status, 200);
+    let before = health()["reused_positions"].as_u64().unwrap();
+    let (_, scratch) = post(addr, &follow_up.to_string(), None);
+    assert_eq!(health()["reused_positions"].as_u64().unwrap(), before);
+    assert_eq!(reused["choices"], scratch["choices"]);
+    assert_eq!(reused["usage"], scratch["usage"]);
+}
