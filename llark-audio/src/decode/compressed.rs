@@ -17,31 +17,105 @@ use crate::error::AudioError;
 
 /// Adapts a boxed reader to symphonia's `MediaSource`, with its length in bytes (which lets
 /// the Ogg reader find the last page and so the exact stream length).
+///
+/// In a FLAC stream, every metadata block but STREAMINFO is shown to symphonia as PADDING (see
+/// [`flac_metadata_types`]): decoding needs none of them, and symphonia allocates the lengths
+/// that tags and pictures declare inside their blocks before reading them, unchecked against
+/// the block or the file, so that a few hundred bytes can claim gigabytes.
 struct Source {
     reader: Box<dyn MediaReader>,
     len: Option<u64>,
+    /// Current byte position of `reader`.
+    pos: u64,
+    /// Sorted positions of FLAC block-type bytes to show as PADDING.
+    padding: Vec<u64>,
 }
 
 impl Source {
-    fn new(mut reader: Box<dyn MediaReader>) -> Self {
+    fn new(mut reader: Box<dyn MediaReader>, magic: &[u8]) -> std::io::Result<Self> {
         let len = reader.seek(SeekFrom::End(0)).ok();
-        let rewound = reader.seek(SeekFrom::Start(0)).is_ok();
-        Self {
+        reader.seek(SeekFrom::Start(0))?;
+        let padding = match len {
+            Some(len) if may_hold_flac(magic) => flac_metadata_types(&mut reader, len)?,
+            _ => Vec::new(),
+        };
+        reader.seek(SeekFrom::Start(0))?;
+        Ok(Self {
             reader,
-            len: len.filter(|_| rewound),
-        }
+            len,
+            pos: 0,
+            padding,
+        })
     }
+}
+
+/// The most bytes symphonia's probe searches for a container marker (its `PROBE_SEARCH_LIMIT`).
+const PROBE_SEARCH_BYTES: u64 = 1 << 20;
+/// The FLAC block type of STREAMINFO, which the decoder needs.
+const FLAC_STREAMINFO: u8 = 0;
+/// The FLAC block type of PADDING, which symphonia skips without allocating.
+const FLAC_PADDING: u8 = 1;
+/// The last FLAC block type defined (PICTURE); reserved types are skipped by symphonia.
+const FLAC_LAST_DEFINED: u8 = 6;
+
+/// Whether symphonia may read the stream as FLAC: it starts with `fLaC`, or with an ID3v2 tag or
+/// bytes symphonia's probe searches through. Ogg, RIFF and MPEG streams are read as such.
+fn may_hold_flac(magic: &[u8]) -> bool {
+    magic.starts_with(b"fLaC") || magic.starts_with(b"ID3") || !known_signature(magic)
+}
+
+/// Positions of the type bytes of the FLAC metadata blocks (APPLICATION, SEEKTABLE,
+/// VORBIS_COMMENT, CUESHEET, PICTURE) that follow the first `fLaC` marker within the probe's
+/// search window, when a STREAMINFO block comes first (as it must). Reads at most the search
+/// window and four bytes per block.
+fn flac_metadata_types(reader: &mut dyn MediaReader, len: u64) -> std::io::Result<Vec<u64>> {
+    let mut window = Vec::new();
+    Read::take(&mut *reader, PROBE_SEARCH_BYTES.min(len)).read_to_end(&mut window)?;
+    let Some(marker) = window.windows(4).position(|w| w == b"fLaC") else {
+        return Ok(Vec::new());
+    };
+    let mut patches = Vec::new();
+    let mut pos = marker as u64 + 4;
+    let mut header = [0u8; 4];
+    let mut first = true;
+    while pos + 4 <= len {
+        reader.seek(SeekFrom::Start(pos))?;
+        reader.read_exact(&mut header)?;
+        let kind = header[0] & 0x7f;
+        let block_len = u64::from(u32::from_be_bytes([0, header[1], header[2], header[3]]));
+        if first && kind != FLAC_STREAMINFO {
+            return Ok(Vec::new());
+        }
+        first = false;
+        if (FLAC_PADDING + 1..=FLAC_LAST_DEFINED).contains(&kind) {
+            patches.push(pos);
+        }
+        if header[0] & 0x80 != 0 {
+            break;
+        }
+        pos += 4 + block_len;
+    }
+    Ok(patches)
 }
 
 impl Read for Source {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.reader.read(buf)
+        let n = self.reader.read(buf)?;
+        let end = self.pos + n as u64;
+        let from = self.padding.partition_point(|&p| p < self.pos);
+        for &p in self.padding[from..].iter().take_while(|&&p| p < end) {
+            let byte = &mut buf[(p - self.pos) as usize];
+            *byte = (*byte & 0x80) | FLAC_PADDING;
+        }
+        self.pos = end;
+        Ok(n)
     }
 }
 
 impl Seek for Source {
     fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
-        self.reader.seek(pos)
+        self.pos = self.reader.seek(pos)?;
+        Ok(self.pos)
     }
 }
 
@@ -81,7 +155,11 @@ impl CompressedDecoder {
         magic: &[u8],
     ) -> Result<Self, AudioError> {
         let recognised = known_signature(magic);
-        let stream = MediaSourceStream::new(Box::new(Source::new(reader)), Default::default());
+        let source = Source::new(reader, magic).map_err(|source| AudioError::Io {
+            origin: origin.to_owned(),
+            source,
+        })?;
+        let stream = MediaSourceStream::new(Box::new(source), Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = extension {
             hint.with_extension(ext);

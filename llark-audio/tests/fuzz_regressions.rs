@@ -1,0 +1,84 @@
+//! Inputs on which the `audio_decode` fuzz target (`fuzz/`) found a crash, an out-of-memory or a
+//! wrong result, each kept under `tests/fixtures/fuzz/` and checked for the outcome that
+//! replaced it. A counting allocator records the largest single allocation, since the bugs were
+//! allocations that a few header bytes could make gigabytes large.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::Cursor;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use llark_audio::{load_reader, AudioError};
+
+struct Counting;
+
+static LARGEST: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` was allocated by `System` with `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LARGEST.fetch_max(new_size, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Tests that measure the largest allocation run one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/fixtures/fuzz/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// Decodes `bytes` and returns the outcome with the largest single allocation made.
+fn decode(bytes: Vec<u8>) -> (Result<usize, AudioError>, usize) {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    LARGEST.store(0, Ordering::Relaxed);
+    let outcome = load_reader(Cursor::new(bytes)).map(|audio| audio.len());
+    (outcome, LARGEST.load(Ordering::Relaxed))
+}
+
+/// A 615-byte FLAC file whose VORBIS_COMMENT block declares a comment of 3,036,808,192 bytes:
+/// symphonia allocated that before reading it (an out-of-memory under the fuzzer's 2 GiB
+/// limit). Tag blocks are now shown to symphonia as padding.
+#[test]
+fn flac_comment_length_does_not_allocate_it() {
+    let (outcome, largest) = decode(fixture("flac-comment-length.flac"));
+    assert!(largest < 16 << 20, "largest allocation {largest} bytes");
+    match outcome {
+        Ok(_) | Err(AudioError::Truncated { .. } | AudioError::Corrupt { .. }) => {}
+        Err(e) => panic!("unexpected error: {e}"),
+    }
+}
+
+/// The committed FLAC fixture (with its tags) still decodes to the same samples.
+#[test]
+fn flac_with_tags_decodes_as_before() {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/tone.flac"
+    ))
+    .unwrap();
+    let (outcome, _) = decode(bytes);
+    assert!(outcome.unwrap() > 0);
+}
