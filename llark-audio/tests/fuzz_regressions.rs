@@ -82,3 +82,30 @@ fn flac_with_tags_decodes_as_before() {
     let (outcome, _) = decode(bytes);
     assert!(outcome.unwrap() > 0);
 }
+
+/// 425 bytes of junk, then a RIFF/WAVE header: symphonia's probe searched through the junk, found
+/// the header and panicked on its WAVE_FORMAT_EXTENSIBLE channel mask ("attempt to shift left
+/// with overflow" in symphonia-format-riff's `fix_channel_mask`). Data that starts with no
+/// known signature is now refused before symphonia sees it.
+#[test]
+fn riff_after_junk_is_unsupported() {
+    let (outcome, _) = decode(fixture("riff-after-junk-channel-mask.wav"));
+    assert!(
+        matches!(outcome, Err(AudioError::Unsupported { .. })),
+        "{outcome:?}"
+    );
+}
+
+/// The same mask at offset 0: a WAVE_FORMAT_EXTENSIBLE file of two 64-bit float channels (which
+/// hound leaves to symphonia) whose mask is bit 31 alone; symphonia's repair shifts by 32 and
+/// panics. Refused as unsupported.
+#[test]
+fn extensible_mask_symphonia_cannot_repair_is_unsupported() {
+    let (outcome, _) = decode(fixture("extensible-mask-bit31.wav"));
+    match outcome {
+        Err(AudioError::Unsupported { detail, .. }) => {
+            assert!(detail.contains("channel mask"), "{detail}")
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -58,10 +58,65 @@ const FLAC_PADDING: u8 = 1;
 /// The last FLAC block type defined (PICTURE); reserved types are skipped by symphonia.
 const FLAC_LAST_DEFINED: u8 = 6;
 
-/// Whether symphonia may read the stream as FLAC: it starts with `fLaC`, or with an ID3v2 tag or
-/// bytes symphonia's probe searches through. Ogg, RIFF and MPEG streams are read as such.
+/// Whether symphonia may read the stream as FLAC: it starts with `fLaC`, or with an ID3v2 tag
+/// (which the probe skips). Ogg, RIFF and MPEG streams are read as such.
 fn may_hold_flac(magic: &[u8]) -> bool {
-    magic.starts_with(b"fLaC") || magic.starts_with(b"ID3") || !known_signature(magic)
+    magic.starts_with(b"fLaC") || magic.starts_with(b"ID3")
+}
+
+/// Why [`check_wave_channel_masks`] stopped.
+enum WaveCheck {
+    Io(std::io::Error),
+    Rejected(AudioError),
+}
+
+/// Rejects the WAVE_FORMAT_EXTENSIBLE `fmt ` chunks (before the `data` chunk) whose channel
+/// mask symphonia 0.5 cannot repair: with fewer bits set than channels, it sets the missing
+/// bits above the highest one with shifts that overflow (a panic with overflow checks) when 32
+/// or more bits are missing or bit 31 is already set. Such a mask cannot describe the channels
+/// anyway (there are 18 speaker positions).
+fn check_wave_channel_masks(reader: &mut dyn MediaReader, origin: &str) -> Result<(), WaveCheck> {
+    let len = reader.seek(SeekFrom::End(0)).map_err(WaveCheck::Io)?;
+    let mut pos = 12u64;
+    let mut header = [0u8; 8];
+    while pos + 8 <= len {
+        reader.seek(SeekFrom::Start(pos)).map_err(WaveCheck::Io)?;
+        reader.read_exact(&mut header).map_err(WaveCheck::Io)?;
+        let size = u64::from(u32::from_le_bytes([
+            header[4], header[5], header[6], header[7],
+        ]));
+        match &header[..4] {
+            b"data" => break,
+            b"fmt " if size >= 24 => {
+                let mut fmt = [0u8; 24];
+                reader.read_exact(&mut fmt).map_err(|e| match e.kind() {
+                    std::io::ErrorKind::UnexpectedEof => {
+                        WaveCheck::Rejected(AudioError::Truncated {
+                            origin: origin.to_owned(),
+                            detail: "the WAV fmt chunk is incomplete".into(),
+                        })
+                    }
+                    _ => WaveCheck::Io(e),
+                })?;
+                let format = u16::from_le_bytes([fmt[0], fmt[1]]);
+                let channels = u32::from(u16::from_le_bytes([fmt[2], fmt[3]]));
+                let mask = u32::from_le_bytes([fmt[20], fmt[21], fmt[22], fmt[23]]);
+                let missing = channels.saturating_sub(mask.count_ones());
+                if format == 0xFFFE && missing > 0 && (missing >= 32 || mask & (1 << 31) != 0) {
+                    return Err(WaveCheck::Rejected(AudioError::Unsupported {
+                        origin: origin.to_owned(),
+                        detail: format!(
+                            "WAV channel mask {mask:#010x} cannot describe {channels} channels"
+                        ),
+                    }));
+                }
+            }
+            _ => {}
+        }
+        pos += 8 + size + (size & 1);
+    }
+    reader.seek(SeekFrom::Start(0)).map_err(WaveCheck::Io)?;
+    Ok(())
 }
 
 /// Positions of the type bytes of the FLAC metadata blocks (APPLICATION, SEEKTABLE,
@@ -149,16 +204,32 @@ pub(super) struct CompressedDecoder {
 
 impl CompressedDecoder {
     pub(super) fn new(
-        reader: Box<dyn MediaReader>,
+        mut reader: Box<dyn MediaReader>,
         origin: &str,
         extension: Option<&str>,
         magic: &[u8],
     ) -> Result<Self, AudioError> {
-        let recognised = known_signature(magic);
-        let source = Source::new(reader, magic).map_err(|source| AudioError::Io {
+        // symphonia's probe would search up to 1 MiB of anything for a container marker, and
+        // this crate's checks of the headers below assume the container starts the data.
+        if !known_signature(magic) {
+            return Err(AudioError::Unsupported {
+                origin: origin.to_owned(),
+                detail: "no known audio format found (the data starts with no WAV, FLAC, Ogg \
+                         or MP3 signature)"
+                    .into(),
+            });
+        }
+        let io_error = |source| AudioError::Io {
             origin: origin.to_owned(),
             source,
-        })?;
+        };
+        if magic.starts_with(b"RIFF") {
+            check_wave_channel_masks(&mut *reader, origin).map_err(|e| match e {
+                WaveCheck::Io(source) => io_error(source),
+                WaveCheck::Rejected(e) => e,
+            })?;
+        }
+        let source = Source::new(reader, magic).map_err(io_error)?;
         let stream = MediaSourceStream::new(Box::new(source), Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = extension {
@@ -177,7 +248,7 @@ impl CompressedDecoder {
                 },
                 &MetadataOptions::default(),
             )
-            .map_err(|e| open_error(e, origin, recognised))?;
+            .map_err(|e| open_error(e, origin, true))?;
         let format = probed.format;
         let track = format
             .tracks()
