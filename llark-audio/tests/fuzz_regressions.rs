@@ -109,3 +109,23 @@ fn extensible_mask_symphonia_cannot_repair_is_unsupported() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A FLAC file whose first block is a SEEKTABLE and whose PICTURE block declares a 3.9 GB
+/// field: the tag blocks were shown to symphonia as padding only when STREAMINFO came
+/// first, and symphonia allocated the declared length. Blocks are now neutralised in any order.
+#[test]
+fn flac_picture_after_seektable_does_not_allocate_it() {
+    let (outcome, largest) = decode(fixture("flac-picture-length-after-seektable.flac"));
+    assert!(largest < 16 << 20, "largest allocation {largest} bytes");
+    if let Err(e) = outcome {
+        assert!(
+            matches!(
+                e,
+                AudioError::Truncated { .. }
+                    | AudioError::Corrupt { .. }
+                    | AudioError::Unsupported { .. }
+            ),
+            "{e}"
+        );
+    }
+}

@@ -51,8 +51,6 @@ impl Source {
 
 /// The most bytes symphonia's probe searches for a container marker (its `PROBE_SEARCH_LIMIT`).
 const PROBE_SEARCH_BYTES: u64 = 1 << 20;
-/// The FLAC block type of STREAMINFO, which the decoder needs.
-const FLAC_STREAMINFO: u8 = 0;
 /// The FLAC block type of PADDING, which symphonia skips without allocating.
 const FLAC_PADDING: u8 = 1;
 /// The last FLAC block type defined (PICTURE); reserved types are skipped by symphonia.
@@ -121,8 +119,8 @@ fn check_wave_channel_masks(reader: &mut dyn MediaReader, origin: &str) -> Resul
 
 /// Positions of the type bytes of the FLAC metadata blocks (APPLICATION, SEEKTABLE,
 /// VORBIS_COMMENT, CUESHEET, PICTURE) that follow the first `fLaC` marker within the probe's
-/// search window, when a STREAMINFO block comes first (as it must). Reads at most the search
-/// window and four bytes per block.
+/// search window, in whatever order they come (symphonia reads STREAMINFO wherever it is).
+/// Reads at most the search window and four bytes per block.
 fn flac_metadata_types(reader: &mut dyn MediaReader, len: u64) -> std::io::Result<Vec<u64>> {
     let mut window = Vec::new();
     Read::take(&mut *reader, PROBE_SEARCH_BYTES.min(len)).read_to_end(&mut window)?;
@@ -132,16 +130,11 @@ fn flac_metadata_types(reader: &mut dyn MediaReader, len: u64) -> std::io::Resul
     let mut patches = Vec::new();
     let mut pos = marker as u64 + 4;
     let mut header = [0u8; 4];
-    let mut first = true;
     while pos + 4 <= len {
         reader.seek(SeekFrom::Start(pos))?;
         reader.read_exact(&mut header)?;
         let kind = header[0] & 0x7f;
         let block_len = u64::from(u32::from_be_bytes([0, header[1], header[2], header[3]]));
-        if first && kind != FLAC_STREAMINFO {
-            return Ok(Vec::new());
-        }
-        first = false;
         if (FLAC_PADDING + 1..=FLAC_LAST_DEFINED).contains(&kind) {
             patches.push(pos);
         }
