@@ -129,3 +129,17 @@ fn flac_picture_after_seektable_does_not_allocate_it() {
         );
     }
 }
+
+/// Four bytes that pass for an MPEG frame sync (but are no marker symphonia knows), then a
+/// RIFF/WAVE header with the unrepairable channel mask: the probe searched past the sync and
+/// panicked as above. The mask check now looks where the probe would find the header.
+#[test]
+fn riff_after_an_mpeg_sync_is_checked_too() {
+    let (outcome, _) = decode(fixture("riff-after-mpeg-sync-channel-mask.wav"));
+    match outcome {
+        Err(AudioError::Unsupported { detail, .. }) => {
+            assert!(detail.contains("channel mask"), "{detail}")
+        }
+        other => panic!("{other:?}"),
+    }
+}

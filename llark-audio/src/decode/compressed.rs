@@ -56,10 +56,27 @@ const FLAC_PADDING: u8 = 1;
 /// The last FLAC block type defined (PICTURE); reserved types are skipped by symphonia.
 const FLAC_LAST_DEFINED: u8 = 6;
 
-/// Whether symphonia may read the stream as FLAC: it starts with `fLaC`, or with an ID3v2 tag
-/// (which the probe skips). Ogg, RIFF and MPEG streams are read as such.
+/// Whether symphonia's probe may go on to a FLAC marker further in: anything but an Ogg or
+/// RIFF stream (those it reads from the first byte; Ogg FLAC holds `fLaC` in its pages, whose
+/// checksums a patch would break). An MPEG frame sync that symphonia does not take for a
+/// marker, or an ID3v2 tag, is searched through.
 fn may_hold_flac(magic: &[u8]) -> bool {
-    magic.starts_with(b"fLaC") || magic.starts_with(b"ID3")
+    !magic.starts_with(b"OggS") && !magic.starts_with(b"RIFF")
+}
+
+/// Where symphonia's probe would find a RIFF/WAVE header: the first `RIFF` followed by `WAVE`
+/// within its search window, unless the stream is Ogg.
+fn wave_start(reader: &mut dyn MediaReader, magic: &[u8]) -> std::io::Result<Option<u64>> {
+    if magic.starts_with(b"OggS") {
+        return Ok(None);
+    }
+    let mut window = Vec::new();
+    Read::take(&mut *reader, PROBE_SEARCH_BYTES).read_to_end(&mut window)?;
+    reader.seek(SeekFrom::Start(0))?;
+    Ok(window
+        .windows(12)
+        .position(|w| &w[..4] == b"RIFF" && &w[8..] == b"WAVE")
+        .map(|p| p as u64))
 }
 
 /// Why [`check_wave_channel_masks`] stopped.
@@ -68,14 +85,18 @@ enum WaveCheck {
     Rejected(AudioError),
 }
 
-/// Rejects the WAVE_FORMAT_EXTENSIBLE `fmt ` chunks (before the `data` chunk) whose channel
-/// mask symphonia 0.5 cannot repair: with fewer bits set than channels, it sets the missing
-/// bits above the highest one with shifts that overflow (a panic with overflow checks) when 32
-/// or more bits are missing or bit 31 is already set. Such a mask cannot describe the channels
+/// Rejects the WAVE_FORMAT_EXTENSIBLE `fmt ` chunks (before the `data` chunk) of the RIFF/WAVE
+/// header at `start` whose channel mask symphonia 0.5 cannot repair: with fewer bits set than
+/// channels, it sets the missing bits above the highest one with shifts that overflow (a panic
+/// with overflow checks) when 32 or more bits are missing or bit 31 is already set. Such a mask cannot describe the channels
 /// anyway (there are 18 speaker positions).
-fn check_wave_channel_masks(reader: &mut dyn MediaReader, origin: &str) -> Result<(), WaveCheck> {
+fn check_wave_channel_masks(
+    reader: &mut dyn MediaReader,
+    start: u64,
+    origin: &str,
+) -> Result<(), WaveCheck> {
     let len = reader.seek(SeekFrom::End(0)).map_err(WaveCheck::Io)?;
-    let mut pos = 12u64;
+    let mut pos = start + 12;
     let mut header = [0u8; 8];
     while pos + 8 <= len {
         reader.seek(SeekFrom::Start(pos)).map_err(WaveCheck::Io)?;
@@ -216,8 +237,8 @@ impl CompressedDecoder {
             origin: origin.to_owned(),
             source,
         };
-        if magic.starts_with(b"RIFF") {
-            check_wave_channel_masks(&mut *reader, origin).map_err(|e| match e {
+        if let Some(start) = wave_start(&mut *reader, magic).map_err(io_error)? {
+            check_wave_channel_masks(&mut *reader, start, origin).map_err(|e| match e {
                 WaveCheck::Io(source) => io_error(source),
                 WaveCheck::Rejected(e) => e,
             })?;
