@@ -110,12 +110,14 @@ pub fn parse_npy(bytes: &[u8]) -> Result<NpyArray, String> {
         other => return Err(format!("bad fortran_order value {other}")),
     }
     let shape = parse_shape(dict_value(header, "shape")?)?;
-    let count = shape
+    // The byte count too is checked: a shape whose element count fits may still overflow once
+    // multiplied by the element size (and, wrapped, match a short payload).
+    let expected = shape
         .iter()
         .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .ok_or("shape overflows")?;
+        .and_then(|count| count.checked_mul(dtype.size()))
+        .ok_or_else(|| format!("shape {shape:?} of {descr} overflows the address space"))?;
     let payload = &bytes[data_start..];
-    let expected = count * dtype.size();
     if payload.len() != expected {
         return Err(format!(
             "shape {shape:?} of {descr} needs {expected} data bytes, the file has {}",

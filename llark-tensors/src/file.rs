@@ -42,10 +42,26 @@ struct Entry {
     end: usize,
 }
 
-/// A safetensors file opened read-only through a memory map; tensors are copied out one at a time.
+/// The bytes of a file: memory-mapped ([`TensorFile::open`]) or owned ([`TensorFile::from_bytes`]).
+enum Storage {
+    Mapped(Mmap),
+    Owned(Vec<u8>),
+}
+
+impl Storage {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Storage::Mapped(m) => m,
+            Storage::Owned(v) => v,
+        }
+    }
+}
+
+/// A safetensors file opened read-only through a memory map (or held in memory); tensors are
+/// copied out one at a time.
 pub struct TensorFile {
     path: PathBuf,
-    mmap: Mmap,
+    storage: Storage,
     tensors: BTreeMap<String, Entry>,
     metadata: BTreeMap<String, String>,
 }
@@ -66,42 +82,63 @@ impl TensorFile {
         let path = path.as_ref().to_path_buf();
         let mut file = File::open(&path).map_err(TensorError::io(&path))?;
         let len = file.metadata().map_err(TensorError::io(&path))?.len();
-        let header = |reason: String| TensorError::Header {
-            path: path.clone(),
-            reason,
-        };
-        if len < 8 {
-            return Err(header(format!(
-                "{len} bytes, shorter than the 8-byte header length"
-            )));
-        }
-        let mut n = [0u8; 8];
-        file.read_exact(&mut n).map_err(TensorError::io(&path))?;
-        let n = u64::from_le_bytes(n);
-        if n > MAX_HEADER_BYTES {
-            return Err(header(format!(
-                "header length {n} exceeds the limit of {MAX_HEADER_BYTES} bytes"
-            )));
-        }
-        if n > len - 8 {
-            return Err(header(format!(
-                "header length {n} exceeds the {} bytes after the length field",
-                len - 8
-            )));
+        if len >= 8 {
+            let mut n = [0u8; 8];
+            file.read_exact(&mut n).map_err(TensorError::io(&path))?;
+            check_header_len(&path, len, Some(u64::from_le_bytes(n)))?;
+        } else {
+            check_header_len(&path, len, None)?;
         }
         // SAFETY: the map is read-only; like every reader of memory-mapped checkpoints we rely on
         // the file not being truncated while it is mapped. Every access is bounds-checked.
         let mmap = unsafe { Mmap::map(&file) }.map_err(TensorError::io(&path))?;
+        Self::parse(path, Storage::Mapped(mmap))
+    }
+
+    /// Reads a safetensors file held in memory; `name` stands for the file in errors and is
+    /// what [`TensorFile::path`] returns. The checks are those of [`TensorFile::open`]: the
+    /// header length against the byte count and [`MAX_HEADER_BYTES`] before the header is
+    /// parsed, then every tensor's byte range against the data.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use llark_tensors::{write_single, FloatDtype, TensorFile};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("t.safetensors");
+    /// write_single(&path, "w", &[1.0, 2.0], vec![2], FloatDtype::F32, &BTreeMap::new())?;
+    /// let file = TensorFile::from_bytes(std::fs::read(&path)?, "<memory>")?;
+    /// assert_eq!(file.read_f32("w")?.0, vec![1.0, 2.0]);
+    /// assert!(TensorFile::from_bytes(b"\xff\xff\xff\xff\xff\xff\xff\xff{}".to_vec(), "bad").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_bytes(bytes: impl Into<Vec<u8>>, name: impl Into<PathBuf>) -> Result<Self> {
+        let path = name.into();
+        let bytes = bytes.into();
+        let n = bytes
+            .get(..8)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map(u64::from_le_bytes);
+        check_header_len(&path, bytes.len() as u64, n)?;
+        Self::parse(path, Storage::Owned(bytes))
+    }
+
+    /// Parses the header of bytes whose header length has been checked.
+    fn parse(path: PathBuf, storage: Storage) -> Result<Self> {
+        let bytes = storage.bytes();
         let (header_len, meta) =
-            SafeTensors::read_metadata(&mmap).map_err(|source| TensorError::Format {
+            SafeTensors::read_metadata(bytes).map_err(|source| TensorError::Format {
                 path: path.clone(),
                 source,
             })?;
         let data_start = 8 + header_len;
         let mut tensors = BTreeMap::new();
         for (name, info) in meta.tensors() {
-            let entry = entry(info, data_start, mmap.len())
-                .ok_or_else(|| header(format!("data of `{name}` lies outside the file")))?;
+            let entry =
+                entry(info, data_start, bytes.len()).ok_or_else(|| TensorError::Header {
+                    path: path.clone(),
+                    reason: format!("data of `{name}` lies outside the file"),
+                })?;
             tensors.insert(name, entry);
         }
         let metadata = meta
@@ -112,7 +149,7 @@ impl TensorFile {
             .collect();
         Ok(Self {
             path,
-            mmap,
+            storage,
             tensors,
             metadata,
         })
@@ -183,7 +220,7 @@ impl TensorFile {
             dtype: e.info.dtype,
             shape: &e.info.shape,
             // In bounds: checked when the file was opened.
-            bytes: &self.mmap[e.start..e.end],
+            bytes: &self.storage.bytes()[e.start..e.end],
         })
     }
 
@@ -268,14 +305,15 @@ impl TensorFile {
     /// Tells the OS that the mapped pages of a tensor that has just been copied out are no longer
     /// needed, so that loading a model does not keep the whole file resident next to the loaded
     /// weights. Harmless when the tensor is read again (its pages fault back in from the file).
+    /// Does nothing for a file read with [`TensorFile::from_bytes`].
     pub fn release(&self, name: &str) {
         #[cfg(unix)]
-        if let Some(e) = self.tensors.get(name) {
+        if let (Storage::Mapped(mmap), Some(e)) = (&self.storage, self.tensors.get(name)) {
             // SAFETY: the map is read-only and file-backed; dropping its pages only makes later
             // reads fault them in again, and no reference into the range outlives the caller's
             // copy. Failure is harmless and ignored.
             let _ = unsafe {
-                self.mmap.unchecked_advise_range(
+                mmap.unchecked_advise_range(
                     memmap2::UncheckedAdvice::DontNeed,
                     e.start,
                     e.end - e.start,
@@ -285,6 +323,32 @@ impl TensorFile {
         #[cfg(not(unix))]
         let _ = name;
     }
+}
+
+/// Checks a header length `n` (`None`: fewer than 8 bytes) against a file of `len` bytes and
+/// [`MAX_HEADER_BYTES`], before anything is parsed.
+fn check_header_len(path: &Path, len: u64, n: Option<u64>) -> Result<()> {
+    let header = |reason: String| TensorError::Header {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let Some(n) = n.filter(|_| len >= 8) else {
+        return Err(header(format!(
+            "{len} bytes, shorter than the 8-byte header length"
+        )));
+    };
+    if n > MAX_HEADER_BYTES {
+        return Err(header(format!(
+            "header length {n} exceeds the limit of {MAX_HEADER_BYTES} bytes"
+        )));
+    }
+    if n > len - 8 {
+        return Err(header(format!(
+            "header length {n} exceeds the {} bytes after the length field",
+            len - 8
+        )));
+    }
+    Ok(())
 }
 
 fn entry(info: &LibInfo, data_start: usize, file_len: usize) -> Option<Entry> {

@@ -2,9 +2,10 @@
 //!
 //! - Reading: [`TensorFile`] maps one file read-only, checks its header length against the file
 //!   and a limit before parsing it, and copies tensors out one at a time as `f32` (from f32, f16,
-//!   bf16 or f64), as `i64` (from integer and bool dtypes) or as raw bytes. [`TensorSet`] reads a
-//!   Hugging Face directory, shard index or list of files as one. [`read_single`] reads the only
-//!   tensor of a file with the file's metadata.
+//!   bf16 or f64), as `i64` (from integer and bool dtypes) or as raw bytes;
+//!   [`TensorFile::from_bytes`] reads the same format from memory, with the same checks.
+//!   [`TensorSet`] reads a Hugging Face directory, shard index or list of files as one.
+//!   [`read_single`] reads the only tensor of a file with the file's metadata.
 //! - Writing: [`TensorBuf`] holds a host tensor encoded as f32, f16, bf16 ([`FloatDtype`]) or
 //!   i64; [`write_file`] writes named tensors with string metadata atomically (temporary file in
 //!   the same directory, fsync, rename); [`write_shards`] writes shards and their index;

@@ -17,31 +17,174 @@ use crate::error::AudioError;
 
 /// Adapts a boxed reader to symphonia's `MediaSource`, with its length in bytes (which lets
 /// the Ogg reader find the last page and so the exact stream length).
+///
+/// In a FLAC stream, every metadata block but STREAMINFO is shown to symphonia as PADDING (see
+/// [`flac_metadata_types`]): decoding needs none of them, and symphonia allocates the lengths
+/// that tags and pictures declare inside their blocks before reading them, unchecked against
+/// the block or the file, so that a few hundred bytes can claim gigabytes.
 struct Source {
     reader: Box<dyn MediaReader>,
     len: Option<u64>,
+    /// Current byte position of `reader`.
+    pos: u64,
+    /// Sorted positions of FLAC block-type bytes to show as PADDING.
+    padding: Vec<u64>,
 }
 
 impl Source {
-    fn new(mut reader: Box<dyn MediaReader>) -> Self {
+    fn new(mut reader: Box<dyn MediaReader>, magic: &[u8]) -> std::io::Result<Self> {
         let len = reader.seek(SeekFrom::End(0)).ok();
-        let rewound = reader.seek(SeekFrom::Start(0)).is_ok();
-        Self {
+        reader.seek(SeekFrom::Start(0))?;
+        let padding = match len {
+            Some(len) if may_hold_flac(magic) => flac_metadata_types(&mut reader, len)?,
+            _ => Vec::new(),
+        };
+        reader.seek(SeekFrom::Start(0))?;
+        Ok(Self {
             reader,
-            len: len.filter(|_| rewound),
-        }
+            len,
+            pos: 0,
+            padding,
+        })
     }
+}
+
+/// The most bytes symphonia's probe searches for a container marker (its `PROBE_SEARCH_LIMIT`).
+const PROBE_SEARCH_BYTES: u64 = 1 << 20;
+/// The FLAC block type of PADDING, which symphonia skips without allocating.
+const FLAC_PADDING: u8 = 1;
+/// The last FLAC block type defined (PICTURE); reserved types are skipped by symphonia.
+const FLAC_LAST_DEFINED: u8 = 6;
+
+/// Whether symphonia's probe may go on to a FLAC marker further in: anything but an Ogg or
+/// RIFF stream (those it reads from the first byte; Ogg FLAC holds `fLaC` in its pages, whose
+/// checksums a patch would break). An MPEG frame sync that symphonia does not take for a
+/// marker, or an ID3v2 tag, is searched through.
+fn may_hold_flac(magic: &[u8]) -> bool {
+    !magic.starts_with(b"OggS") && !magic.starts_with(b"RIFF")
+}
+
+/// Where symphonia's probe would find a RIFF/WAVE header: the first `RIFF` followed by `WAVE`
+/// within its search window, unless the stream is Ogg.
+fn wave_start(reader: &mut dyn MediaReader, magic: &[u8]) -> std::io::Result<Option<u64>> {
+    if magic.starts_with(b"OggS") {
+        return Ok(None);
+    }
+    let mut window = Vec::new();
+    Read::take(&mut *reader, PROBE_SEARCH_BYTES).read_to_end(&mut window)?;
+    reader.seek(SeekFrom::Start(0))?;
+    Ok(window
+        .windows(12)
+        .position(|w| &w[..4] == b"RIFF" && &w[8..] == b"WAVE")
+        .map(|p| p as u64))
+}
+
+/// Why [`check_wave_channel_masks`] stopped.
+enum WaveCheck {
+    Io(std::io::Error),
+    Rejected(AudioError),
+}
+
+/// Rejects the WAVE_FORMAT_EXTENSIBLE `fmt ` chunks (before the `data` chunk) of the RIFF/WAVE
+/// header at `start` whose channel mask symphonia 0.5 cannot repair: with fewer bits set than
+/// channels, it sets the missing bits above the highest one with shifts that overflow (a panic
+/// with overflow checks) when 32 or more bits are missing or bit 31 is already set. Such a mask cannot describe the channels
+/// anyway (there are 18 speaker positions).
+fn check_wave_channel_masks(
+    reader: &mut dyn MediaReader,
+    start: u64,
+    origin: &str,
+) -> Result<(), WaveCheck> {
+    let len = reader.seek(SeekFrom::End(0)).map_err(WaveCheck::Io)?;
+    let mut pos = start + 12;
+    let mut header = [0u8; 8];
+    while pos + 8 <= len {
+        reader.seek(SeekFrom::Start(pos)).map_err(WaveCheck::Io)?;
+        reader.read_exact(&mut header).map_err(WaveCheck::Io)?;
+        let size = u64::from(u32::from_le_bytes([
+            header[4], header[5], header[6], header[7],
+        ]));
+        match &header[..4] {
+            b"data" => break,
+            b"fmt " if size >= 24 => {
+                let mut fmt = [0u8; 24];
+                reader.read_exact(&mut fmt).map_err(|e| match e.kind() {
+                    std::io::ErrorKind::UnexpectedEof => {
+                        WaveCheck::Rejected(AudioError::Truncated {
+                            origin: origin.to_owned(),
+                            detail: "the WAV fmt chunk is incomplete".into(),
+                        })
+                    }
+                    _ => WaveCheck::Io(e),
+                })?;
+                let format = u16::from_le_bytes([fmt[0], fmt[1]]);
+                let channels = u32::from(u16::from_le_bytes([fmt[2], fmt[3]]));
+                let mask = u32::from_le_bytes([fmt[20], fmt[21], fmt[22], fmt[23]]);
+                let missing = channels.saturating_sub(mask.count_ones());
+                if format == 0xFFFE && missing > 0 && (missing >= 32 || mask & (1 << 31) != 0) {
+                    return Err(WaveCheck::Rejected(AudioError::Unsupported {
+                        origin: origin.to_owned(),
+                        detail: format!(
+                            "WAV channel mask {mask:#010x} cannot describe {channels} channels"
+                        ),
+                    }));
+                }
+            }
+            _ => {}
+        }
+        pos += 8 + size + (size & 1);
+    }
+    reader.seek(SeekFrom::Start(0)).map_err(WaveCheck::Io)?;
+    Ok(())
+}
+
+/// Positions of the type bytes of the FLAC metadata blocks (APPLICATION, SEEKTABLE,
+/// VORBIS_COMMENT, CUESHEET, PICTURE) that follow the first `fLaC` marker within the probe's
+/// search window, in whatever order they come (symphonia reads STREAMINFO wherever it is).
+/// Reads at most the search window and four bytes per block.
+fn flac_metadata_types(reader: &mut dyn MediaReader, len: u64) -> std::io::Result<Vec<u64>> {
+    let mut window = Vec::new();
+    Read::take(&mut *reader, PROBE_SEARCH_BYTES.min(len)).read_to_end(&mut window)?;
+    let Some(marker) = window.windows(4).position(|w| w == b"fLaC") else {
+        return Ok(Vec::new());
+    };
+    let mut patches = Vec::new();
+    let mut pos = marker as u64 + 4;
+    let mut header = [0u8; 4];
+    while pos + 4 <= len {
+        reader.seek(SeekFrom::Start(pos))?;
+        reader.read_exact(&mut header)?;
+        let kind = header[0] & 0x7f;
+        let block_len = u64::from(u32::from_be_bytes([0, header[1], header[2], header[3]]));
+        if (FLAC_PADDING + 1..=FLAC_LAST_DEFINED).contains(&kind) {
+            patches.push(pos);
+        }
+        if header[0] & 0x80 != 0 {
+            break;
+        }
+        pos += 4 + block_len;
+    }
+    Ok(patches)
 }
 
 impl Read for Source {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.reader.read(buf)
+        let n = self.reader.read(buf)?;
+        let end = self.pos + n as u64;
+        let from = self.padding.partition_point(|&p| p < self.pos);
+        for &p in self.padding[from..].iter().take_while(|&&p| p < end) {
+            let byte = &mut buf[(p - self.pos) as usize];
+            *byte = (*byte & 0x80) | FLAC_PADDING;
+        }
+        self.pos = end;
+        Ok(n)
     }
 }
 
 impl Seek for Source {
     fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
-        self.reader.seek(pos)
+        self.pos = self.reader.seek(pos)?;
+        Ok(self.pos)
     }
 }
 
@@ -75,13 +218,33 @@ pub(super) struct CompressedDecoder {
 
 impl CompressedDecoder {
     pub(super) fn new(
-        reader: Box<dyn MediaReader>,
+        mut reader: Box<dyn MediaReader>,
         origin: &str,
         extension: Option<&str>,
         magic: &[u8],
     ) -> Result<Self, AudioError> {
-        let recognised = known_signature(magic);
-        let stream = MediaSourceStream::new(Box::new(Source::new(reader)), Default::default());
+        // symphonia's probe would search up to 1 MiB of anything for a container marker, and
+        // this crate's checks of the headers below assume the container starts the data.
+        if !known_signature(magic) {
+            return Err(AudioError::Unsupported {
+                origin: origin.to_owned(),
+                detail: "no known audio format found (the data starts with no WAV, FLAC, Ogg \
+                         or MP3 signature)"
+                    .into(),
+            });
+        }
+        let io_error = |source| AudioError::Io {
+            origin: origin.to_owned(),
+            source,
+        };
+        if let Some(start) = wave_start(&mut *reader, magic).map_err(io_error)? {
+            check_wave_channel_masks(&mut *reader, start, origin).map_err(|e| match e {
+                WaveCheck::Io(source) => io_error(source),
+                WaveCheck::Rejected(e) => e,
+            })?;
+        }
+        let source = Source::new(reader, magic).map_err(io_error)?;
+        let stream = MediaSourceStream::new(Box::new(source), Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = extension {
             hint.with_extension(ext);
@@ -99,7 +262,7 @@ impl CompressedDecoder {
                 },
                 &MetadataOptions::default(),
             )
-            .map_err(|e| open_error(e, origin, recognised))?;
+            .map_err(|e| open_error(e, origin, true))?;
         let format = probed.format;
         let track = format
             .tracks()

@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use llark_tensors::{FloatDtype, TensorError};
+use llark_tensors::{is_plain_file_name, FloatDtype, TensorError};
 use serde::{Deserialize, Serialize};
 
 use crate::npy::NpyError;
@@ -104,6 +104,58 @@ pub struct StoreIndex {
     pub shards: Vec<ShardEntry>,
     /// The clips, by id.
     pub clips: BTreeMap<String, ClipEntry>,
+}
+
+impl StoreIndex {
+    /// Parses and checks the bytes of an `encodings.index.json`, without touching any shard:
+    /// the format and version, a positive `dim`, plain shard file names (no directories), and
+    /// every clip naming a shard of the list. `path` names the index in errors.
+    /// [`EncodingStore::open`] reads its index through this, then checks the shards against it.
+    ///
+    /// ```
+    /// use llark_data::store::StoreIndex;
+    ///
+    /// let text = br#"{"format": "llark-encodings", "version": 1, "dtype": "f16", "dim": 4,
+    ///     "shards": [{"file": "encodings-00000.safetensors", "bytes": 120}],
+    ///     "clips": {"a": {"shard": 0, "frames": 3, "crc32": 0}}}"#;
+    /// let index = StoreIndex::from_json(text, "encodings.index.json".as_ref())?;
+    /// assert_eq!(index.clips["a"].frames, 3);
+    /// let bad = br#"{"format": "llark-encodings", "version": 1, "dtype": "f16", "dim": 4,
+    ///     "shards": [], "clips": {"a": {"shard": 0, "frames": 3, "crc32": 0}}}"#;
+    /// assert!(StoreIndex::from_json(bad, "encodings.index.json".as_ref()).is_err());
+    /// # Ok::<(), llark_data::StoreError>(())
+    /// ```
+    pub fn from_json(bytes: &[u8], path: &Path) -> Result<Self, StoreError> {
+        let index_err = |reason: String| StoreError::Index {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let index: StoreIndex =
+            serde_json::from_slice(bytes).map_err(|e| index_err(e.to_string()))?;
+        if index.format != STORE_FORMAT || index.version != STORE_VERSION {
+            return Err(index_err(format!(
+                "format {} version {} (expected {STORE_FORMAT} version {STORE_VERSION})",
+                index.format, index.version
+            )));
+        }
+        if index.dim == 0 {
+            return Err(index_err("dim is 0".into()));
+        }
+        if let Some(entry) = index.shards.iter().find(|e| !is_plain_file_name(&e.file)) {
+            return Err(index_err(format!("bad shard file name {:?}", entry.file)));
+        }
+        if let Some((clip, entry)) = index
+            .clips
+            .iter()
+            .find(|(_, e)| e.shard >= index.shards.len())
+        {
+            return Err(index_err(format!(
+                "clip {clip} names shard {}",
+                entry.shard
+            )));
+        }
+        Ok(index)
+    }
 }
 
 /// Errors of the encoding store; each names the clip or file at fault.

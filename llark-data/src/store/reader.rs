@@ -2,11 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use llark_tensors::{decode_f32_into, is_plain_file_name, TensorFile};
+use llark_tensors::{decode_f32_into, TensorFile};
 
-use super::{
-    io_err, ClipEntry, StoreDtype, StoreError, StoreIndex, INDEX_FILE, STORE_FORMAT, STORE_VERSION,
-};
+use super::{io_err, ClipEntry, StoreDtype, StoreError, StoreIndex, INDEX_FILE};
 use crate::collate::Batch;
 
 /// A read-only, memory-mapped encoding store.
@@ -35,26 +33,9 @@ impl EncodingStore {
         let dir = dir.as_ref().to_path_buf();
         let index_path = dir.join(INDEX_FILE);
         let text = std::fs::read(&index_path).map_err(io_err(&index_path))?;
-        let index_err = |reason: String| StoreError::Index {
-            path: index_path.clone(),
-            reason,
-        };
-        let index: StoreIndex =
-            serde_json::from_slice(&text).map_err(|e| index_err(e.to_string()))?;
-        if index.format != STORE_FORMAT || index.version != STORE_VERSION {
-            return Err(index_err(format!(
-                "format {} version {} (expected {STORE_FORMAT} version {STORE_VERSION})",
-                index.format, index.version
-            )));
-        }
-        if index.dim == 0 {
-            return Err(index_err("dim is 0".into()));
-        }
+        let index = StoreIndex::from_json(&text, &index_path)?;
         let mut shards = Vec::with_capacity(index.shards.len());
         for entry in &index.shards {
-            if !is_plain_file_name(&entry.file) {
-                return Err(index_err(format!("bad shard file name {:?}", entry.file)));
-            }
             let path = dir.join(&entry.file);
             let len = std::fs::metadata(&path).map_err(io_err(&path))?.len();
             if len != entry.bytes {
@@ -67,10 +48,10 @@ impl EncodingStore {
         }
         let mut per_shard: Vec<Vec<(&String, &ClipEntry)>> = vec![Vec::new(); shards.len()];
         for (clip, entry) in &index.clips {
-            per_shard
-                .get_mut(entry.shard)
-                .ok_or_else(|| index_err(format!("clip {clip} names shard {}", entry.shard)))?
-                .push((clip, entry));
+            // In range: checked by `StoreIndex::from_json`.
+            if let Some(list) = per_shard.get_mut(entry.shard) {
+                list.push((clip, entry));
+            }
         }
         let dtype = index.dtype.float_dtype().dtype();
         for (shard, clips) in shards.iter().zip(per_shard) {
