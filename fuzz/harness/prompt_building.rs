@@ -70,13 +70,28 @@ pub fn run(data: &[u8]) {
         assert!(range.start <= range.end && range.end <= rendered.text.len());
     }
 
-    let ids = tok.encode(&rendered.text, true).expect("any text encodes");
+    // The template's ids: special tokens only inside the expanded placeholders.
+    let with_offsets = tok
+        .encode_template(&rendered.text, &rendered.audio, true)
+        .expect("any text encodes");
+    let ids = with_offsets.ids.clone();
     assert_eq!(ids[0], tok.special_ids().bos);
     assert!(ids.iter().all(|&id| (id as usize) < vocab));
-    let with_offsets = tok
-        .encode_with_offsets(&rendered.text, true)
-        .expect("any text encodes");
-    assert_eq!(with_offsets.ids, ids);
+    // User text never yields a control id: the whole text tokenized as user text holds only
+    // the leading `<s>`.
+    let special = tok.special_ids();
+    let controls = [
+        special.bos,
+        special.eos,
+        special.pad,
+        special.audio_patch,
+        special.audio_start,
+        special.audio_end,
+    ];
+    let as_text = tok.encode(&rendered.text, true).expect("any text encodes");
+    assert!(as_text[1..].iter().all(|id| !controls.contains(id)));
+    let audio_ids = ids.iter().filter(|&&id| id == special.audio_patch).count();
+    assert_eq!(audio_ids, rendered.audio_placeholders * frames);
     assert_eq!(with_offsets.offsets.len(), ids.len());
     for &(start, end) in &with_offsets.offsets {
         assert!(start <= end && end <= rendered.text.len());
@@ -124,7 +139,9 @@ pub fn run(data: &[u8]) {
             Err(e) => assert!(
                 matches!(
                     e,
-                    ExampleError::ZeroFrames { .. } | ExampleError::MalformedAudio { .. }
+                    ExampleError::ZeroFrames { .. }
+                        | ExampleError::MalformedAudio { .. }
+                        | ExampleError::NothingToTrain { .. }
                 ),
                 "{e}"
             ),
@@ -148,6 +165,7 @@ pub fn run(data: &[u8]) {
                 ExampleError::ZeroFrames { .. }
                     | ExampleError::MalformedAudio { .. }
                     | ExampleError::NoPromptEnd { .. }
+                    | ExampleError::PlaceholderInQuestion { .. }
             ),
             "{e}"
         ),
