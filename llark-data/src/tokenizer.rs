@@ -107,6 +107,9 @@ pub struct LlarkTokenizer {
     /// The same tokenizer with special tokens encoded as text.
     text_only: Tokenizer,
     special: SpecialTokenIds,
+    /// `inner.get_vocab_size(true)`, computed once: `tokenizers` builds the whole vocabulary
+    /// map to answer it, which `decode` would otherwise pay on every call.
+    vocab_size: usize,
 }
 
 impl LlarkTokenizer {
@@ -165,10 +168,12 @@ impl LlarkTokenizer {
         };
         let mut text_only = inner.clone();
         text_only.set_encode_special_tokens(true);
+        let vocab_size = inner.get_vocab_size(true);
         Ok(LlarkTokenizer {
             inner,
             text_only,
             special,
+            vocab_size,
         })
     }
 
@@ -179,7 +184,7 @@ impl LlarkTokenizer {
 
     /// Vocabulary size including added tokens (32,004 for Llama 2).
     pub fn vocab_size(&self) -> usize {
-        self.inner.get_vocab_size(true)
+        self.vocab_size
     }
 
     /// The id of a token string, if it is in the vocabulary.
