@@ -143,3 +143,15 @@ fn riff_after_an_mpeg_sync_is_checked_too() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A WAV header (reached by symphonia) that declares 0 Hz: symphonia's `TimeBase::new` asserts
+/// "TimeBase cannot have 0 numerator or denominator", a panic in release builds too. Refused
+/// as corrupt before symphonia reads it.
+#[test]
+fn wav_with_a_zero_sample_rate_is_corrupt() {
+    let (outcome, _) = decode(fixture("wav-zero-sample-rate.wav"));
+    assert!(
+        matches!(outcome, Err(AudioError::Corrupt { .. })),
+        "{outcome:?}"
+    );
+}

@@ -79,22 +79,19 @@ fn wave_start(reader: &mut dyn MediaReader, magic: &[u8]) -> std::io::Result<Opt
         .map(|p| p as u64))
 }
 
-/// Why [`check_wave_channel_masks`] stopped.
+/// Why [`check_wave_fmt`] stopped.
 enum WaveCheck {
     Io(std::io::Error),
     Rejected(AudioError),
 }
 
-/// Rejects the WAVE_FORMAT_EXTENSIBLE `fmt ` chunks (before the `data` chunk) of the RIFF/WAVE
-/// header at `start` whose channel mask symphonia 0.5 cannot repair: with fewer bits set than
+/// Rejects the `fmt ` chunks (before the `data` chunk) of the RIFF/WAVE header at `start` that
+/// make symphonia 0.5 panic: a sample rate of 0 (its time base asserts a positive
+/// denominator), and a WAVE_FORMAT_EXTENSIBLE channel mask it cannot repair: with fewer bits set than
 /// channels, it sets the missing bits above the highest one with shifts that overflow (a panic
 /// with overflow checks) when 32 or more bits are missing or bit 31 is already set. Such a mask cannot describe the channels
 /// anyway (there are 18 speaker positions).
-fn check_wave_channel_masks(
-    reader: &mut dyn MediaReader,
-    start: u64,
-    origin: &str,
-) -> Result<(), WaveCheck> {
+fn check_wave_fmt(reader: &mut dyn MediaReader, start: u64, origin: &str) -> Result<(), WaveCheck> {
     let len = reader.seek(SeekFrom::End(0)).map_err(WaveCheck::Io)?;
     let mut pos = start + 12;
     let mut header = [0u8; 8];
@@ -106,22 +103,33 @@ fn check_wave_channel_masks(
         ]));
         match &header[..4] {
             b"data" => break,
-            b"fmt " if size >= 24 => {
+            b"fmt " if size >= 16 => {
                 let mut fmt = [0u8; 24];
-                reader.read_exact(&mut fmt).map_err(|e| match e.kind() {
-                    std::io::ErrorKind::UnexpectedEof => {
-                        WaveCheck::Rejected(AudioError::Truncated {
-                            origin: origin.to_owned(),
-                            detail: "the WAV fmt chunk is incomplete".into(),
-                        })
-                    }
-                    _ => WaveCheck::Io(e),
-                })?;
+                let want = if size >= 24 { 24 } else { 16 };
+                reader
+                    .read_exact(&mut fmt[..want])
+                    .map_err(|e| match e.kind() {
+                        std::io::ErrorKind::UnexpectedEof => {
+                            WaveCheck::Rejected(AudioError::Truncated {
+                                origin: origin.to_owned(),
+                                detail: "the WAV fmt chunk is incomplete".into(),
+                            })
+                        }
+                        _ => WaveCheck::Io(e),
+                    })?;
                 let format = u16::from_le_bytes([fmt[0], fmt[1]]);
                 let channels = u32::from(u16::from_le_bytes([fmt[2], fmt[3]]));
+                let rate = u32::from_le_bytes([fmt[4], fmt[5], fmt[6], fmt[7]]);
+                if rate == 0 {
+                    return Err(WaveCheck::Rejected(AudioError::Corrupt {
+                        origin: origin.to_owned(),
+                        detail: "the WAV header declares a sample rate of 0 Hz".into(),
+                    }));
+                }
                 let mask = u32::from_le_bytes([fmt[20], fmt[21], fmt[22], fmt[23]]);
                 let missing = channels.saturating_sub(mask.count_ones());
-                if format == 0xFFFE && missing > 0 && (missing >= 32 || mask & (1 << 31) != 0) {
+                let unrepairable = missing >= 32 || mask & (1 << 31) != 0;
+                if format == 0xFFFE && want == 24 && missing > 0 && unrepairable {
                     return Err(WaveCheck::Rejected(AudioError::Unsupported {
                         origin: origin.to_owned(),
                         detail: format!(
@@ -238,7 +246,7 @@ impl CompressedDecoder {
             source,
         };
         if let Some(start) = wave_start(&mut *reader, magic).map_err(io_error)? {
-            check_wave_channel_masks(&mut *reader, start, origin).map_err(|e| match e {
+            check_wave_fmt(&mut *reader, start, origin).map_err(|e| match e {
                 WaveCheck::Io(source) => io_error(source),
                 WaveCheck::Rejected(e) => e,
             })?;
