@@ -250,16 +250,18 @@ fn missing_fields_are_skipped_not_invented() {
     assert!(all_pairs(&gen, &meta).is_empty());
     // `generate_record` refuses such a clip outright, naming the field, before any request.
     let mut report = ValidationReport::default();
-    for family in TaskFamily::ALL {
-        let err = generate_record(
+    let generate = |meta: &ClipMetadata, family, report: &mut ValidationReport| {
+        generate_record(
             &mut OfflineGenerator::new(0),
-            &meta,
+            meta,
             family,
             None,
             &Validator::default(),
-            &mut report,
+            report,
         )
-        .unwrap_err();
+    };
+    for family in TaskFamily::ALL {
+        let err = generate(&meta, family, &mut report).unwrap_err();
         assert_eq!(err.kind(), "invalid-metadata");
         assert!(err.to_string().contains("`tempo`"), "{err}");
     }
@@ -271,16 +273,7 @@ fn missing_fields_are_skipped_not_invented() {
     }))
     .unwrap();
     for family in TaskFamily::ALL {
-        let rec = generate_record(
-            &mut OfflineGenerator::new(0),
-            &meta,
-            family,
-            None,
-            &Validator::default(),
-            &mut report,
-        )
-        .unwrap();
-        assert!(rec.is_none());
+        assert!(generate(&meta, family, &mut report).unwrap().is_none());
     }
     assert_eq!(report.requests, 3);
     assert_eq!(report.candidates, 0);

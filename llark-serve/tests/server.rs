@@ -40,13 +40,7 @@ fn error_of(value: &Value) -> (&str, String) {
 #[test]
 fn health_models_and_a_chat_completion() {
     let addr = start(config());
-    let health: Value = ureq::get(&format!("http://{addr}/health"))
-        .call()
-        .unwrap()
-        .into_string()
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .unwrap();
-    assert_eq!(health["status"], "ok");
+    assert_eq!(health(addr)["status"], "ok");
     let models: Value = ureq::get(&format!("http://{addr}/v1/models"))
         .call()
         .unwrap()
@@ -248,20 +242,12 @@ fn a_client_that_disconnects_mid_stream_frees_the_worker() {
     assert!(String::from_utf8_lossy(&first[..n]).starts_with("HTTP/1.1 200"));
     drop(stream);
     // The generation is stopped, and the next request is answered.
-    let health = || -> Value {
-        ureq::get(&format!("http://{addr}/health"))
-            .call()
-            .unwrap()
-            .into_string()
-            .map(|t| serde_json::from_str(&t).unwrap())
-            .unwrap()
-    };
     let mut waited = 0;
-    while health()["cancelled"] != 1 && waited < 200 {
+    while health(addr)["cancelled"] != 1 && waited < 200 {
         std::thread::sleep(Duration::from_millis(50));
         waited += 1;
     }
-    assert_eq!(health()["cancelled"], 1, "{}", health());
+    assert_eq!(health(addr)["cancelled"], 1, "{}", health(addr));
     let (status, _) = post(addr, &request(&music(2.0), "Key?").to_string(), None);
     assert_eq!(status, 200);
 }
@@ -277,17 +263,7 @@ fn concurrent_requests_are_batched_and_get_the_answers_they_get_alone() {
         })
         .collect();
     let alone: Vec<Value> = bodies.iter().map(|b| post(addr, b, None).1).collect();
-    let health = || -> Value {
-        serde_json::from_str(
-            &ureq::get(&format!("http://{addr}/health"))
-                .call()
-                .unwrap()
-                .into_string()
-                .unwrap(),
-        )
-        .unwrap()
-    };
-    let before = health()["batches"].as_u64().unwrap();
+    let before = health(addr)["batches"].as_u64().unwrap();
     let together: Vec<Value> = std::thread::scope(|s| {
         let handles: Vec<_> = bodies
             .iter()
@@ -306,7 +282,7 @@ fn concurrent_requests_are_batched_and_get_the_answers_they_get_alone() {
         assert_eq!(a["choices"][0]["message"], t["choices"][0]["message"]);
         assert_eq!(a["usage"], t["usage"]);
     }
-    let batches = health()["batches"].as_u64().unwrap() - before;
+    let batches = health(addr)["batches"].as_u64().unwrap() - before;
     assert!(
         batches < 4,
         "4 concurrent requests took {batches} generations"
@@ -323,16 +299,6 @@ fn a_follow_up_request_reuses_the_kept_kv_cache_and_answers_as_from_scratch() {
         },
         ..config()
     });
-    let health = || -> Value {
-        serde_json::from_str(
-            &ureq::get(&format!("http://{addr}/health"))
-                .call()
-                .unwrap()
-                .into_string()
-                .unwrap(),
-        )
-        .unwrap()
-    };
     let clip = music(2.0);
     let first = request(&clip, "What key?");
     let (_, one) = post(addr, &first.to_string(), None);
@@ -342,10 +308,10 @@ fn a_follow_up_request_reuses_the_kept_kv_cache_and_answers_as_from_scratch() {
         json!({"role": "assistant", "content": answer}),
         json!({"role": "user", "content": "And the tempo?"}),
     ]);
-    assert_eq!(health()["reused_positions"], 0);
+    assert_eq!(health(addr)["reused_positions"], 0);
     let (status, reused) = post(addr, &follow_up.to_string(), None);
     assert_eq!(status, 200, "{reused}");
-    let positions = health()["reused_positions"].as_u64().unwrap();
+    let positions = health(addr)["reused_positions"].as_u64().unwrap();
     assert!(
         positions >= one["usage"]["prompt_tokens"].as_u64().unwrap(),
         "reused {positions} positions"
@@ -353,9 +319,9 @@ fn a_follow_up_request_reuses_the_kept_kv_cache_and_answers_as_from_scratch() {
     // Evict it, then ask the same follow-up from scratch.
     let (status, _) = post(addr, &request(&music(3.0), "Key?").to_string(), None);
     assert_eq!(status, 200);
-    let before = health()["reused_positions"].as_u64().unwrap();
+    let before = health(addr)["reused_positions"].as_u64().unwrap();
     let (_, scratch) = post(addr, &follow_up.to_string(), None);
-    assert_eq!(health()["reused_positions"].as_u64().unwrap(), before);
+    assert_eq!(health(addr)["reused_positions"].as_u64().unwrap(), before);
     assert_eq!(reused["choices"], scratch["choices"]);
     assert_eq!(reused["usage"], scratch["usage"]);
 }

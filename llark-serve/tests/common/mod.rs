@@ -100,3 +100,13 @@ pub fn request(audio: &[u8], question: &str) -> Value {
         "max_tokens": 8
     })
 }
+
+/// The server's `GET /health` body.
+pub fn health(addr: SocketAddr) -> Value {
+    let text = ureq::get(&format!("http://{addr}/health"))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
