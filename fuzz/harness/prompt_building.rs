@@ -26,6 +26,16 @@ pub fn tokenizer() -> &'static LlarkTokenizer {
     TOKENIZER.get_or_init(|| LlarkTokenizer::from_file(TOKENIZER_JSON).expect("tokenizer.json"))
 }
 
+/// The tokenizer's vocabulary size, computed once (and an id past it refused by `decode`).
+fn vocab_size() -> usize {
+    static VOCAB: OnceLock<usize> = OnceLock::new();
+    *VOCAB.get_or_init(|| {
+        let vocab = tokenizer().vocab_size();
+        assert!(tokenizer().decode(&[vocab as u32], false).is_err());
+        vocab
+    })
+}
+
 /// The first byte picks the frame count (`byte % 64`), the audio placement (bit 6) and the cut
 /// of the truncation policy (bit 7); the rest, read as UTF-8 (lossily), is the question, then
 /// after the first NUL the answer. The text goes through the template, the tokenizer and the
@@ -43,7 +53,7 @@ pub fn run(data: &[u8]) {
     let text = String::from_utf8_lossy(rest);
     let (question, answer) = text.split_once('\0').unwrap_or((&text, ""));
     let tok = tokenizer();
-    let vocab = tok.vocab_size();
+    let vocab = vocab_size();
 
     let prompt = prompt_with_audio(question, placement);
     let placeholders = prompt.matches(AUDIO_PLACEHOLDER).count();
@@ -96,9 +106,19 @@ pub fn run(data: &[u8]) {
     for &(start, end) in &with_offsets.offsets {
         assert!(start <= end && end <= rendered.text.len());
     }
-    tok.decode(&ids, false).expect("encoded ids decode");
-    tok.decode(&ids, true).expect("encoded ids decode");
-    assert!(tok.decode(&[vocab as u32], false).is_err());
+    // `LlarkTokenizer::decode` builds the whole vocabulary map to check the ids (through
+    // `get_vocab_size(true)`) on every call, which costs more than the rest of this harness: it
+    // is called for one input in four (bits 4 and 5 of the control byte clear), and the inner
+    // tokenizer decodes otherwise.
+    let decoded = if control & 0x30 == 0 {
+        tok.decode(&ids, false).expect("encoded ids decode")
+    } else {
+        tok.inner().decode(&ids, false).expect("encoded ids decode")
+    };
+    assert!(!decoded.is_empty() || ids.len() <= 1);
+    tok.inner()
+        .decode(&ids, true)
+        .expect("encoded ids decode without special tokens");
 
     let mut record = ConversationRecord::new("fuzz", turns);
     record.audio_encoding_shape = Some(vec![frames, 8]);
