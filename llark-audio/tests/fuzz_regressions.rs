@@ -155,3 +155,15 @@ fn wav_with_a_zero_sample_rate_is_corrupt() {
         "{outcome:?}"
     );
 }
+
+/// A 425-byte float WAV at 8 kHz with finite samples up to 2.9e38: the resampler's filter
+/// overflowed to infinity and rubato panicked ("Imaginary part of first value was non-zero").
+/// Resampling now refuses samples beyond `MAX_RESAMPLE_MAGNITUDE`, naming the sample.
+#[test]
+fn samples_too_large_to_filter_are_refused_when_resampling() {
+    let audio = load_reader(Cursor::new(fixture("resample-huge-samples.wav"))).unwrap();
+    assert!(audio.samples().iter().all(|s| s.is_finite()));
+    let err = audio.resample(44_100).unwrap_err();
+    assert!(matches!(err, AudioError::Resample { .. }), "{err}");
+    assert!(err.to_string().contains("too large"), "{err}");
+}
