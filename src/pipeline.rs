@@ -297,22 +297,12 @@ impl<B: Backend> Pipeline<B> {
             }
             .into());
         }
-        let pad = self.tokenizer.special_ids().pad;
-        let padded: Vec<Vec<u32>> = prompts
-            .iter()
-            .map(|p| {
-                let mut row = vec![pad; longest - p.len()];
-                row.extend_from_slice(p);
-                row
-            })
-            .collect();
+        let (padded, mask) = llark_lm::left_pad(&prompts, self.tokenizer.special_ids().pad)?;
         let clips: Vec<Vec<Tensor<B, 2>>> = requests
             .iter()
             .map(|(audio, _)| vec![audio.clone()])
             .collect();
         let embeds = self.model.embed(&padded, &clips)?;
-        let lengths: Vec<usize> = prompts.iter().map(Vec::len).collect();
-        let mask = AttentionMask::left_padded(&lengths, longest)?;
         let tokenizer = &self.tokenizer;
         let decode = |ids: &[u32]| tokenizer.decode(ids, true).unwrap_or_default();
         let mut generated: Vec<Vec<u32>> = vec![Vec::new(); requests.len()];

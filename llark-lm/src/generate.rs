@@ -233,8 +233,9 @@ fn softmax(logits: &[f32]) -> Vec<f32> {
     exps.into_iter().map(|e| e / total).collect()
 }
 
-/// Left-pads ragged rows; returns the padded rows and their mask.
-fn left_pad(rows: &[Vec<u32>], pad: u32) -> Result<(Vec<Vec<u32>>, AttentionMask)> {
+/// Left-pads ragged token rows with `pad` to the longest; returns the padded rows and their
+/// mask (the layout [`Prompt::Embeds`] takes). An empty batch or row is an error.
+pub fn left_pad(rows: &[Vec<u32>], pad: u32) -> Result<(Vec<Vec<u32>>, AttentionMask)> {
     let len = rows.iter().map(Vec::len).max().unwrap_or(0);
     if rows.is_empty() || rows.iter().any(Vec::is_empty) {
         return Err(LmError::Input(

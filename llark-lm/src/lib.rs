@@ -45,7 +45,9 @@ pub use config::{
 };
 pub use error::{LmError, Result};
 pub use export::{write_safetensors, SaveDtype};
-pub use generate::{GenerationConfig, GenerationHooks, GenerationOutput, Prompt, StopReason};
+pub use generate::{
+    left_pad, GenerationConfig, GenerationHooks, GenerationOutput, Prompt, StopReason,
+};
 pub use load::{check_weights, LoadOptions, INITIALIZER_RANGE};
 pub use loss::causal_lm_loss;
 pub use mask::AttentionMask;

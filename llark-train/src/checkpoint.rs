@@ -243,12 +243,26 @@ impl Checkpoints {
         serde_json::from_str(&text).map_err(|e| TrainError::json(path, e))
     }
 
-    /// Reads a checkpoint's `state.json` and checks every record file against its size and
-    /// CRC-32; [`TrainError::Checkpoint`] names a file that is missing, truncated or damaged.
+    /// Reads a checkpoint's `state.json` and checks that every record file it lists is there
+    /// with its recorded size; [`TrainError::Checkpoint`] names a file that is missing or
+    /// truncated. The CRC-32 is checked when a record is loaded ([`Self::load_model`],
+    /// [`Self::load_optimizer`]), as it is read, so no record is read twice.
     pub fn verify(dir: &Path) -> Result<TrainerState> {
         let state = Self::load_state(dir)?;
         for (name, digest) in &state.files {
-            Self::read_verified(dir, name, Some(digest))?;
+            let path = dir.join(name);
+            let len = fs::metadata(&path)
+                .map_err(|e| TrainError::io(&path, e))?
+                .len();
+            if len != digest.bytes {
+                return Err(TrainError::Checkpoint {
+                    path,
+                    reason: format!(
+                        "the file is truncated or damaged: {len} bytes, state.json records {} (remove this checkpoint directory to resume from the one before)",
+                        digest.bytes
+                    ),
+                });
+            }
         }
         Ok(state)
     }

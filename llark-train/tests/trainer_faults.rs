@@ -216,6 +216,19 @@ fn a_damaged_checkpoint_is_refused_naming_the_file() {
         "{text}"
     );
 
+    // A truncated record is refused before anything is loaded.
+    let optimizer = good.join("optimizer.mpk");
+    let full = std::fs::read(&optimizer).unwrap();
+    std::fs::write(&optimizer, &full[..full.len() - 1]).unwrap();
+    let err = Trainer::resume(initial.clone(), data(8), config(8), dir.path())
+        .err()
+        .expect("a truncated checkpoint must not resume");
+    assert!(
+        err.to_string().contains("optimizer.mpk") && err.to_string().contains("truncated"),
+        "{err}"
+    );
+    std::fs::write(&optimizer, &full).unwrap();
+
     // Restored, it resumes again.
     bytes[at] ^= 0x10;
     std::fs::write(&path, &bytes).unwrap();
