@@ -89,6 +89,28 @@ fn template_segments_tokenize_as_the_whole_text_does() {
 }
 
 #[test]
+fn the_quickstart_vocabulary_tokenizes_templates_as_before() {
+    // The word-level vocabulary the quickstart trains: segment-wise tokenization of its
+    // conversations gives the ids whole-text tokenization gave, so its training data is unchanged.
+    let texts = [
+        "The tempo is 120 BPM and the key is C major.",
+        "What is the tempo of this song?",
+        "I hear piano, strings and drums.",
+    ];
+    let tok = llark_data::train_word_level(texts.iter(), 1, 1000).unwrap();
+    for (q, a) in [(texts[1], texts[0]), ("Which instruments?", texts[2])] {
+        for placement in [AudioPlacement::First, AudioPlacement::Last] {
+            let turns = vec![Turn::human(prompt_with_audio(q, placement)), Turn::gpt(a)];
+            let r = render_conversation(HEADER, &turns, 3);
+            assert_eq!(
+                tok.encode_template(&r.text, &r.audio, true).unwrap().ids,
+                tok.encode_with_specials(&r.text, true).unwrap()
+            );
+        }
+    }
+}
+
+#[test]
 fn a_question_may_not_place_audio_itself() {
     let tok = tokenizer();
     let err = ExampleEncoder::new(&tok)
