@@ -23,6 +23,11 @@
 //! Relative paths are taken from `train.json`'s directory. With `"llark": "runs/stage1/final"`
 //! instead of `"base_llama"`, training starts from an LLark directory. A run whose output directory holds a checkpoint continues from it when `resume` is
 //! true (the default).
+//!
+//! `--workers N` trains data-parallel on N devices of this machine (N GPUs with `--features
+//! cuda`, N CPU threads otherwise): each optimizer step's micro-batches are split across the
+//! workers and their gradients all-reduced with burn's collective operations, which gives the
+//! trajectory of one worker; `micro_batch_size` must be at least N.
 
 mod common;
 
@@ -31,8 +36,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use llark::backend::{backend_name, default_device, TrainBackend};
-use llark::train::{StepMetrics, TrainObserver};
+use llark::backend::{backend_name, default_device, worker_devices, TrainBackend};
+use llark::train::{DataParallel, StepMetrics, TrainObserver};
 use llark::training::TrainRun;
 
 #[derive(Parser)]
@@ -41,6 +46,11 @@ struct Args {
     /// The run's JSON configuration.
     #[arg(long)]
     config: PathBuf,
+    /// Data-parallel workers on this machine: GPUs 0..N with `--features cuda`, else N threads
+    /// on the CPU. The trajectory is that of one worker (the batch is split, the gradients
+    /// all-reduced), so a run may resume with another count.
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
 }
 
 /// The progress bar: step, loss, learning rate, tokens/s and ETA.
@@ -95,11 +105,20 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     } else {
         Box::new(llark::train::Silent)
     };
-    let summary = run.run::<TrainBackend>(
-        &default_device(),
-        |line| eprintln!("{line}"),
-        observer.as_mut(),
-    )?;
+    let summary = if args.workers > 1 {
+        let layout = DataParallel::local(worker_devices(args.workers));
+        run.run_data_parallel::<TrainBackend>(
+            &layout,
+            |line| eprintln!("{line}"),
+            observer.as_mut(),
+        )?
+    } else {
+        run.run::<TrainBackend>(
+            &default_device(),
+            |line| eprintln!("{line}"),
+            observer.as_mut(),
+        )?
+    };
     let last = summary.history.last().map_or(f64::NAN, |m| m.loss);
     eprintln!(
         "done: {} steps, last loss {last:.4}; model in {}",

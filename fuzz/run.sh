@@ -47,11 +47,15 @@ fi
 target_dir=(--target-dir "${LLARK_FUZZ_TARGET_DIR:-target}")
 
 # Extra options per target: the tokenizer keeps caches between inputs, which libFuzzer's leak
-# check takes for leaks and answers by running every input twice.
+# check takes for leaks and answers by running every input twice; a target with a dictionary
+# (dicts/<target>.dict: the format's keywords) gets it.
 extra() {
     case "$1" in
         prompt_building) echo -detect_leaks=0 ;;
     esac
+    if [ -f "dicts/$1.dict" ]; then
+        echo "-dict=$PWD/dicts/$1.dict"
+    fi
 }
 
 for target in "${targets[@]}"; do

@@ -45,6 +45,19 @@ pub fn default_device() -> burn::tensor::Device<DefaultBackend> {
     Default::default()
 }
 
+/// Devices for `n` data-parallel workers ([`llark_train::DataParallel`]): GPUs `0..n` for
+/// `cuda`, otherwise `n` workers on the CPU device (one thread each).
+pub fn worker_devices(n: usize) -> Vec<burn::tensor::Device<DefaultBackend>> {
+    #[cfg(feature = "cuda")]
+    {
+        (0..n).map(burn::backend::cuda::CudaDevice::new).collect()
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        vec![default_device(); n]
+    }
+}
+
 /// Short name of [`DefaultBackend`], for logs and reports.
 pub fn backend_name() -> &'static str {
     if cfg!(feature = "cuda") {

@@ -13,8 +13,8 @@ use burn::tensor::Tensor;
 use llark_data::{Batch, EncodingStore, ExampleEncoder, LlarkTokenizer, MaskingPolicy, Truncation};
 use llark_projector::ProjectorKind;
 use llark_train::{
-    count_params, load_llark_records, ModelError, ParamGroup, TrainConfig, TrainData, TrainModel,
-    TrainObserver, TrainSummary, Trainer,
+    count_params, load_llark_records, train_data_parallel, DataParallel, ModelError, ParamGroup,
+    TrainConfig, TrainData, TrainModel, TrainObserver, TrainSummary, Trainer,
 };
 use serde::Deserialize;
 
@@ -138,6 +138,67 @@ impl TrainRun {
         mut log: impl FnMut(&str),
         observer: &mut dyn TrainObserver,
     ) -> Result<TrainSummary> {
+        let (model, data, tokenizer) = self.load::<B>(device, &mut log)?;
+        let mut trainer = if self.resume {
+            Trainer::new_or_resume(model, data, self.training.clone(), &self.output)?
+        } else {
+            Trainer::new(model, data, self.training.clone(), &self.output)?
+        };
+        let (trained, frozen) = count_params(trainer.model());
+        log(&format!(
+            "{trained} trained and {frozen} frozen parameters; starting at step {} of {}",
+            trainer.step_count(),
+            trainer.total_steps()
+        ));
+        let summary = trainer.run_observed(observer)?;
+        tokenizer.save(self.output.join("final").join("tokenizer.json"))?;
+        Ok(summary)
+    }
+
+    /// As [`Self::run`] with one data-parallel worker per device of `layout`
+    /// ([`llark_train::train_data_parallel`]): the same trajectory as one worker, the batch split
+    /// across the workers and their gradients all-reduced. It always continues from the newest
+    /// checkpoint of the output directory when there is one.
+    pub fn run_data_parallel<B: AutodiffBackend>(
+        &self,
+        layout: &DataParallel<B::Device>,
+        mut log: impl FnMut(&str),
+        observer: &mut dyn TrainObserver,
+    ) -> Result<TrainSummary> {
+        let device = layout
+            .devices
+            .first()
+            .ok_or_else(|| llark_train::TrainError::Parallel {
+                reason: "no devices".into(),
+            })?;
+        let (model, data, tokenizer) = self.load::<B>(device, &mut log)?;
+        let (trained, frozen) = count_params(&model);
+        log(&format!(
+            "{trained} trained and {frozen} frozen parameters; {} workers on {} node(s)",
+            layout.world(),
+            layout.nodes
+        ));
+        let (summary, _) = train_data_parallel(
+            model,
+            data,
+            self.training.clone(),
+            &self.output,
+            layout,
+            None,
+            observer,
+        )?;
+        if layout.node == 0 {
+            tokenizer.save(self.output.join("final").join("tokenizer.json"))?;
+        }
+        Ok(summary)
+    }
+
+    /// The tokenizer, the starting model (policy not yet applied) and the tokenised data.
+    fn load<B: AutodiffBackend>(
+        &self,
+        device: &B::Device,
+        log: &mut impl FnMut(&str),
+    ) -> Result<(Llark<B>, TrainData<EncodingStore>, LlarkTokenizer)> {
         self.training.validate()?;
         let tokenizer = LlarkTokenizer::from_file(&self.tokenizer)?;
         let store = EncodingStore::open(&self.encodings)?;
@@ -177,19 +238,6 @@ impl TrainRun {
             self.training.policy
         ));
         let data = TrainData::new(examples, store, tokenizer.special_ids().pad)?;
-        let mut trainer = if self.resume {
-            Trainer::new_or_resume(model, data, self.training.clone(), &self.output)?
-        } else {
-            Trainer::new(model, data, self.training.clone(), &self.output)?
-        };
-        let (trained, frozen) = count_params(trainer.model());
-        log(&format!(
-            "{trained} trained and {frozen} frozen parameters; starting at step {} of {}",
-            trainer.step_count(),
-            trainer.total_steps()
-        ));
-        let summary = trainer.run_observed(observer)?;
-        tokenizer.save(self.output.join("final").join("tokenizer.json"))?;
-        Ok(summary)
+        Ok((model, data, tokenizer))
     }
 }

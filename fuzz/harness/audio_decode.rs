@@ -107,7 +107,10 @@ fn process(audio: &Audio) {
                 // resampler.
                 let too_large = peak > llark_audio::MAX_RESAMPLE_MAGNITUDE
                     && matches!(e, AudioError::Resample { .. });
-                assert!(matches!(e, AudioError::NonFinite { .. }) || too_large, "{e}");
+                assert!(
+                    matches!(e, AudioError::NonFinite { .. }) || too_large,
+                    "{e}"
+                );
                 return;
             }
         }

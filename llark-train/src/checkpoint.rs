@@ -122,6 +122,15 @@ impl Checkpoints {
         Ok(checkpoints)
     }
 
+    /// The checkpoints under `dir` for reading only: nothing is created or pruned (a
+    /// data-parallel worker that does not write uses it).
+    pub fn at(dir: impl Into<PathBuf>) -> Self {
+        Checkpoints {
+            dir: dir.into(),
+            keep_last: usize::MAX,
+        }
+    }
+
     /// The directory holding the checkpoints.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -157,6 +166,14 @@ impl Checkpoints {
     /// The newest complete checkpoint.
     pub fn latest(&self) -> Result<Option<(usize, PathBuf)>> {
         Ok(self.list()?.pop())
+    }
+
+    /// As [`Self::latest`], `None` when the directory does not exist (nothing is created).
+    pub fn latest_if_present(&self) -> Result<Option<(usize, PathBuf)>> {
+        if !self.dir.exists() {
+            return Ok(None);
+        }
+        self.latest()
     }
 
     /// Removes directories left by interrupted writes (`*.partial`).

@@ -121,6 +121,21 @@ impl<A: EncodingSource> TrainData<A> {
         })
     }
 
+    /// The examples at `indices`, in order.
+    pub fn examples_at(&self, indices: &[usize]) -> Result<Vec<&TokenizedExample>> {
+        indices
+            .iter()
+            .map(|&i| {
+                self.examples.get(i).ok_or_else(|| {
+                    TrainError::Data(format!(
+                        "example index {i} is outside the {} examples",
+                        self.examples.len()
+                    ))
+                })
+            })
+            .collect()
+    }
+
     /// Collates the examples at `indices` (padding to a multiple of `pad_to_multiple_of`) and
     /// gathers their audio.
     pub fn batch(
@@ -128,20 +143,22 @@ impl<A: EncodingSource> TrainData<A> {
         indices: &[usize],
         pad_to_multiple_of: usize,
     ) -> Result<(Batch, Vec<f32>, [usize; 2])> {
-        let examples: Vec<TokenizedExample> = indices
-            .iter()
-            .map(|&i| {
-                self.examples.get(i).cloned().ok_or_else(|| {
-                    TrainError::Data(format!(
-                        "example index {i} is outside the {} examples",
-                        self.examples.len()
-                    ))
-                })
-            })
-            .collect::<Result<_>>()?;
+        let examples: Vec<TokenizedExample> =
+            self.examples_at(indices)?.into_iter().cloned().collect();
         let batch = collate(&examples, self.pad_id, pad_to_multiple_of)?;
         let (audio, shape) = self.audio.gather(&batch)?;
         Ok((batch, audio, shape))
+    }
+}
+
+/// Shared encodings: the workers of a data-parallel run read one source.
+impl<A: EncodingSource + ?Sized> EncodingSource for std::sync::Arc<A> {
+    fn width(&self) -> usize {
+        (**self).width()
+    }
+
+    fn gather(&self, batch: &Batch) -> Result<(Vec<f32>, [usize; 2])> {
+        (**self).gather(batch)
     }
 }
 

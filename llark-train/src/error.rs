@@ -166,6 +166,36 @@ pub enum TrainError {
         /// The model's error.
         source: ModelError,
     },
+    /// A data-parallel run is laid out wrongly (no devices, a batch smaller than the workers,
+    /// a node outside the nodes) or a worker was asked for what only the first one does.
+    #[error("data-parallel training: {reason}")]
+    Parallel {
+        /// What is wrong.
+        reason: String,
+    },
+    /// burn's collective operations failed.
+    #[error(
+        "data-parallel training: worker {rank}, step {step}: collective operation failed: {reason}"
+    )]
+    Collective {
+        /// The worker's rank.
+        rank: usize,
+        /// The optimizer step (0-based).
+        step: usize,
+        /// burn-collective's error.
+        reason: String,
+    },
+    /// Another worker of a data-parallel run failed; every worker stops at the same point.
+    #[error(
+        "data-parallel training: worker {rank} stops at step {step}: another worker failed \
+         (its error is reported by that worker)"
+    )]
+    PeerFailed {
+        /// This worker's rank.
+        rank: usize,
+        /// The optimizer step (0-based) or the number of steps done.
+        step: usize,
+    },
     /// The training curve could not be drawn.
     #[error("plot {path}: {reason}")]
     Plot {

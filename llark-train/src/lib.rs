@@ -2,7 +2,8 @@
 //!
 //! The LLark trainer: AdamW (burn's, with PyTorch's update), transformers' learning-rate
 //! schedules, gradient accumulation, global gradient-norm clipping, named freezing policies,
-//! task-mix sampling, atomic per-step checkpoints with exact resume, metrics as JSON Lines and a
+//! task-mix sampling, data-parallel training over devices and nodes on burn's collective
+//! operations, atomic per-step checkpoints with exact resume, metrics as JSON Lines and a
 //! PNG training curve. It prints nothing: progress goes to a [`TrainObserver`] of the caller's.
 //!
 //! The trainer is generic over [`TrainModel`], which the root crate implements for `Llark`.
@@ -16,6 +17,7 @@ pub mod grads;
 pub mod metrics;
 pub mod model;
 pub mod observer;
+pub mod parallel;
 pub mod schedule;
 pub mod trainer;
 
@@ -29,10 +31,12 @@ pub use data::{
 };
 pub use error::{ModelError, Result, TrainError};
 pub use grads::{
-    accumulate_gradients, clip_global_norm, counted_tokens, global_grad_norm, StepGradients,
+    accumulate_gradients, accumulate_parts, clip_global_norm, counted_tokens, example_tokens,
+    fill_missing_grads, global_grad_norm, MicroBatchPart, StepGradients,
 };
 pub use metrics::{plot_curve, MetricsLog, StepMetrics};
 pub use model::{apply_policy, count_params, TrainModel};
 pub use observer::{Silent, TrainObserver};
+pub use parallel::{slice_of, train_data_parallel, DataParallel, Worker};
 pub use schedule::{LrSchedule, ScheduleKind, ScheduledLr, Warmup};
 pub use trainer::{TrainSummary, Trainer};

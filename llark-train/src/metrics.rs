@@ -42,18 +42,7 @@ impl MetricsLog {
     /// done; 0 starts afresh) and returning them.
     pub fn open(path: impl Into<PathBuf>, keep_up_to: usize) -> Result<(Self, Vec<StepMetrics>)> {
         let path = path.into();
-        let mut kept = Vec::new();
-        if keep_up_to > 0 && path.exists() {
-            let file = fs::File::open(&path).map_err(|e| TrainError::io(&path, e))?;
-            for line in BufReader::new(file).lines() {
-                let line = line.map_err(|e| TrainError::io(&path, e))?;
-                if let Ok(m) = serde_json::from_str::<StepMetrics>(&line) {
-                    if m.step <= keep_up_to {
-                        kept.push(m);
-                    }
-                }
-            }
-        }
+        let kept = Self::read(&path, keep_up_to)?;
         let mut text = String::new();
         for m in &kept {
             text.push_str(&to_line(&path, m)?);
@@ -66,6 +55,25 @@ impl MetricsLog {
             .open(&path)
             .map_err(|e| TrainError::io(&path, e))?;
         Ok((MetricsLog { path, file }, kept))
+    }
+
+    /// The lines of `path` of steps `<= keep_up_to` (none when it is 0 or the file does not
+    /// exist), without writing anything.
+    pub fn read(path: impl AsRef<Path>, keep_up_to: usize) -> Result<Vec<StepMetrics>> {
+        let path = path.as_ref();
+        let mut kept = Vec::new();
+        if keep_up_to > 0 && path.exists() {
+            let file = fs::File::open(path).map_err(|e| TrainError::io(path, e))?;
+            for line in BufReader::new(file).lines() {
+                let line = line.map_err(|e| TrainError::io(path, e))?;
+                if let Ok(m) = serde_json::from_str::<StepMetrics>(&line) {
+                    if m.step <= keep_up_to {
+                        kept.push(m);
+                    }
+                }
+            }
+        }
+        Ok(kept)
     }
 
     /// Appends one step.

@@ -12,10 +12,14 @@ use crate::checkpoint::{Checkpoints, TrainerState};
 use crate::config::TrainConfig;
 use crate::data::{EncodingSource, Sampler, TrainData};
 use crate::error::{Result, TrainError};
-use crate::grads::{accumulate_gradients, clip_global_norm, global_grad_norm, AccumulateError};
+use crate::grads::{
+    accumulate_gradients, accumulate_parts, clip_global_norm, example_tokens, global_grad_norm,
+    AccumulateError, MicroBatchPart, StepGradients,
+};
 use crate::metrics::{plot_curve, MetricsLog, StepMetrics};
 use crate::model::{apply_policy, TrainModel};
 use crate::observer::{Silent, TrainObserver};
+use crate::parallel::{self, Worker};
 use crate::schedule::LrSchedule;
 
 /// Name of the checkpoint directory inside the output directory.
@@ -52,11 +56,14 @@ pub struct Trainer<B: AutodiffBackend, M: TrainModel<B>, A: EncodingSource> {
     step: usize,
     out_dir: PathBuf,
     checkpoints: Checkpoints,
-    metrics: MetricsLog,
+    /// The metrics log; `None` on a data-parallel worker that does not write.
+    metrics: Option<MetricsLog>,
     history: Vec<StepMetrics>,
     device: B::Device,
     last_checkpoint: Option<PathBuf>,
     elapsed_before: f64,
+    /// This trainer's place in a data-parallel run (`None`: it trains alone).
+    worker: Option<Worker>,
 }
 
 /// Fields that decide the trajectory; a resumed run must agree on them.
@@ -89,16 +96,19 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: EncodingSource> Trainer<B, M, A> {
                     .into(),
             });
         }
-        Self::build(model, data, config, out, 0)
+        Self::build(model, data, config, out, 0, true)
     }
 
-    /// Sets everything up, keeping the metrics of steps `<= keep_metrics`.
-    fn build(
+    /// Sets everything up, keeping the metrics of steps `<= keep_metrics`. A trainer that does
+    /// not `write` (a data-parallel worker other than the first) leaves the output directory as
+    /// it is: it neither removes partial checkpoints nor opens the metrics log.
+    pub(crate) fn build(
         model: M,
         data: TrainData<A>,
         config: TrainConfig,
         out_dir: &Path,
         keep_metrics: usize,
+        write: bool,
     ) -> Result<Self> {
         config.validate()?;
         if model.audio_width() != data.audio.width() {
@@ -116,11 +126,21 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: EncodingSource> Trainer<B, M, A> {
         )?;
         let sampler = Sampler::new(&data.examples, config.seed, config.task_mix.as_ref())?;
         let out_dir = out_dir.to_path_buf();
-        std::fs::create_dir_all(&out_dir).map_err(|e| TrainError::io(&out_dir, e))?;
-        let checkpoints =
-            Checkpoints::open(out_dir.join(CHECKPOINT_DIR), config.checkpoint.keep_last)?;
-        checkpoints.remove_partial()?;
-        let (metrics, history) = MetricsLog::open(out_dir.join(METRICS_FILE), keep_metrics)?;
+        let (checkpoints, metrics, history) = if write {
+            std::fs::create_dir_all(&out_dir).map_err(|e| TrainError::io(&out_dir, e))?;
+            let checkpoints =
+                Checkpoints::open(out_dir.join(CHECKPOINT_DIR), config.checkpoint.keep_last)?;
+            checkpoints.remove_partial()?;
+            let (metrics, history) = MetricsLog::open(out_dir.join(METRICS_FILE), keep_metrics)?;
+            (checkpoints, Some(metrics), history)
+        } else {
+            let checkpoints = Checkpoints::at(out_dir.join(CHECKPOINT_DIR));
+            (
+                checkpoints,
+                None,
+                MetricsLog::read(out_dir.join(METRICS_FILE), keep_metrics)?,
+            )
+        };
         let model = apply_policy(model, config.policy);
         let device = model.devices().into_iter().next().unwrap_or_default();
         Ok(Trainer {
@@ -138,6 +158,7 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: EncodingSource> Trainer<B, M, A> {
             device,
             last_checkpoint: None,
             elapsed_before: 0.0,
+            worker: None,
         })
     }
 
@@ -184,6 +205,19 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: EncodingSource> Trainer<B, M, A> {
         out_dir: impl AsRef<Path>,
         checkpoint: &Path,
     ) -> Result<Self> {
+        Self::resume_from_checkpoint(model, data, config, out_dir.as_ref(), checkpoint, true)
+    }
+
+    /// As [`Self::resume_from`]; a trainer that does not `write` leaves the output directory as
+    /// it is (see [`Self::build`]).
+    pub(crate) fn resume_from_checkpoint(
+        model: M,
+        data: TrainData<A>,
+        config: TrainConfig,
+        out_dir: &Path,
+        checkpoint: &Path,
+        write: bool,
+    ) -> Result<Self> {
         let state = Checkpoints::verify(checkpoint)?;
         let mismatch = |reason: String| TrainError::Checkpoint {
             path: checkpoint.to_path_buf(),
@@ -202,7 +236,7 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: EncodingSource> Trainer<B, M, A> {
                 data.examples.len()
             )));
         }
-        let mut trainer = Self::build(model, data, config, out_dir.as_ref(), state.step)?;
+        let mut trainer = Self::build(model, data, config, out_dir, state.step, write)?;
         if state.schedule != trainer.schedule {
             return Err(mismatch("the learning-rate schedule differs".into()));
         }
@@ -274,34 +308,22 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: EncodingSource> Trainer<B, M, A> {
         let started = Instant::now();
         let step = self.step;
         let lr = self.schedule.lr(step);
-        let mut micro = Vec::with_capacity(self.config.grad_accum_steps);
-        let mut ids = Vec::new();
-        let mut tokens = 0;
-        for _ in 0..self.config.grad_accum_steps {
-            let indices = self.sampler.take(self.config.micro_batch_size);
-            let (batch, audio, shape) =
-                self.data.batch(&indices, self.config.pad_to_multiple_of)?;
-            tokens += batch.lengths.iter().sum::<usize>();
-            ids.push(batch.ids.join(", "));
-            let audio = Tensor::<B, 2>::from_data(TensorData::new(audio, shape), &self.device);
-            micro.push((batch, audio));
-        }
+        let (mut step_grads, tokens, ids) = match self.worker {
+            None => self.step_gradients(step)?,
+            Some(worker) => {
+                let local = self.worker_gradients(step, worker);
+                let micro_batches = self.config.grad_accum_steps;
+                parallel::reduce_step(
+                    worker,
+                    step,
+                    self.model(),
+                    &self.device,
+                    micro_batches,
+                    local,
+                )?
+            }
+        };
         let model = self.model();
-        let mut step_grads =
-            accumulate_gradients(model, micro, self.config.accumulation).map_err(|e| match e {
-                AccumulateError::Model(i, source) => TrainError::Model {
-                    step,
-                    examples: ids[i].clone(),
-                    source,
-                },
-                AccumulateError::NonFinite(i, value) => TrainError::NonFinite {
-                    what: "loss",
-                    value,
-                    step,
-                    examples: ids[i].clone(),
-                    last_checkpoint: self.last_checkpoint.clone(),
-                },
-            })?;
         let grad_norm = match self.config.max_grad_norm {
             Some(max) => clip_global_norm(model, &mut step_grads.grads, max),
             None => global_grad_norm(model, &step_grads.grads),
@@ -331,13 +353,144 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: EncodingSource> Trainer<B, M, A> {
             elapsed_s: elapsed,
             examples_seen: self.sampler.drawn(),
         };
-        self.metrics.append(&metrics)?;
+        let logged = match &mut self.metrics {
+            Some(log) => log.append(&metrics),
+            None => Ok(()),
+        };
+        self.settle(step, logged)?;
         self.history.push(metrics.clone());
         Ok(metrics)
     }
 
+    /// The summed gradients of step `step` computed alone: its micro-batches, the tokens they
+    /// hold and their example ids.
+    fn step_gradients(&mut self, step: usize) -> Result<(StepGradients, usize, Vec<String>)> {
+        let mut micro = Vec::with_capacity(self.config.grad_accum_steps);
+        let mut ids = Vec::new();
+        let mut tokens = 0;
+        for _ in 0..self.config.grad_accum_steps {
+            let indices = self.sampler.take(self.config.micro_batch_size);
+            let (batch, audio, shape) =
+                self.data.batch(&indices, self.config.pad_to_multiple_of)?;
+            tokens += batch.lengths.iter().sum::<usize>();
+            ids.push(batch.ids.join(", "));
+            let audio = Tensor::<B, 2>::from_data(TensorData::new(audio, shape), &self.device);
+            micro.push((batch, audio));
+        }
+        let grads = accumulate_gradients(self.model(), micro, self.config.accumulation)
+            .map_err(|e| self.accumulate_error(step, &ids, e))?;
+        Ok((grads, tokens, ids))
+    }
+
+    /// This worker's gradients of step `step`: every worker draws the step's micro-batches and
+    /// computes its own contiguous slice of each ([`parallel::slice_of`]), weighted by its share
+    /// of the micro-batch's counted tokens. Returns the tokens of the whole step and the ids of
+    /// all its examples, as [`Self::step_gradients`] does.
+    fn worker_gradients(
+        &mut self,
+        step: usize,
+        worker: Worker,
+    ) -> Result<(StepGradients, usize, Vec<String>)> {
+        let mut parts = Vec::with_capacity(self.config.grad_accum_steps);
+        let mut ids = Vec::new();
+        let mut tokens = 0;
+        for _ in 0..self.config.grad_accum_steps {
+            let indices = self.sampler.take(self.config.micro_batch_size);
+            let examples = self.data.examples_at(&indices)?;
+            tokens += examples.iter().map(|e| e.input_ids.len()).sum::<usize>();
+            ids.push(
+                examples
+                    .iter()
+                    .map(|e| e.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+            let counted: Vec<usize> = examples.iter().map(|e| example_tokens(e)).collect();
+            let micro_counted: usize = counted.iter().sum();
+            let mine = parallel::slice_of(indices.len(), worker);
+            let own: usize = counted[mine.clone()].iter().sum();
+            let batch = if own == 0 {
+                None
+            } else {
+                let (batch, audio, shape) = self
+                    .data
+                    .batch(&indices[mine], self.config.pad_to_multiple_of)?;
+                let audio = Tensor::<B, 2>::from_data(TensorData::new(audio, shape), &self.device);
+                Some((batch, audio))
+            };
+            parts.push(MicroBatchPart {
+                batch,
+                share: if micro_counted == 0 {
+                    0.0
+                } else {
+                    own as f64 / micro_counted as f64
+                },
+                micro_counted,
+            });
+        }
+        let grads = accumulate_parts(self.model(), parts, self.config.accumulation)
+            .map_err(|e| self.accumulate_error(step, &ids, e))?;
+        Ok((grads, tokens, ids))
+    }
+
+    /// The trainer's error for a failed micro-batch.
+    fn accumulate_error(&self, step: usize, ids: &[String], e: AccumulateError) -> TrainError {
+        match e {
+            AccumulateError::Model(i, source) => TrainError::Model {
+                step,
+                examples: ids[i].clone(),
+                source,
+            },
+            AccumulateError::NonFinite(i, value) => TrainError::NonFinite {
+                what: "loss",
+                value,
+                step,
+                examples: ids[i].clone(),
+                last_checkpoint: self.last_checkpoint.clone(),
+            },
+        }
+    }
+
+    /// An error unless this trainer writes the run's files (`what` names them).
+    fn check_writes(&self, what: &str) -> Result<()> {
+        if self.writes() {
+            return Ok(());
+        }
+        Err(TrainError::Parallel {
+            reason: format!("only the first worker of a data-parallel run writes {what}"),
+        })
+    }
+
+    /// `outcome` alone; in a data-parallel run, once every worker has reached this point: an
+    /// error of another worker becomes [`TrainError::PeerFailed`] here, so that all stop together.
+    fn settle<T>(&self, step: usize, outcome: Result<T>) -> Result<T> {
+        match self.worker {
+            None => outcome,
+            Some(worker) => {
+                parallel::agree::<B::InnerBackend, T>(worker, step, &self.device, outcome)
+            }
+        }
+    }
+
+    /// Joins a data-parallel run as `worker` (set by [`parallel::train_data_parallel`]).
+    pub(crate) fn set_worker(&mut self, worker: Worker) {
+        self.worker = Some(worker);
+    }
+
+    /// This trainer's place in a data-parallel run (`None`: it trains alone).
+    pub fn worker(&self) -> Option<Worker> {
+        self.worker
+    }
+
+    /// Whether this trainer writes the run's files (checkpoints, metrics, curve, export): a
+    /// trainer alone does, and in a data-parallel run only the first worker.
+    pub fn writes(&self) -> bool {
+        self.metrics.is_some()
+    }
+
     /// Writes a checkpoint of the current step now.
     pub fn save_checkpoint(&mut self) -> Result<PathBuf> {
+        self.check_writes("checkpoints")?;
         let state = TrainerState {
             step: self.step,
             schedule: self.schedule,
@@ -356,6 +509,7 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: EncodingSource> Trainer<B, M, A> {
 
     /// Draws the training curve into the output directory.
     pub fn plot(&self) -> Result<PathBuf> {
+        self.check_writes("the training curve")?;
         let path = self.out_dir.join(CURVE_FILE);
         plot_curve(&path, &self.history)?;
         Ok(path)
@@ -383,8 +537,15 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: EncodingSource> Trainer<B, M, A> {
             let at_checkpoint =
                 (every > 0 && self.step.is_multiple_of(every)) || self.step == total;
             if at_checkpoint {
-                let dir = self.save_checkpoint()?;
-                observer.on_checkpoint(self.step, &dir);
+                let saved = if self.writes() {
+                    self.save_checkpoint().map(Some)
+                } else {
+                    Ok(None)
+                };
+                match self.settle(self.step, saved)? {
+                    Some(dir) => observer.on_checkpoint(self.step, &dir),
+                    None => self.last_checkpoint = Some(self.checkpoints.path_of(self.step)),
+                }
             }
             let plot_now = if self.config.plot_every > 0 {
                 self.step.is_multiple_of(self.config.plot_every)
@@ -392,7 +553,12 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: EncodingSource> Trainer<B, M, A> {
                 at_checkpoint
             };
             if plot_now {
-                self.plot()?;
+                let plotted = if self.writes() {
+                    self.plot().map(drop)
+                } else {
+                    Ok(())
+                };
+                self.settle(self.step, plotted)?;
             }
         }
         if self.step == total {
@@ -414,10 +580,15 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: EncodingSource> Trainer<B, M, A> {
     /// As [`Self::run`], reporting every step and checkpoint to `observer`.
     pub fn run_observed(&mut self, observer: &mut dyn TrainObserver) -> Result<TrainSummary> {
         let summary = self.run_until_observed(usize::MAX, observer)?;
-        let path = self.out_dir.join(FINAL_DIR);
-        self.model()
-            .export(&path)
-            .map_err(|source| TrainError::Export { path, source })?;
+        let exported = if self.writes() {
+            let path = self.out_dir.join(FINAL_DIR);
+            self.model()
+                .export(&path)
+                .map_err(|source| TrainError::Export { path, source })
+        } else {
+            Ok(())
+        };
+        self.settle(self.step, exported)?;
         Ok(summary)
     }
 }
