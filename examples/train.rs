@@ -28,6 +28,16 @@
 //! cuda`, N CPU threads otherwise): each optimizer step's micro-batches are split across the
 //! workers and their gradients all-reduced with burn's collective operations, which gives the
 //! trajectory of one worker; `micro_batch_size` must be at least N.
+//!
+//! Several machines (the output directory on a shared filesystem):
+//!
+//! ```sh
+//! # on one machine, once:
+//! cargo run --release --example train -- --orchestrator-port 3000
+//! # on each node i of n, the same train.json:
+//! cargo run --release --example train -- --config train.json --workers 2 \
+//!     --nodes n --node i --orchestrator ws://HOST0:3000 --node-address ws://HOSTi:3001 --data-port 3001
+//! ```
 
 mod common;
 
@@ -44,13 +54,32 @@ use llark::training::TrainRun;
 #[command(about = "Train LLark (projector-only, LM + projector, or LM only)")]
 struct Args {
     /// The run's JSON configuration.
-    #[arg(long)]
-    config: PathBuf,
+    #[arg(long, required_unless_present = "orchestrator_port")]
+    config: Option<PathBuf>,
     /// Data-parallel workers on this machine: GPUs 0..N with `--features cuda`, else N threads
     /// on the CPU. The trajectory is that of one worker (the batch is split, the gradients
     /// all-reduced), so a run may resume with another count.
     #[arg(long, default_value_t = 1)]
     workers: usize,
+    /// Machines in a multi-node run (each runs this command with its own `--node`).
+    #[arg(long, default_value_t = 1)]
+    nodes: usize,
+    /// This machine's index in a multi-node run, `0..nodes` (node 0 writes the output).
+    #[arg(long, default_value_t = 0)]
+    node: usize,
+    /// The orchestrator's address in a multi-node run, e.g. `ws://10.0.0.1:3000`.
+    #[arg(long)]
+    orchestrator: Option<String>,
+    /// This node's address as the other nodes reach it, e.g. `ws://10.0.0.2:3001`.
+    #[arg(long)]
+    node_address: Option<String>,
+    /// The port of this node's tensor data service (the port of `--node-address`).
+    #[arg(long, default_value_t = 3001)]
+    data_port: u16,
+    /// Run only the multi-node orchestrator on this port (until interrupted); `--config` is
+    /// not read.
+    #[arg(long)]
+    orchestrator_port: Option<u16>,
 }
 
 /// The progress bar: step, loss, learning rate, tokens/s and ETA.
@@ -98,15 +127,34 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let run = TrainRun::from_file(&args.config)?;
+    if let Some(port) = args.orchestrator_port {
+        eprintln!("orchestrator listening on port {port}");
+        tokio::runtime::Runtime::new()?.block_on(burn_collective::start_global_orchestrator(port));
+        return Ok(());
+    }
+    let config = args.config.as_ref().ok_or("--config is required")?;
+    let run = TrainRun::from_file(config)?;
     eprintln!("backend {}", backend_name());
     let mut observer: Box<dyn TrainObserver> = if run.training.progress_bar {
         Box::new(Bar(None))
     } else {
         Box::new(llark::train::Silent)
     };
-    let summary = if args.workers > 1 {
-        let layout = DataParallel::local(worker_devices(args.workers));
+    let summary = if args.workers > 1 || args.nodes > 1 {
+        let mut layout = DataParallel::local(worker_devices(args.workers));
+        if args.nodes > 1 {
+            let (Some(orchestrator), Some(address)) = (&args.orchestrator, &args.node_address)
+            else {
+                return Err("a multi-node run needs --orchestrator and --node-address".into());
+            };
+            layout = layout.across_nodes(
+                args.nodes,
+                args.node,
+                orchestrator,
+                address,
+                args.data_port,
+            )?;
+        }
         run.run_data_parallel::<TrainBackend>(
             &layout,
             |line| eprintln!("{line}"),

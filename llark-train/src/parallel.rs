@@ -94,6 +94,39 @@ impl<D> DataParallel<D> {
         }
     }
 
+    /// This layout as node `node` of `nodes` machines: `orchestrator` is the address of the
+    /// process running `burn::collective::start_global_orchestrator` (e.g.
+    /// `ws://10.0.0.1:3000`), `node_address` this node's address as the others reach it (e.g.
+    /// `ws://10.0.0.2:3001`) and `data_port` the port of its tensor data service (the port of
+    /// `node_address`). Every node runs the same number of devices.
+    pub fn across_nodes(
+        mut self,
+        nodes: usize,
+        node: usize,
+        orchestrator: &str,
+        node_address: &str,
+        data_port: u16,
+    ) -> Result<Self> {
+        let address = |text: &str| {
+            text.parse::<burn_communication::Address>()
+                .map_err(|reason| TrainError::Parallel {
+                    reason: format!("address {text:?}: {reason}"),
+                })
+        };
+        let count = u32::try_from(nodes).map_err(|_| TrainError::Parallel {
+            reason: format!("{nodes} nodes"),
+        })?;
+        self.collective = self
+            .collective
+            .with_num_nodes(count)
+            .with_global_address(address(orchestrator)?)
+            .with_node_address(address(node_address)?)
+            .with_data_service_port(data_port);
+        self.nodes = nodes;
+        self.node = node;
+        Ok(self)
+    }
+
     /// Number of workers over all nodes.
     pub fn world(&self) -> usize {
         self.devices.len() * self.nodes
