@@ -126,7 +126,7 @@ pub fn run(data: &[u8]) {
     let cut = ids.len() / 2 + 1;
     // One masking policy per input (the parity of the input's length), so that the tokenizer
     // runs fewer times per input: both policies are reached across inputs.
-    let masking = if data.len() % 2 == 0 {
+    let masking = if data.len().is_multiple_of(2) {
         MaskingPolicy::LlarkCompatible
     } else {
         MaskingPolicy::AssistantOnly

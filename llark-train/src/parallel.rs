@@ -55,6 +55,9 @@ pub struct Worker {
 }
 
 impl Worker {
+    /// A trainer alone: rank 0 of 1.
+    pub const ALONE: Worker = Worker { rank: 0, world: 1 };
+
     /// Its peer id in burn-collective (unique over all nodes: the rank).
     pub fn peer(&self) -> PeerId {
         PeerId::from(self.rank)
@@ -181,7 +184,7 @@ where
     let local = layout.devices.len();
     let world = layout.world();
     let audio = Arc::new(data.audio);
-    let share = |_: usize| TrainData {
+    let share = || TrainData {
         examples: data.examples.clone(),
         audio: Arc::clone(&audio),
         pad_id: data.pad_id,
@@ -194,20 +197,20 @@ where
         let rank = layout.node * local + i;
         let model = model.clone().fork(device);
         let mut trainer = if rank == 0 {
-            let trainer = Trainer::new_or_resume(model, share(i), config.clone(), out)?;
+            let trainer = Trainer::new_or_resume(model, share(), config.clone(), out)?;
             resume_from = trainer.last_checkpoint().map(Path::to_path_buf);
             trainer
         } else {
             match &resume_from {
                 Some(checkpoint) => Trainer::resume_from_checkpoint(
                     model,
-                    share(i),
+                    share(),
                     config.clone(),
                     out,
                     checkpoint,
                     false,
                 )?,
-                None => Trainer::build(model, share(i), config.clone(), out, 0, false)?,
+                None => Trainer::build(model, share(), config.clone(), out, 0, false)?,
             }
         };
         trainer.set_worker(Worker { rank, world });
@@ -243,32 +246,31 @@ where
         }
         outcomes
     });
-    let mut first_error = None;
     let mut summary = None;
     let mut models = Vec::with_capacity(local);
+    let mut errors = Vec::new();
     for outcome in outcomes {
         match outcome {
             Ok((done, model)) => {
                 summary.get_or_insert(done);
                 models.push(model);
             }
-            // The root cause wins over the workers that stopped because of it.
-            Err(TrainError::PeerFailed { .. }) if first_error.is_some() => {}
-            Err(e @ TrainError::PeerFailed { .. }) => first_error = Some(e),
-            Err(e) => {
-                if matches!(first_error, None | Some(TrainError::PeerFailed { .. })) {
-                    first_error = Some(e);
-                }
-            }
+            Err(e) => errors.push(e),
         }
     }
-    match (first_error, summary) {
-        (Some(e), _) => Err(e),
-        (None, Some(summary)) => Ok((summary, models)),
-        (None, None) => Err(TrainError::Parallel {
-            reason: "no worker ran".into(),
-        }),
+    // The root cause wins over the workers that stopped because of it.
+    let cause = errors
+        .iter()
+        .position(|e| !matches!(e, TrainError::PeerFailed { .. }))
+        .unwrap_or(0);
+    if !errors.is_empty() {
+        return Err(errors.swap_remove(cause));
     }
+    summary
+        .map(|summary| (summary, models))
+        .ok_or(TrainError::Parallel {
+            reason: "no worker ran".into(),
+        })
 }
 
 /// One worker: joins the collective, trains, leaves.

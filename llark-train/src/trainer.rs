@@ -13,8 +13,8 @@ use crate::config::TrainConfig;
 use crate::data::{EncodingSource, Sampler, TrainData};
 use crate::error::{Result, TrainError};
 use crate::grads::{
-    accumulate_gradients, accumulate_parts, clip_global_norm, example_tokens, global_grad_norm,
-    AccumulateError, MicroBatchPart, StepGradients,
+    accumulate_parts, clip_global_norm, example_tokens, global_grad_norm, AccumulateError,
+    MicroBatchPart, StepGradients,
 };
 use crate::metrics::{plot_curve, MetricsLog, StepMetrics};
 use crate::model::{apply_policy, TrainModel};
@@ -309,7 +309,7 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: EncodingSource> Trainer<B, M, A> {
         let step = self.step;
         let lr = self.schedule.lr(step);
         let (mut step_grads, tokens, ids) = match self.worker {
-            None => self.step_gradients(step)?,
+            None => self.worker_gradients(step, Worker::ALONE)?,
             Some(worker) => {
                 let local = self.worker_gradients(step, worker);
                 let micro_batches = self.config.grad_accum_steps;
@@ -362,30 +362,11 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: EncodingSource> Trainer<B, M, A> {
         Ok(metrics)
     }
 
-    /// The summed gradients of step `step` computed alone: its micro-batches, the tokens they
-    /// hold and their example ids.
-    fn step_gradients(&mut self, step: usize) -> Result<(StepGradients, usize, Vec<String>)> {
-        let mut micro = Vec::with_capacity(self.config.grad_accum_steps);
-        let mut ids = Vec::new();
-        let mut tokens = 0;
-        for _ in 0..self.config.grad_accum_steps {
-            let indices = self.sampler.take(self.config.micro_batch_size);
-            let (batch, audio, shape) =
-                self.data.batch(&indices, self.config.pad_to_multiple_of)?;
-            tokens += batch.lengths.iter().sum::<usize>();
-            ids.push(batch.ids.join(", "));
-            let audio = Tensor::<B, 2>::from_data(TensorData::new(audio, shape), &self.device);
-            micro.push((batch, audio));
-        }
-        let grads = accumulate_gradients(self.model(), micro, self.config.accumulation)
-            .map_err(|e| self.accumulate_error(step, &ids, e))?;
-        Ok((grads, tokens, ids))
-    }
-
-    /// This worker's gradients of step `step`: every worker draws the step's micro-batches and
-    /// computes its own contiguous slice of each ([`parallel::slice_of`]), weighted by its share
-    /// of the micro-batch's counted tokens. Returns the tokens of the whole step and the ids of
-    /// all its examples, as [`Self::step_gradients`] does.
+    /// This worker's gradients of step `step`, with the tokens of the whole step and the ids of
+    /// each micro-batch's examples: every worker draws the step's micro-batches and computes its
+    /// own contiguous slice of each ([`parallel::slice_of`]), weighted by its share of the
+    /// micro-batch's counted tokens. A trainer alone ([`Worker::ALONE`]) holds every slice with
+    /// share 1, which is [`crate::grads::accumulate_gradients`] on the whole micro-batches.
     fn worker_gradients(
         &mut self,
         step: usize,
@@ -409,7 +390,9 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: EncodingSource> Trainer<B, M, A> {
             let micro_counted: usize = counted.iter().sum();
             let mine = parallel::slice_of(indices.len(), worker);
             let own: usize = counted[mine.clone()].iter().sum();
-            let batch = if own == 0 {
+            // A worker of several skips a slice without labelled tokens (its share is 0); alone,
+            // the whole micro-batch goes to the model, which reports it.
+            let batch = if own == 0 && worker.world > 1 {
                 None
             } else {
                 let (batch, audio, shape) = self
