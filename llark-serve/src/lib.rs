@@ -41,8 +41,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
@@ -277,23 +276,41 @@ async fn models(
     }))
 }
 
-async fn chat_completions(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    authorize(&state, &headers)?;
-    let body = body.map_err(|e| ApiError {
-        status: e.status(),
+/// The request's body. A body that declares more than `limit` bytes is refused with a 413
+/// before any of it is read; one that turns out longer while it is read is refused the same way.
+async fn read_body(request: Request, limit: usize) -> Result<Bytes, ApiError> {
+    let refusal = |status: StatusCode, what: String| ApiError {
+        status,
         kind: "invalid_request_error",
         param: Some("body".into()),
         code: None,
-        message: format!(
-            "{} (this server accepts bodies up to {} bytes)",
-            e.body_text(),
-            state.config.limits.max_body_bytes
-        ),
-    })?;
+        message: format!("{what} (this server accepts bodies up to {limit} bytes)"),
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    if let Some(declared) = declared.filter(|&n| n > limit as u64) {
+        return Err(refusal(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body declares {declared} bytes"),
+        ));
+    }
+    Bytes::from_request(request, &())
+        .await
+        .map_err(|e| refusal(e.status(), e.body_text()))
+}
+
+async fn chat_completions(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    // The body is read before the key is checked: a client whose request is refused has sent
+    // it whole, so it reads the refusal instead of a connection reset.
+    let headers = request.headers().clone();
+    let body = read_body(request, state.config.limits.max_body_bytes).await?;
+    authorize(&state, &headers)?;
     let permit = state
         .slots
         .clone()
