@@ -2,7 +2,8 @@
 //!
 //! ```sh
 //! cargo run --release --example embed -- --encoder DIR --input FILE_OR_DIR... --out OUT \
-//!     [--dtype f16|f32] [--pool-fps N] [--shard i/n] [--pack]
+//!     [--dtype f16|f32] [--pool-fps N] [--shard i/n|auto] [--shard-count N] [--pack]
+//! cargo run --release --example embed -- --merge --input FILE_OR_DIR... --out OUT [--dtype ...]
 //! ```
 //!
 //! - `--encoder DIR`: an encoder directory (Jukebox: `config.json`, `vqvae.safetensors`,
@@ -20,10 +21,17 @@
 //!   path as metadata). Run the same command again after an interruption: clips whose file
 //!   exists are skipped.
 //! - `--shard i/n` encodes only the clips at positions `i, i + n, i + 2n, ...` of the sorted
-//!   list, so `n` machines (sharing `OUT`, or copying their `OUT/clips` together) split a corpus.
-//! - When every clip of the inputs has its file, the files are packed into the encoding store
-//!   `OUT/store` that the trainer reads (`llark_data::EncodingStore`); `--pack` packs whatever
-//!   is there, and rebuilds the store even if nothing changed.
+//!   list, so `n` processes (sharing `OUT`, or copying their `OUT/clips` and `OUT/manifests`
+//!   together) split a corpus. `--shard auto` takes `i/n` from a Slurm job array
+//!   (`SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN` of `SLURM_ARRAY_TASK_COUNT`) or a Kubernetes
+//!   Indexed Job (`JOB_COMPLETION_INDEX` of `--shard-count N` or `LLARK_SHARD_COUNT`); see
+//!   `deploy/`. Each shard ends by writing `OUT/manifests/shard-IIIII-of-NNNNN.json`, with the
+//!   size and SHA-256 of every source and per-clip file.
+//! - `--merge` (after every shard has run; no encoder needed) checks that the manifests cover
+//!   the inputs exactly once with unchanged files, packs the encoding store `OUT/store` that the
+//!   trainer reads (`llark_data::EncodingStore`) and writes `OUT/manifest.json`. A run of the
+//!   whole corpus does this by itself once every clip has its file. `--pack` packs whatever is
+//!   there, unverified, and rebuilds the store even if nothing changed.
 //!
 //! A file that cannot be read or encoded is reported with its path and the run goes on; the exit
 //! status is non-zero if any clip failed. The backend is the `llark` package's default (see
@@ -41,7 +49,8 @@ use llark::backend::{backend_name, default_device, DefaultBackend};
 use llark::encoders::load_encoder;
 use llark::AudioFrontEnd;
 use llark_jobs::embed::{
-    embed, failure_message, find_clips, parse_dtype, ClipOutcome, EmbedOptions, Progress, Shard,
+    embed, failure_message, find_clips, merge, parse_dtype, ClipOutcome, EmbedOptions, Progress,
+    ShardSpec, MANIFEST_FILE,
 };
 
 /// Encode audio files into stored encoder frames (resumable, shardable) and pack them into an
@@ -49,8 +58,8 @@ use llark_jobs::embed::{
 #[derive(Debug, Parser)]
 struct Args {
     /// Encoder directory (config.json and weights).
-    #[arg(long)]
-    encoder: PathBuf,
+    #[arg(long, required_unless_present = "merge")]
+    encoder: Option<PathBuf>,
     /// Audio files and folders (searched recursively for wav, mp3, flac, ogg).
     #[arg(long, num_args = 1.., required = true)]
     input: Vec<PathBuf>,
@@ -63,9 +72,17 @@ struct Args {
     /// Mean-pool the encoder frames to N frames per second (0: one mean per clip).
     #[arg(long)]
     pool_fps: Option<u32>,
-    /// Encode only part i of n (clips at positions i, i + n, ... of the sorted list).
+    /// Encode only part i of n (clips at positions i, i + n, ... of the sorted list), or `auto`:
+    /// the part a Slurm job array or Kubernetes Indexed Job gives this process.
     #[arg(long, default_value = "0/1")]
-    shard: Shard,
+    shard: ShardSpec,
+    /// The shard count for `--shard auto` in a Kubernetes Indexed Job (its `completions`;
+    /// default: the LLARK_SHARD_COUNT variable).
+    #[arg(long)]
+    shard_count: Option<usize>,
+    /// Verify the shards' manifests, pack the store and write OUT/manifest.json; encode nothing.
+    #[arg(long, conflicts_with_all = ["pack", "encoder", "pool_fps"])]
+    merge: bool,
     /// Pack the store at the end even if some clips are missing or nothing changed.
     #[arg(long)]
     pack: bool,
@@ -81,14 +98,31 @@ fn run(args: Args) -> llark_jobs::Result<ExitCode> {
         eprintln!("error: no audio files (wav, mp3, flac, ogg) in the inputs");
         return Ok(ExitCode::FAILURE);
     }
+    if args.merge {
+        let merged = merge(&args.out, &clips, args.dtype)?;
+        eprintln!(
+            "verified {} shards: {} clips, {} frames, each embedded once; store: {}; manifest: {}",
+            merged.manifest.shards,
+            merged.manifest.clip_count,
+            merged.manifest.frames,
+            args.out.join(llark_jobs::embed::STORE_DIR).display(),
+            args.out.join(MANIFEST_FILE).display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let shard = args.shard.resolve(args.shard_count)?;
+    let Some(encoder_dir) = &args.encoder else {
+        eprintln!("error: --encoder DIR is needed to encode");
+        return Ok(ExitCode::FAILURE);
+    };
     let device = default_device();
-    let encoder = load_encoder::<DefaultBackend>(&args.encoder, &device)?;
+    let encoder = load_encoder::<DefaultBackend>(encoder_dir, &device)?;
     let front_end = AudioFrontEnd::new(encoder, args.pool_fps, &device)?;
     let encoder = front_end.encoder();
     eprintln!(
         "{} clips in the inputs, shard {}; encoder {} ({} Hz in, {:.3} frames/s, width {}) on {}",
         clips.len(),
-        args.shard,
+        shard,
         encoder.name(),
         encoder.sample_rate(),
         encoder.frame_rate(),
@@ -97,7 +131,7 @@ fn run(args: Args) -> llark_jobs::Result<ExitCode> {
     );
     let options = EmbedOptions::new(&args.out)
         .with_dtype(args.dtype)
-        .with_shard(args.shard)
+        .with_shard(shard)
         .with_pack(args.pack);
 
     let bar = ProgressBar::new(0);

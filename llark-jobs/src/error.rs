@@ -45,6 +45,17 @@ pub enum JobError {
         /// The text given.
         text: String,
     },
+    /// `--shard auto` found no usable shard in the scheduler's variables.
+    #[error("--shard auto: {variable} {problem}")]
+    ShardEnvironment {
+        /// The variable at fault.
+        variable: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// The shards' manifests do not prove every clip was embedded exactly once.
+    #[error(transparent)]
+    Merge(Box<crate::embed::MergeError>),
     /// A store element type other than f16 and f32.
     #[error("dtype `{name}`: expected f16 or f32")]
     Dtype {

@@ -1,8 +1,11 @@
 //! Encoding a corpus into per-clip files and a store, with the tiny Jukebox fixture encoder:
 //! frame counts, pooling, resuming, shards, packing and bad inputs.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
+use common::*;
 use llark::audio::{synth, write_wav, WavFormat};
 use llark::backend::{default_device, DefaultBackend};
 use llark::data::{EncodingStore, StoreDtype};
@@ -10,22 +13,9 @@ use llark::encoders::load_encoder;
 use llark::projector::Pooling;
 use llark::AudioFrontEnd;
 use llark_jobs::embed::{
-    clip_file, embed, encode_file, find_clips, pack, read_clip_file, Clip, EmbedOptions,
+    clip_file, embed, encode_file, find_clips, merge, pack, read_clip_file, Clip, EmbedOptions,
     EmbedSummary, Progress, Shard,
 };
-
-type FrontEnd = AudioFrontEnd<DefaultBackend>;
-
-fn encoder_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../llark-encoder/tests/fixtures/jukebox-tiny")
-}
-
-/// The tiny Jukebox behind a front end pooling to `pool_fps` (`None`: unpooled).
-fn front_end(pool_fps: Option<u32>) -> FrontEnd {
-    let device = default_device();
-    let encoder = load_encoder::<DefaultBackend>(encoder_dir(), &device).unwrap();
-    AudioFrontEnd::new(encoder, pool_fps, &device).unwrap()
-}
 
 fn encoder() -> FrontEnd {
     front_end(None)
@@ -278,9 +268,11 @@ fn shards_partition_the_clips() {
 
     let second = run(&encoder, &clips, &options(1));
     assert_eq!((second.encoded, second.skipped, second.missing), (1, 0, 0));
-    let index = second
-        .packed
-        .expect("the last shard completes the corpus and packs");
+    assert!(
+        second.packed.is_none(),
+        "a shard of several leaves packing to the merge"
+    );
+    let index = merge(&out, &clips, StoreDtype::F32).unwrap().index;
     assert_eq!(
         index.clips.keys().map(String::as_str).collect::<Vec<_>>(),
         ["a", "sub/b", "sub/c"]

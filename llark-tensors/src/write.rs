@@ -2,7 +2,7 @@
 //! Hugging Face index.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -170,8 +170,41 @@ pub fn write_bytes_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// The safetensors header of `views` (data in their order, back to back) with `metadata`, as
+/// JSON whose keys come in a fixed order (`__metadata__` first with its keys sorted, then the
+/// tensors in the order given) and padded with spaces to a multiple of 8 bytes, so that equal
+/// inputs always give byte-identical files.
+fn header_json(views: &[(&str, &TensorBuf)], metadata: &BTreeMap<String, String>) -> String {
+    let quote = |text: &str| serde_json::Value::from(text).to_string();
+    let mut entries = Vec::with_capacity(views.len() + 1);
+    if !metadata.is_empty() {
+        let fields: Vec<String> = metadata
+            .iter()
+            .map(|(key, value)| format!("{}:{}", quote(key), quote(value)))
+            .collect();
+        entries.push(format!("\"__metadata__\":{{{}}}", fields.join(",")));
+    }
+    let mut offset = 0usize;
+    for (name, buf) in views {
+        let end = offset + buf.bytes().len();
+        let shape: Vec<String> = buf.shape().iter().map(usize::to_string).collect();
+        entries.push(format!(
+            "{}:{{\"dtype\":\"{:?}\",\"shape\":[{}],\"data_offsets\":[{offset},{end}]}}",
+            quote(name),
+            buf.dtype(),
+            shape.join(","),
+        ));
+        offset = end;
+    }
+    let mut header = format!("{{{}}}", entries.join(","));
+    header.extend(std::iter::repeat_n(' ', (8 - header.len() % 8) % 8));
+    header
+}
+
 /// Writes named tensors to one safetensors file, atomically, with string `metadata` in its
-/// header; returns the file size in bytes. Names must be unique and not `__metadata__`.
+/// header; returns the file size in bytes. Names must be unique and not `__metadata__`. The
+/// tensors' data follow one another in the order given, and the header's keys come in a fixed
+/// order, so equal inputs give byte-identical files (content hashes are reproducible).
 pub fn write_file<'a>(
     path: impl AsRef<Path>,
     tensors: impl IntoIterator<Item = (&'a str, &'a TensorBuf)>,
@@ -195,19 +228,19 @@ pub fn write_file<'a>(
         }
         views.push((name, buf));
     }
-    let info: Option<HashMap<String, String>> =
-        (!metadata.is_empty()).then(|| metadata.clone().into_iter().collect());
+    let header = header_json(&views, metadata);
     write_atomic(path, |tmp| {
-        safetensors::serialize_to_file(views, info, tmp).map_err(|source| match source {
-            safetensors::SafeTensorError::IoError(source) => TensorError::Io {
-                path: tmp.to_path_buf(),
-                source,
-            },
-            source => TensorError::Format {
-                path: path.to_path_buf(),
-                source,
-            },
-        })
+        let io = TensorError::io(tmp);
+        let mut file = std::io::BufWriter::new(File::create(tmp).map_err(TensorError::io(tmp))?);
+        file.write_all(&(header.len() as u64).to_le_bytes())
+            .and_then(|()| file.write_all(header.as_bytes()))
+            .and_then(|()| {
+                views
+                    .iter()
+                    .try_for_each(|(_, buf)| file.write_all(buf.bytes()))
+            })
+            .and_then(|()| file.flush())
+            .map_err(io)
     })?;
     Ok(std::fs::metadata(path)
         .map_err(TensorError::io(path))?

@@ -36,6 +36,9 @@ pub struct EncodingMetadata {
     pub pool_fps: Option<u32>,
     /// The audio file the clip was read from.
     pub source: String,
+    /// That file's size in bytes and SHA-256 (hex) when it was encoded (absent from files
+    /// written before hashes were recorded).
+    pub source_hash: Option<(u64, String)>,
 }
 
 impl EncodingMetadata {
@@ -49,7 +52,7 @@ impl EncodingMetadata {
     }
 
     fn to_map(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([
+        let mut map = BTreeMap::from([
             ("encoder".to_owned(), self.encoder.clone()),
             ("frame_rate".to_owned(), self.frame_rate.to_string()),
             (
@@ -57,10 +60,15 @@ impl EncodingMetadata {
                 self.pool_fps.map_or("none".to_owned(), |f| f.to_string()),
             ),
             ("source".to_owned(), self.source.clone()),
-        ])
+        ]);
+        if let Some((bytes, sha256)) = &self.source_hash {
+            map.insert("source_bytes".to_owned(), bytes.to_string());
+            map.insert("source_sha256".to_owned(), sha256.clone());
+        }
+        map
     }
 
-    fn from_map(path: &Path, map: &BTreeMap<String, String>) -> Result<Self> {
+    pub(crate) fn from_map(path: &Path, map: &BTreeMap<String, String>) -> Result<Self> {
         let field = |name: &str| {
             map.get(name)
                 .ok_or_else(|| bad_file(path, format!("metadata field `{name}` missing")))
@@ -81,6 +89,13 @@ impl EncodingMetadata {
                 n => Some(n.parse().map_err(|_| invalid("pool_fps", n))?),
             },
             source: field("source")?.clone(),
+            source_hash: match (map.get("source_bytes"), map.get("source_sha256")) {
+                (Some(bytes), Some(sha256)) => Some((
+                    bytes.parse().map_err(|_| invalid("source_bytes", bytes))?,
+                    sha256.clone(),
+                )),
+                _ => None,
+            },
         })
     }
 }

@@ -3,11 +3,22 @@
 //!
 //! Each clip is written as soon as it is encoded, as its own file `OUT/clips/<id>.safetensors`
 //! (one tensor `encoding` `[frames, D]` in the chosen dtype, with the encoder name, its frame
-//! rate, the pooling rate and the source path as metadata), through a temporary file and a
-//! rename, so an interrupted run leaves only whole files. A later run skips every clip whose file
-//! exists. [`Shard`] splits the sorted clip list between machines (`index % count`). Once every
-//! clip of the corpus has its file (or when asked), [`pack`] gathers the files into a store at
-//! `OUT/store`.
+//! rate, the pooling rate, the source path and the source's size and SHA-256 as metadata),
+//! through a temporary file and a rename, so an interrupted run leaves only whole files, and
+//! byte-identical for identical inputs. A later run skips every clip whose file exists.
+//! [`Shard`] splits the sorted clip list between processes (`index % count`); [`ShardSpec`]
+//! reads the shard from a Slurm job array or a Kubernetes Indexed Job. Each run of a shard ends
+//! with its manifest (see [`manifest`](self#manifests)); [`merge`] verifies that the manifests
+//! cover the corpus exactly once, packs the files into a store at `OUT/store` with [`pack`] and
+//! writes `OUT/manifest.json`. A run of the whole corpus merges by itself when it is complete.
+//!
+//! # Manifests
+//!
+//! `OUT/manifests/shard-IIIII-of-NNNNN.json` lists, for each clip of the shard with its file,
+//! the source (path, bytes, SHA-256) and the per-clip file (path, bytes, SHA-256, frames), and
+//! the clips that failed. [`merge`] refuses, listing every problem, unless there is one manifest
+//! per shard of one count, every clip of the corpus is in exactly one and no other clip is, and
+//! every file and source still has its recorded hash.
 //!
 //! ```no_run
 //! use llark::{backend, encoders::load_encoder, AudioFrontEnd};
@@ -22,8 +33,10 @@
 //! # Ok::<(), llark_jobs::JobError>(())
 //! ```
 
+mod array;
 mod clip_file;
 mod corpus;
+mod manifest;
 mod pack;
 
 use std::fmt;
@@ -35,11 +48,17 @@ use llark::data::StoreDtype;
 use llark::encoder::Frames;
 use llark::{AudioFrontEnd, LlarkError};
 
+pub use array::{ShardSpec, SHARD_COUNT_VAR};
 pub use clip_file::{
     clip_file, read_clip_file, write_clip_file, ClipEncoding, EncodingMetadata, CLIPS_DIR,
     ENCODING_TENSOR,
 };
 pub use corpus::{find_clips, Clip, Shard, AUDIO_EXTENSIONS};
+pub use manifest::{
+    clip_record, merge, sha256_file, shard_manifest_path, verify, write_shard_manifest, ClipRecord,
+    FailedClip, Manifest, MergeError, Merged, ShardManifest, StoreFile, MANIFESTS_DIR,
+    MANIFEST_FILE, MANIFEST_FORMAT,
+};
 pub use pack::pack;
 
 use crate::error::{JobError, Result};
@@ -67,8 +86,9 @@ pub struct EmbedOptions {
     pub dtype: StoreDtype,
     /// The part of the corpus to encode.
     pub shard: Shard,
-    /// Pack the store at the end even if some clips have no file yet (then the store holds the
-    /// clips that have one) or nothing changed since the last packing.
+    /// Pack the store at the end, unverified, even if some clips have no file yet (then the
+    /// store holds the clips that have one), nothing changed since the last packing or this is
+    /// one shard of several.
     pub pack: bool,
 }
 
@@ -195,6 +215,8 @@ pub struct EmbedSummary {
     pub missing: usize,
     /// The index of the store, if it was packed in this run.
     pub packed: Option<StoreIndex>,
+    /// The number of shards the corpus is split into.
+    pub shard_count: usize,
 }
 
 impl EmbedSummary {
@@ -211,6 +233,9 @@ impl EmbedSummary {
             None if self.missing > 0 => {
                 line.push_str(&format!("; {} clips still to encode", self.missing))
             }
+            None if self.shard_count > 1 => {
+                line.push_str("; every clip has its file: merge the shards to pack the store")
+            }
             None => {}
         }
         line
@@ -218,9 +243,12 @@ impl EmbedSummary {
 }
 
 /// Encodes the clips of `options.shard` that have no file under `options.out` yet, one file per
-/// clip, reporting to `progress`; a clip that fails is recorded and the run goes on. Then packs
-/// the store (see [`pack`]) if `options.pack` is set, or if every clip of `clips` has its file
-/// and either a clip was encoded in this run or there is no store yet.
+/// clip, reporting to `progress`; a clip that fails is recorded and the run goes on. Then writes
+/// the shard's manifest (see [`write_shard_manifest`]). A run of the whole corpus (shard `0/1`)
+/// then merges (see [`merge`]: verifies, packs the store and writes `OUT/manifest.json`) once
+/// every clip has its file, if a clip was encoded in this run or nothing was merged yet; the
+/// shards of a job array leave that to one [`merge`] after them all. With `options.pack` the
+/// store is packed from whatever files there are, without verifying.
 ///
 /// Errors are those that stop the whole run: an output folder or a store that cannot be written.
 /// (A pooling rate the encoder cannot give is refused earlier, by [`AudioFrontEnd::new`].)
@@ -238,7 +266,10 @@ pub fn embed<B: Backend>(
         .filter(|(i, _)| options.shard.contains(*i))
         .map(|(_, c)| c)
         .collect();
-    let mut summary = EmbedSummary::default();
+    let mut summary = EmbedSummary {
+        shard_count: options.shard.count,
+        ..EmbedSummary::default()
+    };
     for (position, &clip) in mine.iter().enumerate() {
         progress(Progress::Started {
             clip,
@@ -267,17 +298,21 @@ pub fn embed<B: Backend>(
             }),
         }
     }
+    write_shard_manifest(&options.out, clips, options.shard, &summary.failed)?;
     summary.missing = clips
         .iter()
         .filter(|c| !clip_file(&options.out, &c.id).exists())
         .count();
-    let store_exists = options.out.join(STORE_DIR).join(INDEX_FILE).exists();
-    let complete = summary.missing == 0 && (summary.encoded > 0 || !store_exists);
-    if options.pack || complete {
+    let merged = options.out.join(MANIFEST_FILE).exists()
+        && options.out.join(STORE_DIR).join(INDEX_FILE).exists();
+    if options.pack {
         progress(Progress::Packing {
             clips: clips.len() - summary.missing,
         });
         summary.packed = Some(pack(&options.out, clips, options.dtype)?);
+    } else if options.shard.count == 1 && summary.missing == 0 && (summary.encoded > 0 || !merged) {
+        progress(Progress::Packing { clips: clips.len() });
+        summary.packed = Some(merge(&options.out, clips, options.dtype)?.index);
     }
     Ok(summary)
 }
@@ -295,6 +330,7 @@ fn encode_clip<B: Backend>(
         frame_rate: encoder.frame_rate(),
         pool_fps: front_end.pool_fps(),
         source: clip.path.display().to_string(),
+        source_hash: Some(sha256_file(&clip.path)?),
     };
     write_clip_file(path, &frames, options.dtype, &metadata)?;
     Ok(frames.frames)
