@@ -5,68 +5,28 @@
 //! after 2 warmup steps). Sizes: hidden 256, MLP 688, 4 layers, 8 heads, vocabulary 1024,
 //! batch 4 x 128 tokens of which 16 are audio frames of width 64.
 
+mod common;
+
 use std::time::Instant;
 
 use burn::optim::Optimizer;
 use burn::tensor::{Tensor, TensorData};
+use common::*;
 use llark::backend::{backend_name, TrainBackend};
-use llark::{Llark, LlarkConfig};
-use llark_data::{collate, AudioSpan, TokenizedExample};
-use llark_lm::{Llama, LlamaConfig};
+use llark::Llark;
+use llark_data::collate;
 use llark_train::{accumulate_gradients, AccumulationNorm, AdamWOptions};
 
 type B = TrainBackend;
 
 const BATCH: usize = 4;
-const SEQ: usize = 128;
-const FRAMES: usize = 16;
-const WIDTH: usize = 64;
-const VOCAB: usize = 1024;
 
 fn main() {
     let device = Default::default();
-    let llama = LlamaConfig::from_json_str(&format!(
-        r#"{{"vocab_size": {VOCAB}, "hidden_size": 256, "intermediate_size": 688,
-            "num_hidden_layers": 4, "num_attention_heads": 8, "max_position_embeddings": 512}}"#
-    ))
-    .expect("config");
-    let lm = Llama::<B>::random(llama.clone(), 0.02, 0, &device).expect("llama");
-    let config = LlarkConfig {
-        llama,
-        mm_hidden_size: WIDTH,
-        mm_projector_type: Default::default(),
-        audio_start_token_id: 1021,
-        audio_end_token_id: 1022,
-        audio_patch_token_id: 1023,
-        audio_pool_fps: None,
-        extra: Default::default(),
-    };
-    let projector = config.projector().init(&device);
-    let mut model = Llark::new(config, projector, lm).expect("model");
-    let mut examples = Vec::new();
-    for b in 0..BATCH {
-        let mut ids: Vec<u32> = vec![1, 1021];
-        ids.extend(std::iter::repeat_n(1023, FRAMES));
-        ids.push(1022);
-        while ids.len() < SEQ {
-            ids.push(3 + ((ids.len() * 31 + b * 17) % 1000) as u32);
-        }
-        let labels = ids.iter().map(|&t| i64::from(t)).collect();
-        examples.push(TokenizedExample {
-            id: format!("clip-{b}"),
-            input_ids: ids,
-            labels,
-            audio_spans: vec![AudioSpan {
-                start: 1,
-                frames: FRAMES,
-            }],
-            task: None,
-        });
-    }
+    let mut model = small_llark(&device);
+    let examples = examples(BATCH);
     let batch = collate(&examples, 0, 1).expect("batch");
-    let audio: Vec<f32> = (0..BATCH * FRAMES * WIDTH)
-        .map(|i| ((i % 97) as f32) / 97.0 - 0.5)
-        .collect();
+    let audio: Vec<f32> = (0..BATCH).flat_map(frames).collect();
     let mut optim = AdamWOptions::default().to_burn().init::<B, Llark<B>>();
     let (warmup, timed) = (2, 8);
     let mut times = Vec::new();

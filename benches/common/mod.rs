@@ -1,0 +1,72 @@
+//! What the training benches share: a small LLark (hidden 256, MLP 688, 4 layers, 8 heads,
+//! vocabulary 1024, audio width 64) and examples of 128 tokens holding 16 audio frames.
+
+use llark::backend::TrainBackend;
+use llark::{Llark, LlarkConfig};
+use llark_data::{AudioSpan, TokenizedExample};
+use llark_lm::{Llama, LlamaConfig};
+
+/// Tokens per example.
+pub const SEQ: usize = 128;
+/// Audio frames per example.
+pub const FRAMES: usize = 16;
+/// Width of an audio frame.
+pub const WIDTH: usize = 64;
+const VOCAB: usize = 1024;
+const AUDIO_START: u32 = 1021;
+const AUDIO_END: u32 = 1022;
+const AUDIO_PATCH: u32 = 1023;
+
+/// The small LLark, with random weights (seed 0).
+pub fn small_llark(device: &burn::tensor::Device<TrainBackend>) -> Llark<TrainBackend> {
+    let llama = LlamaConfig::from_json_str(&format!(
+        r#"{{"vocab_size": {VOCAB}, "hidden_size": 256, "intermediate_size": 688,
+            "num_hidden_layers": 4, "num_attention_heads": 8, "max_position_embeddings": 512}}"#
+    ))
+    .expect("config");
+    let lm = Llama::<TrainBackend>::random(llama.clone(), 0.02, 0, device).expect("llama");
+    let config = LlarkConfig {
+        llama,
+        mm_hidden_size: WIDTH,
+        mm_projector_type: Default::default(),
+        audio_start_token_id: AUDIO_START,
+        audio_end_token_id: AUDIO_END,
+        audio_patch_token_id: AUDIO_PATCH,
+        audio_pool_fps: None,
+        extra: Default::default(),
+    };
+    let projector = config.projector().init(device);
+    Llark::new(config, projector, lm).expect("model")
+}
+
+/// `n` examples `clip-0 ..`: BOS, the audio span, then filler text, every token a label.
+pub fn examples(n: usize) -> Vec<TokenizedExample> {
+    (0..n)
+        .map(|b| {
+            let mut ids: Vec<u32> = vec![1, AUDIO_START];
+            ids.extend(std::iter::repeat_n(AUDIO_PATCH, FRAMES));
+            ids.push(AUDIO_END);
+            while ids.len() < SEQ {
+                ids.push(3 + ((ids.len() * 31 + b * 17) % 1000) as u32);
+            }
+            let labels = ids.iter().map(|&t| i64::from(t)).collect();
+            TokenizedExample {
+                id: format!("clip-{b}"),
+                input_ids: ids,
+                labels,
+                audio_spans: vec![AudioSpan {
+                    start: 1,
+                    frames: FRAMES,
+                }],
+                task: None,
+            }
+        })
+        .collect()
+}
+
+/// The audio frames of example `b` (`FRAMES x WIDTH`, row-major).
+pub fn frames(b: usize) -> Vec<f32> {
+    (0..FRAMES * WIDTH)
+        .map(|i| (((b * FRAMES * WIDTH + i) % 97) as f32) / 97.0 - 0.5)
+        .collect()
+}
