@@ -43,6 +43,7 @@ fn measure(workers: usize) -> (f64, usize) {
         },
         progress_bar: false,
         plot_every: 0,
+        task_mix: None,
         ..TrainConfig::llark()
     };
     let devices = worker_devices(workers);
