@@ -83,7 +83,11 @@ fn gradients_equal_peft() {
         let loss_value = to_vec(loss.clone().inner())[0];
         let loss_err = (loss_value - expected_loss[0]).abs();
         eprintln!("{name}: loss error vs peft {loss_err:.2e}");
-        assert!(loss_err < TOL, "{name}: loss {loss_value} vs {}", expected_loss[0]);
+        assert!(
+            loss_err < TOL,
+            "{name}: loss {loss_value} vs {}",
+            expected_loss[0]
+        );
         let grads = loss.backward();
         let mut worst = 0.0f32;
         let adapters = model.adapters();
