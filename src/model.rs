@@ -6,9 +6,10 @@ use std::path::Path;
 use burn::module::Module;
 use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
 use llark_data::{Batch, LlarkTokenizer};
+use llark_lm::lora::{ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE};
 use llark_lm::{
-    causal_lm_loss, write_safetensors, AttentionMask, Llama, LlamaConfig, LoadOptions, SaveDtype,
-    WeightSource,
+    causal_lm_loss, write_safetensors, AttentionMask, Llama, LlamaConfig, LoadOptions, LoraConfig,
+    SaveDtype, WeightSource,
 };
 use llark_projector::{splice_audio, AudioTokenIds, Projector, ProjectorKind, PROJECTOR_PREFIX};
 
@@ -21,7 +22,9 @@ use crate::error::{LlarkError, Result};
 ///
 /// Saved and loaded as a Hugging Face-style directory (`config.json` + `model.safetensors`) in the
 /// naming of LLark checkpoints: `model.*` and `lm_head.*` for the language model,
-/// `model.mm_projector.*` for the projector.
+/// `model.mm_projector.*` for the projector. A model with LoRA adapters on its language model
+/// also has PEFT's `adapter_config.json` and `adapter_model.safetensors` in its directory (the
+/// base weights stay in `model.safetensors`); [`Self::merge_lora`] folds them in.
 #[derive(Module, Debug)]
 pub struct Llark<B: Backend> {
     /// Encoder width -> language-model width.
@@ -54,6 +57,8 @@ impl<B: Backend> Llark<B> {
 
     /// Loads an LLark directory: `config.json` and `model.safetensors` (or shards with
     /// `model.safetensors.index.json`). Strict: every tensor must be used and have its shape.
+    /// When the directory also holds a PEFT adapter (`adapter_config.json` and
+    /// `adapter_model.safetensors`), the adapters are loaded onto the language model, unmerged.
     pub fn from_pretrained(dir: impl AsRef<Path>, device: &B::Device) -> Result<Self> {
         let dir = dir.as_ref();
         let config = LlarkConfig::from_file(dir.join("config.json"))?;
@@ -87,7 +92,26 @@ impl<B: Backend> Llark<B> {
             }
         }
         let projector = Projector::from_torch_weights(&projector_config, &weights, device)?;
+        let lm = if dir.join(ADAPTER_CONFIG_FILE).exists() {
+            lm.load_adapter(dir)?
+        } else {
+            lm
+        };
         Self::new(config, projector, lm)
+    }
+
+    /// The model with new LoRA adapters of `config` on its language model, whose base weights
+    /// are frozen ([`Llama::with_lora`]; the adapters are drawn from the backend's generator).
+    pub fn with_lora(mut self, config: &LoraConfig) -> Result<Self> {
+        self.lm = self.lm.with_lora(config)?;
+        Ok(self)
+    }
+
+    /// The model with the language model's adapters merged into its weights
+    /// ([`Llama::merge_lora`]): a plain LLark for inference.
+    pub fn merge_lora(mut self) -> Result<Self> {
+        self.lm = self.lm.merge_lora()?;
+        Ok(self)
     }
 
     /// Builds a fresh LLark from a base Llama directory, as LLark's training starts: the tokenizer
@@ -143,7 +167,8 @@ impl<B: Backend> Llark<B> {
         Self::new(config, projector, lm)
     }
 
-    /// Writes `config.json` and `model.safetensors` (f32) into `dir` (created if needed).
+    /// Writes `config.json` and `model.safetensors` (f32) into `dir` (created if needed), and
+    /// the PEFT adapter files when the language model has adapters.
     pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
         self.save_as(dir, SaveDtype::F32)
     }
@@ -158,6 +183,20 @@ impl<B: Backend> Llark<B> {
         let mut tensors = self.lm.to_hf_tensors();
         tensors.extend(self.projector.to_torch_weights());
         write_safetensors(dir.join("model.safetensors"), &tensors, dtype)?;
+        if self.lm.lora_config().is_some() {
+            self.lm.save_adapter(dir)?;
+        } else {
+            // Adapter files of an earlier save would be loaded with these weights.
+            for name in [ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE] {
+                let path = dir.join(name);
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(LlarkError::Io { path, source: e })
+                    }
+                    _ => {}
+                }
+            }
+        }
         self.config.write(dir.join("config.json"))
     }
 

@@ -3,14 +3,18 @@
 //!
 //! Parameters under the `projector` field form [`ParamGroup::Projector`], everything else (the
 //! `lm` field) [`ParamGroup::Lm`], so the policies projector-only, LM + projector (LLark) and
-//! LM-only freeze exactly the other part. `export` writes the Hugging Face-style directory of
-//! [`Llark::save`].
+//! LM-only freeze exactly the other part. LoRA adapters (under a `lora` field of a projection)
+//! form [`ParamGroup::Adapter`]: with `training.lora` the run adds them to the language model,
+//! freezes its base and trains them (with the projector under `lm-and-projector`). `export`
+//! writes the Hugging Face-style directory of [`Llark::save`], with the PEFT adapter files when
+//! there are adapters.
 
 use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
 use llark_data::{Batch, EncodingStore, ExampleEncoder, LlarkTokenizer, MaskingPolicy, Truncation};
+use llark_lm::LoraConfig;
 use llark_projector::ProjectorKind;
 use llark_train::{
     count_params, load_llark_records, train_data_parallel, DataParallel, ModelError, ParamGroup,
@@ -33,6 +37,7 @@ impl<B: AutodiffBackend> TrainModel<B> for Llark<B> {
     fn param_group(path: &[String]) -> ParamGroup {
         match path.first().map(String::as_str) {
             Some("projector") => ParamGroup::Projector,
+            _ if path.iter().any(|p| p == "lora") => ParamGroup::Adapter,
             _ => ParamGroup::Lm,
         }
     }
@@ -43,6 +48,10 @@ impl<B: AutodiffBackend> TrainModel<B> for Llark<B> {
 
     fn export(&self, dir: &Path) -> std::result::Result<(), ModelError> {
         Ok(self.save(dir)?)
+    }
+
+    fn lora(&self) -> Option<&LoraConfig> {
+        self.lm.lora_config()
     }
 }
 
@@ -83,7 +92,14 @@ pub struct TrainRun {
     /// The trainer's options (missing fields take LLark's recipe).
     #[serde(default)]
     pub training: TrainConfig,
+    /// With adapters (`training.lora`): also write `<output>/final-merged/`, the model with the
+    /// adapters merged into the language model (a plain LLark directory, for inference).
+    #[serde(default)]
+    pub export_merged: bool,
 }
+
+/// Name of the merged export inside the output directory (see [`TrainRun::export_merged`]).
+pub const MERGED_DIR: &str = "final-merged";
 
 fn default_max_len() -> usize {
     2048
@@ -120,6 +136,12 @@ impl TrainRun {
         fix(&mut run.encodings);
         fix(&mut run.output);
         run.training.validate()?;
+        if run.export_merged && run.training.lora.is_none() {
+            return Err(LlarkError::Config {
+                path: path.to_path_buf(),
+                message: "`export_merged` needs adapters to merge (`training.lora`)".into(),
+            });
+        }
         if run.max_len == 0 {
             return Err(LlarkError::Config {
                 path: path.to_path_buf(),
@@ -152,6 +174,7 @@ impl TrainRun {
         ));
         let summary = trainer.run_observed(observer)?;
         tokenizer.save(self.output.join("final").join("tokenizer.json"))?;
+        self.export_merged_model(trainer.model(), &tokenizer, &mut log)?;
         Ok(summary)
     }
 
@@ -178,7 +201,7 @@ impl TrainRun {
             layout.world(),
             layout.nodes
         ));
-        let (summary, _) = train_data_parallel(
+        let (summary, models) = train_data_parallel(
             model,
             data,
             self.training.clone(),
@@ -189,8 +212,29 @@ impl TrainRun {
         )?;
         if layout.node == 0 {
             tokenizer.save(self.output.join("final").join("tokenizer.json"))?;
+            if let Some(model) = models.first() {
+                self.export_merged_model(model, &tokenizer, &mut log)?;
+            }
         }
         Ok(summary)
+    }
+
+    /// Writes `<output>/final-merged/` (model and tokenizer) when [`Self::export_merged`] is set
+    /// and the model has adapters.
+    fn export_merged_model<B: AutodiffBackend>(
+        &self,
+        model: &Llark<B>,
+        tokenizer: &LlarkTokenizer,
+        log: &mut impl FnMut(&str),
+    ) -> Result<()> {
+        if !self.export_merged || model.lm.lora_config().is_none() {
+            return Ok(());
+        }
+        let dir = self.output.join(MERGED_DIR);
+        model.clone().merge_lora()?.save(&dir)?;
+        tokenizer.save(dir.join("tokenizer.json"))?;
+        log(&format!("merged model written to {}", dir.display()));
+        Ok(())
     }
 
     /// The tokenizer, the starting model (policy not yet applied) and the tokenised data.
@@ -230,6 +274,11 @@ impl TrainRun {
             )?,
             (None, Some(dir)) => Llark::from_pretrained(dir, device)?,
             _ => return Err(LlarkError::StartingModel),
+        };
+        // New adapters draw from the generator after the projector.
+        let model = match &self.training.lora {
+            Some(lora) => model.with_lora(lora)?,
+            None => model,
         };
         log(&format!(
             "{} examples from {} record files; policy {:?}",

@@ -199,7 +199,7 @@ fn llark_policies_freeze_exactly_the_projector_or_the_lm() {
         for (name, group, changed) in changes(policy) {
             let trained = match group {
                 ParamGroup::Projector => projector,
-                ParamGroup::Lm => lm,
+                ParamGroup::Lm | ParamGroup::Adapter => lm,
             };
             assert_eq!(policy.trains(group), trained, "{policy:?}: {group:?}");
             assert_eq!(changed, trained, "{policy:?}: {name} (trained: {trained})");
@@ -361,4 +361,164 @@ fn train_json_runs_both_stages_from_records_and_an_encoding_store() {
         matches!(&err, llark::LlarkError::Config { .. }) && err.to_string().contains("max_len"),
         "{err}"
     );
+
+    // Stage 3: LoRA on stage 1's model, adapters and projector trained, a merged export.
+    let stage3 = r#"{"llark": "stage1/final", "tokenizer": "stage1/final/tokenizer.json",
+        "records": ["demo-captioning.jsonl", "demo-reasoning.jsonl", "demo-mir.jsonl"],
+        "encodings": "enc", "output": "stage3", "export_merged": true,
+        "training": {"max_steps": 2, "micro_batch_size": 3, "grad_accum_steps": 1,
+                     "progress_bar": false, "optimizer": {"learning_rate": 0.01, "beta1": 0.9,
+                     "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0},
+                     "lora": {"r": 4, "lora_alpha": 16, "lora_dropout": 0.05,
+                              "target_modules": ["q_proj", "v_proj", "down_proj"]}}}"#;
+    std::fs::write(d.join("stage3.json"), stage3).unwrap();
+    let mut lines = Vec::new();
+    TrainRun::from_file(d.join("stage3.json"))
+        .unwrap()
+        .run::<B>(
+            &Default::default(),
+            |l| lines.push(l.to_string()),
+            &mut Silent,
+        )
+        .unwrap();
+    let final_dir = d.join("stage3/final");
+    for file in [
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "tokenizer.json",
+    ] {
+        assert!(final_dir.join(file).is_file(), "{file}");
+    }
+    let adapted = Llark::<Flex>::from_pretrained(&final_dir, &Default::default()).unwrap();
+    assert_eq!(adapted.lm.adapters().len(), 3);
+    // The base weights are stage 1's; the adapters trained (B left zero), the projector too.
+    let stage1_lm = after.lm.to_hf_tensors();
+    for ((name, before), (_, now)) in stage1_lm.iter().zip(adapted.lm.to_hf_tensors()) {
+        assert_eq!(before.as_bytes(), now.as_bytes(), "{name}");
+    }
+    assert!(adapted
+        .lm
+        .adapters()
+        .iter()
+        .all(|(_, _, a)| a.lora_b.val().abs().max().into_scalar() > 0.0));
+    assert_ne!(
+        adapted.projector.to_torch_weights()[0].1.as_bytes(),
+        after.projector.to_torch_weights()[0].1.as_bytes()
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("merged model written")),
+        "{lines:?}"
+    );
+    let merged =
+        Llark::<Flex>::from_pretrained(d.join("stage3/final-merged"), &Default::default()).unwrap();
+    assert!(merged.lm.lora_config().is_none());
+    assert!(!d.join("stage3/final-merged/adapter_config.json").exists());
+    let ids = vec![vec![1u32, 3, 9, 27, 81, 5, 7, 200]];
+    let logits = |m: &Llark<Flex>| {
+        m.forward(&ids, &[vec![]], None)
+            .unwrap()
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap()
+    };
+    let (a, m) = (logits(&adapted), logits(&merged));
+    let err = a
+        .iter()
+        .zip(&m)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    assert!(err < 1e-5, "merged logits differ by {err}");
+    // `export_merged` without adapters, or adapters under projector-only, are refused.
+    let refused = |text: String| {
+        TrainRun::from_file({
+            let p = d.join("refused.json");
+            std::fs::write(&p, text).unwrap();
+            p
+        })
+    };
+    assert!(
+        refused(stage2.replace("\"masking\"", "\"export_merged\": true, \"masking\"")).is_err()
+    );
+    let err = refused(stage3.replace(
+        "\"max_steps\": 2",
+        "\"max_steps\": 2, \"policy\": \"projector-only\"",
+    ))
+    .unwrap_err();
+    assert!(err.to_string().contains("lora"), "{err}");
+    let err = refused(stage3.replace("\"r\": 4", "\"r\": 4, \"use_dora\": true")).unwrap_err();
+    assert!(err.to_string().contains("use_dora"), "{err}");
+    let err = refused(stage3.replace("\"r\": 4", "\"r\": 4, \"lora_aplha\": 8")).unwrap_err();
+    assert!(err.to_string().contains("lora_aplha"), "{err}");
+}
+
+/// LoRA through the trainer: only the adapters and the projector move, and a run stopped at a
+/// checkpoint and resumed computes bit for bit what the uninterrupted one computes, dropout
+/// masks included.
+#[test]
+fn lora_trains_adapters_and_projector_and_resumes_exactly() {
+    use llark_lm::{LoraConfig, TargetModule};
+    let lora = LoraConfig::new(
+        4,
+        8.0,
+        &[
+            TargetModule::QProj,
+            TargetModule::VProj,
+            TargetModule::DownProj,
+        ],
+    )
+    .with_dropout(0.1);
+    let model = || {
+        <B as burn::tensor::backend::Backend>::seed(&Default::default(), 5);
+        tiny_llark(31).with_lora(&lora).unwrap()
+    };
+    let setup = TrainConfig {
+        lora: Some(lora.clone()),
+        checkpoint: CheckpointOptions {
+            every: 3,
+            keep_last: 2,
+        },
+        ..config(6)
+    };
+    let whole = tempfile::tempdir().unwrap();
+    let mut t = Trainer::new(model(), data(8), setup.clone(), whole.path()).unwrap();
+    let reference = losses(&t.run().unwrap().history);
+    let trained = t.into_model();
+
+    let split = tempfile::tempdir().unwrap();
+    let mut first = Trainer::new(model(), data(8), setup.clone(), split.path()).unwrap();
+    first.run_until(3).unwrap();
+    drop(first);
+    let mut resumed = Trainer::resume(model(), data(8), setup.clone(), split.path()).unwrap();
+    assert_eq!(resumed.step_count(), 3);
+    let history = losses(&resumed.run().unwrap().history);
+    assert_eq!(history, reference, "resumed losses");
+    let adapters = |m: &Llark<B>| -> Vec<Vec<u8>> {
+        m.lm.adapter_tensors()
+            .unwrap()
+            .into_iter()
+            .map(|(_, d)| d.as_bytes().to_vec())
+            .collect()
+    };
+    assert_eq!(adapters(resumed.model()), adapters(&trained));
+    assert_eq!(weights(resumed.model()), weights(&trained));
+
+    // The base is untouched; the projector and the adapters moved.
+    let initial = model();
+    let (before, after) = (weights(&initial), weights(&trained));
+    for ((name, b), (_, a)) in before.iter().zip(&after) {
+        assert_eq!(name.contains("mm_projector"), b != a, "{name}");
+    }
+    for (b, a) in adapters(&initial).iter().zip(adapters(&trained)) {
+        assert_ne!(b, &a);
+    }
+    // A model without the run's adapters is refused.
+    let err = Trainer::new(
+        tiny_llark(31),
+        data(8),
+        setup,
+        tempfile::tempdir().unwrap().path(),
+    )
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("adapters"), "{err}");
 }

@@ -80,6 +80,18 @@ pub enum LmError {
         /// Tensors with the wrong shape: `name: found [..], expected [..]`.
         mis_shaped: Vec<String>,
     },
+    /// An adapter configuration or adapter file is invalid or unsupported (the file is named).
+    #[error("adapter {path}: {source}")]
+    Adapter {
+        /// The adapter directory or file.
+        path: PathBuf,
+        /// What is wrong.
+        source: crate::lora::LoraError,
+    },
+    /// An adapter configuration is invalid or unsupported, or an adapter operation does not
+    /// apply to the model.
+    #[error(transparent)]
+    Lora(#[from] crate::lora::LoraError),
     /// An input (ids, mask, labels, embeddings, cache) is inconsistent.
     #[error("invalid input: {0}")]
     Input(String),

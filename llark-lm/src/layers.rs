@@ -5,15 +5,19 @@ use burn::module::{Module, Param};
 use burn::tensor::{activation, backend::Backend, Tensor};
 
 use crate::cache::KvCache;
+use crate::lora::{LoraAdapter, TargetModule};
 use crate::rope;
 
-/// A linear projection `y = x W^T + b` with `W` stored as `[out, in]`.
+/// A linear projection `y = x W^T + b` with `W` stored as `[out, in]`, plus the update of a LoRA
+/// adapter when it has one (`y + scale * B (A dropout(x))`).
 #[derive(Module, Debug)]
 pub struct Projection<B: Backend> {
     /// `[out, in]` weight.
     pub weight: Param<Tensor<B, 2>>,
     /// Optional `[out]` bias.
     pub bias: Option<Param<Tensor<B, 1>>>,
+    /// Optional LoRA adapter (see [`crate::lora`]).
+    pub lora: Option<LoraAdapter<B>>,
 }
 
 impl<B: Backend> Projection<B> {
@@ -22,6 +26,7 @@ impl<B: Backend> Projection<B> {
         Self {
             weight: Param::from_tensor(weight),
             bias: bias.map(Param::from_tensor),
+            lora: None,
         }
     }
 
@@ -29,9 +34,11 @@ impl<B: Backend> Projection<B> {
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         let [b, t, d_in] = x.dims();
         let d_out = self.weight.dims()[0];
-        let mut y = x
-            .reshape([b * t, d_in])
-            .matmul(self.weight.val().transpose());
+        let x = x.reshape([b * t, d_in]);
+        let mut y = x.clone().matmul(self.weight.val().transpose());
+        if let Some(lora) = &self.lora {
+            y = y + lora.forward(x);
+        }
         if let Some(bias) = &self.bias {
             y = y + bias.val().unsqueeze::<2>();
         }
@@ -195,6 +202,32 @@ pub struct DecoderLayer<B: Backend> {
 }
 
 impl<B: Backend> DecoderLayer<B> {
+    /// The projection `target` of this layer.
+    pub fn projection(&self, target: TargetModule) -> &Projection<B> {
+        match target {
+            TargetModule::QProj => &self.self_attn.q_proj,
+            TargetModule::KProj => &self.self_attn.k_proj,
+            TargetModule::VProj => &self.self_attn.v_proj,
+            TargetModule::OProj => &self.self_attn.o_proj,
+            TargetModule::GateProj => &self.mlp.gate_proj,
+            TargetModule::UpProj => &self.mlp.up_proj,
+            TargetModule::DownProj => &self.mlp.down_proj,
+        }
+    }
+
+    /// The projection `target` of this layer, mutably.
+    pub fn projection_mut(&mut self, target: TargetModule) -> &mut Projection<B> {
+        match target {
+            TargetModule::QProj => &mut self.self_attn.q_proj,
+            TargetModule::KProj => &mut self.self_attn.k_proj,
+            TargetModule::VProj => &mut self.self_attn.v_proj,
+            TargetModule::OProj => &mut self.self_attn.o_proj,
+            TargetModule::GateProj => &mut self.mlp.gate_proj,
+            TargetModule::UpProj => &mut self.mlp.up_proj,
+            TargetModule::DownProj => &mut self.mlp.down_proj,
+        }
+    }
+
     pub(crate) fn forward(
         &self,
         x: Tensor<B, 3>,

@@ -31,6 +31,7 @@ pub mod export;
 pub mod generate;
 pub mod layers;
 pub mod load;
+pub mod lora;
 pub mod loss;
 pub mod mask;
 pub mod model;
@@ -49,6 +50,7 @@ pub use generate::{
     left_pad, GenerationConfig, GenerationHooks, GenerationOutput, Prompt, StopReason,
 };
 pub use load::{check_weights, LoadOptions, INITIALIZER_RANGE};
+pub use lora::{LoraAdapter, LoraConfig, LoraError, TargetModule};
 pub use loss::causal_lm_loss;
 pub use mask::AttentionMask;
 pub use model::{tensor_specs, Llama, TensorProvider, VectorKind};

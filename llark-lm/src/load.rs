@@ -46,10 +46,28 @@ pub fn check_weights(
     options: &LoadOptions,
 ) -> Result<()> {
     let specs = tensor_specs(config);
+    compare_tensors(&specs, source, |n| {
+        is_ignorable(n)
+            // A tied checkpoint may still carry the (identical) output projection.
+            || (config.tie_word_embeddings && n == "lm_head.weight")
+            || options
+                .allowed_extra_prefixes
+                .iter()
+                .any(|p| n.starts_with(p.as_str()))
+    })
+}
+
+/// Compares the tensors of `source` with `specs` (names and shapes); tensors not in `specs` are
+/// unexpected unless `allowed(name)`. All problems in one [`LmError::WeightMismatch`].
+pub(crate) fn compare_tensors(
+    specs: &[(String, Vec<usize>)],
+    source: &WeightSource,
+    allowed: impl Fn(&str) -> bool,
+) -> Result<()> {
     let expected: HashSet<&str> = specs.iter().map(|(n, _)| n.as_str()).collect();
     let mut missing = Vec::new();
     let mut mis_shaped = Vec::new();
-    for (name, shape) in &specs {
+    for (name, shape) in specs {
         match source.meta(name) {
             None => missing.push(name.clone()),
             Some(meta) if &meta.shape != shape => mis_shaped.push(format!(
@@ -62,16 +80,7 @@ pub fn check_weights(
     let unexpected: Vec<String> = source
         .names()
         .into_iter()
-        .filter(|n| !expected.contains(n.as_str()))
-        .filter(|n| !is_ignorable(n))
-        // A tied checkpoint may still carry the (identical) output projection.
-        .filter(|n| !(config.tie_word_embeddings && n == "lm_head.weight"))
-        .filter(|n| {
-            !options
-                .allowed_extra_prefixes
-                .iter()
-                .any(|p| n.starts_with(p.as_str()))
-        })
+        .filter(|n| !expected.contains(n.as_str()) && !allowed(n))
         .collect();
     if missing.is_empty() && unexpected.is_empty() && mis_shaped.is_empty() {
         return Ok(());

@@ -24,6 +24,10 @@ pub struct Llama<B: Backend> {
     /// The configuration the model was built from.
     #[module(skip)]
     pub config: LlamaConfig,
+    /// The configuration of the LoRA adapters the projections carry (`None`: no adapters); see
+    /// [`crate::lora`].
+    #[module(skip)]
+    pub(crate) lora: Option<crate::lora::LoraConfig>,
     #[module(skip)]
     inv_freq: Vec<f32>,
 }
@@ -161,6 +165,7 @@ impl<B: Backend> Llama<B> {
             norm,
             lm_head,
             config,
+            lora: None,
             inv_freq,
         })
     }

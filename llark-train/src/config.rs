@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Result, TrainError};
 use crate::schedule::{ScheduleKind, Warmup};
 use llark_data::TaskFamily;
+use llark_lm::LoraConfig;
 
 /// Which parameters are trained; the others stay bit-identical.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -22,13 +23,15 @@ pub enum TrainPolicy {
 }
 
 impl TrainPolicy {
-    /// Whether parameters of `group` are trained under this policy.
+    /// Whether parameters of `group` are trained under this policy (adapters count as part of
+    /// the language model; with [`TrainConfig::lora`] the base is frozen, see
+    /// [`TrainConfig::trains`]).
     pub fn trains(self, group: ParamGroup) -> bool {
         matches!(
             (self, group),
             (TrainPolicy::ProjectorOnly, ParamGroup::Projector)
                 | (TrainPolicy::LmAndProjector, _)
-                | (TrainPolicy::LmOnly, ParamGroup::Lm)
+                | (TrainPolicy::LmOnly, ParamGroup::Lm | ParamGroup::Adapter)
         )
     }
 }
@@ -51,8 +54,10 @@ impl std::str::FromStr for TrainPolicy {
 pub enum ParamGroup {
     /// The audio projector.
     Projector,
-    /// The language model.
+    /// The language model's own (base) weights.
     Lm,
+    /// The LoRA adapters on the language model's projections (see [`TrainConfig::lora`]).
+    Adapter,
 }
 
 /// AdamW's hyper-parameters, all explicit (burn's own defaults, `eps` 1e-5 and weight decay
@@ -231,6 +236,12 @@ pub struct TrainConfig {
     pub progress_bar: bool,
     /// Redraw the training curve PNG every this many steps (0: at checkpoints and at the end).
     pub plot_every: usize,
+    /// LoRA adapters on the language model (PEFT's `LoraConfig` fields: `r`, `lora_alpha`,
+    /// `lora_dropout`, `target_modules`, ...): the language model is trained through them, its
+    /// base weights frozen. `lm-and-projector` then trains the adapters and the projector,
+    /// `lm-only` the adapters alone; `projector-only` is refused (it would train no adapter).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lora: Option<LoraConfig>,
 }
 
 impl Default for TrainConfig {
@@ -264,6 +275,7 @@ impl TrainConfig {
             checkpoint: CheckpointOptions::default(),
             progress_bar: true,
             plot_every: 0,
+            lora: None,
         }
     }
 
@@ -279,6 +291,16 @@ impl TrainConfig {
             max_steps: None,
             epochs: Some(1),
             ..Self::llark()
+        }
+    }
+
+    /// Whether parameters of `group` are trained: the policy decides, except that with
+    /// [`Self::lora`] the language model's base weights are always frozen (it is trained through
+    /// its adapters).
+    pub fn trains(&self, group: ParamGroup) -> bool {
+        match group {
+            ParamGroup::Lm if self.lora.is_some() => false,
+            _ => self.policy.trains(group),
         }
     }
 
@@ -336,6 +358,25 @@ impl TrainConfig {
         }
         if let Some(mix) = &self.task_mix {
             mix.validate()?;
+        }
+        if let Some(lora) = &self.lora {
+            lora.validate()
+                .map_err(|e| TrainError::config("lora", e.to_string()))?;
+            if let Some(field) = lora.extra.keys().next() {
+                return Err(TrainError::config(
+                    "lora",
+                    format!(
+                        "unknown field `{field}` (r, lora_alpha, lora_dropout, target_modules, \
+                         layers_to_transform, init_lora_weights, ...)"
+                    ),
+                ));
+            }
+            if self.policy == TrainPolicy::ProjectorOnly {
+                return Err(TrainError::config(
+                    "lora",
+                    "the projector-only policy trains no adapter; use lm-and-projector or lm-only",
+                ));
+            }
         }
         Ok(())
     }

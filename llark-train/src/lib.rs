@@ -35,7 +35,7 @@ pub use grads::{
     fill_missing_grads, global_grad_norm, MicroBatchPart, StepGradients,
 };
 pub use metrics::{plot_curve, MetricsLog, StepMetrics};
-pub use model::{apply_policy, count_params, TrainModel};
+pub use model::{apply_config, apply_policy, count_params, TrainModel};
 pub use observer::{Silent, TrainObserver};
 pub use parallel::{slice_of, train_data_parallel, DataParallel, Worker};
 pub use schedule::{LrSchedule, ScheduleKind, ScheduledLr, Warmup};

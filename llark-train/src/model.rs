@@ -7,7 +7,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
 use llark_data::Batch;
 
-use crate::config::{ParamGroup, TrainPolicy};
+use crate::config::{ParamGroup, TrainConfig, TrainPolicy};
 use crate::error::ModelError;
 
 /// A model the trainer can train: a burn module on an autodiff backend with a differentiable
@@ -26,27 +26,48 @@ pub trait TrainModel<B: AutodiffBackend>: AutodiffModule<B> + Clone {
 
     /// Writes the model in its own exchange format (e.g. a Hugging Face directory) to `dir`.
     fn export(&self, dir: &Path) -> Result<(), ModelError>;
+
+    /// The configuration of the LoRA adapters the model carries (`None`, the default: none). A
+    /// run's [`TrainConfig::lora`] must equal it.
+    fn lora(&self) -> Option<&llark_lm::LoraConfig> {
+        None
+    }
 }
 
 /// Sets `require_grad` on every float parameter from `policy`: trained groups require gradients,
 /// frozen groups do not (so burn computes no gradient for them and the optimizer never touches
 /// them).
 pub fn apply_policy<B: AutodiffBackend, M: TrainModel<B>>(model: M, policy: TrainPolicy) -> M {
-    let mut mapper = PolicyMapper::<M> {
+    freeze(model, |group| policy.trains(group))
+}
+
+/// As [`apply_policy`] for a whole configuration: its policy, and with
+/// [`TrainConfig::lora`] the language model's base frozen ([`TrainConfig::trains`]).
+pub fn apply_config<B: AutodiffBackend, M: TrainModel<B>>(model: M, config: &TrainConfig) -> M {
+    freeze(model, |group| config.trains(group))
+}
+
+fn freeze<B: AutodiffBackend, M: TrainModel<B>>(
+    model: M,
+    trains: impl Fn(ParamGroup) -> bool,
+) -> M {
+    let mut mapper = PolicyMapper::<M, _> {
         path: Vec::new(),
-        policy,
+        trains,
         model: std::marker::PhantomData,
     };
     model.map(&mut mapper)
 }
 
-struct PolicyMapper<M> {
+struct PolicyMapper<M, F> {
     path: Vec<String>,
-    policy: TrainPolicy,
+    trains: F,
     model: std::marker::PhantomData<M>,
 }
 
-impl<B: AutodiffBackend, M: TrainModel<B>> ModuleMapper<B> for PolicyMapper<M> {
+impl<B: AutodiffBackend, M: TrainModel<B>, F: Fn(ParamGroup) -> bool> ModuleMapper<B>
+    for PolicyMapper<M, F>
+{
     fn enter_module(&mut self, name: &str, _container_type: &str) {
         self.path.push(name.to_string());
     }
@@ -56,7 +77,7 @@ impl<B: AutodiffBackend, M: TrainModel<B>> ModuleMapper<B> for PolicyMapper<M> {
     }
 
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
-        let trained = self.policy.trains(M::param_group(&self.path));
+        let trained = (self.trains)(M::param_group(&self.path));
         let (id, tensor, mapper) = param.consume();
         let tensor = tensor.detach().set_require_grad(trained);
         Param::from_mapped_value(id, tensor, mapper)

@@ -17,7 +17,7 @@ use crate::grads::{
     MicroBatchPart, StepGradients,
 };
 use crate::metrics::{plot_curve, MetricsLog, StepMetrics};
-use crate::model::{apply_policy, TrainModel};
+use crate::model::{apply_config, TrainModel};
 use crate::observer::{Silent, TrainObserver};
 use crate::parallel::{self, Worker};
 use crate::schedule::LrSchedule;
@@ -141,7 +141,17 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: EncodingSource> Trainer<B, M, A> {
                 MetricsLog::read(out_dir.join(METRICS_FILE), keep_metrics)?,
             )
         };
-        let model = apply_policy(model, config.policy);
+        if model.lora() != config.lora.as_ref() {
+            return Err(TrainError::config(
+                "lora",
+                format!(
+                    "the model's adapters ({}) are not the configuration's ({})",
+                    describe_lora(model.lora()),
+                    describe_lora(config.lora.as_ref())
+                ),
+            ));
+        }
+        let model = apply_config(model, &config);
         let device = model.devices().into_iter().next().unwrap_or_default();
         Ok(Trainer {
             optim: config.optimizer.to_burn().init::<B, M>(),
@@ -372,6 +382,9 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: EncodingSource> Trainer<B, M, A> {
         step: usize,
         worker: Worker,
     ) -> Result<(StepGradients, usize, Vec<String>)> {
+        if let Some(seed) = dropout_seed(&self.config, step, worker) {
+            B::seed(&self.device, seed);
+        }
         let mut parts = Vec::with_capacity(self.config.grad_accum_steps);
         let mut ids = Vec::new();
         let mut tokens = 0;
@@ -574,6 +587,31 @@ impl<B: AutodiffBackend, M: TrainModel<B>, A: EncodingSource> Trainer<B, M, A> {
         self.settle(self.step, exported)?;
         Ok(summary)
     }
+}
+
+/// How a configuration's adapters read in messages.
+fn describe_lora(lora: Option<&llark_lm::LoraConfig>) -> String {
+    match lora {
+        None => "none".into(),
+        Some(c) => serde_json::to_string(c).unwrap_or_default(),
+    }
+}
+
+/// The seed of the backend's generator at the start of `step` for `worker` when the model draws
+/// dropout masks (`lora_dropout > 0`), so that a resumed run draws the masks the uninterrupted
+/// one drew: a SplitMix64 mix of the run's seed, the step and the worker's rank.
+fn dropout_seed(config: &TrainConfig, step: usize, worker: Worker) -> Option<u64> {
+    let dropout = config.lora.as_ref().map_or(0.0, |l| l.lora_dropout);
+    if dropout <= 0.0 {
+        return None;
+    }
+    let mut z = config
+        .seed
+        .wrapping_add((step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .wrapping_add((worker.rank as u64) << 48);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    Some(z ^ (z >> 31))
 }
 
 /// The checkpoints of the run in `out` and its newest complete one, after removing the
