@@ -1,5 +1,7 @@
 //! What the training benches share: a small LLark (hidden 256, MLP 688, 4 layers, 8 heads,
 //! vocabulary 1024, audio width 64) and examples of 128 tokens holding 16 audio frames.
+// Each bench uses part of this module.
+#![allow(dead_code)]
 
 use llark::backend::TrainBackend;
 use llark::{Llark, LlarkConfig};
@@ -24,10 +26,20 @@ pub fn small_llark(device: &burn::tensor::Device<TrainBackend>) -> Llark<TrainBa
             "num_hidden_layers": 4, "num_attention_heads": 8, "max_position_embeddings": 512}}"#
     ))
     .expect("config");
+    llark_with(llama, WIDTH, device)
+}
+
+/// An LLark of this language model's shape (random weights, seed 0) and audio frames of
+/// `width`; the audio tokens are ids 1021 to 1023, so the vocabulary holds at least 1024.
+pub fn llark_with(
+    llama: LlamaConfig,
+    width: usize,
+    device: &burn::tensor::Device<TrainBackend>,
+) -> Llark<TrainBackend> {
     let lm = Llama::<TrainBackend>::random(llama.clone(), 0.02, 0, device).expect("llama");
     let config = LlarkConfig {
         llama,
-        mm_hidden_size: WIDTH,
+        mm_hidden_size: width,
         mm_projector_type: Default::default(),
         audio_start_token_id: AUDIO_START,
         audio_end_token_id: AUDIO_END,
@@ -66,7 +78,12 @@ pub fn examples(n: usize) -> Vec<TokenizedExample> {
 
 /// The audio frames of example `b` (`FRAMES x WIDTH`, row-major).
 pub fn frames(b: usize) -> Vec<f32> {
-    (0..FRAMES * WIDTH)
-        .map(|i| (((b * FRAMES * WIDTH + i) % 97) as f32) / 97.0 - 0.5)
+    frames_of(b, WIDTH)
+}
+
+/// The audio frames of example `b` at `width` (`FRAMES x width`, row-major).
+pub fn frames_of(b: usize, width: usize) -> Vec<f32> {
+    (0..FRAMES * width)
+        .map(|i| (((b * FRAMES * width + i) % 97) as f32) / 97.0 - 0.5)
         .collect()
 }
