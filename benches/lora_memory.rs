@@ -14,14 +14,12 @@ mod common;
 use std::process::Command;
 
 use burn::module::Module;
-use burn::optim::Optimizer;
-use burn::tensor::{Tensor, TensorData};
 use common::*;
 use llark::backend::TrainBackend;
 use llark::Llark;
 use llark_data::collate;
 use llark_lm::{LlamaConfig, LoraConfig, TargetModule};
-use llark_train::{accumulate_gradients, AccumulationNorm, AdamWOptions};
+use llark_train::AdamWOptions;
 
 /// Jukebox-5B's feature width, the width of LLark's projector input.
 const JUKEBOX_WIDTH: usize = 4800;
@@ -79,17 +77,13 @@ fn child(lora: bool, layers: usize) {
         .to_burn()
         .init::<TrainBackend, Llark<TrainBackend>>();
     for _ in 0..2 {
-        let audio = Tensor::<TrainBackend, 2>::from_data(
-            TensorData::new(frames_of(0, JUKEBOX_WIDTH), [FRAMES, JUKEBOX_WIDTH]),
-            &device,
+        model = step(
+            model,
+            &mut optim,
+            &batch,
+            frames_of(0, JUKEBOX_WIDTH),
+            JUKEBOX_WIDTH,
         );
-        let grads = accumulate_gradients(
-            &model,
-            vec![(batch.clone(), audio)],
-            AccumulationNorm::MeanOfMicroBatches,
-        )
-        .expect("training step");
-        model = optim.step(1e-4, model, grads.grads);
     }
     println!("peak {} {trainable}", peak_rss());
 }

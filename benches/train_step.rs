@@ -9,13 +9,11 @@ mod common;
 
 use std::time::Instant;
 
-use burn::optim::Optimizer;
-use burn::tensor::{Tensor, TensorData};
 use common::*;
 use llark::backend::{backend_name, TrainBackend};
 use llark::Llark;
 use llark_data::collate;
-use llark_train::{accumulate_gradients, AccumulationNorm, AdamWOptions};
+use llark_train::AdamWOptions;
 
 type B = TrainBackend;
 
@@ -32,17 +30,7 @@ fn main() {
     let mut times = Vec::new();
     for i in 0..warmup + timed {
         let start = Instant::now();
-        let audio = Tensor::<B, 2>::from_data(
-            TensorData::new(audio.clone(), [BATCH * FRAMES, WIDTH]),
-            &device,
-        );
-        let grads = accumulate_gradients(
-            &model,
-            vec![(batch.clone(), audio)],
-            AccumulationNorm::MeanOfMicroBatches,
-        )
-        .expect("training step");
-        model = optim.step(1e-4, model, grads.grads);
+        model = step(model, &mut optim, &batch, audio.clone(), WIDTH);
         // Wait for the backend: read one value of the updated weights.
         let _ = model.projector.to_torch_weights();
         if i >= warmup {

@@ -3,10 +3,14 @@
 // Each bench uses part of this module.
 #![allow(dead_code)]
 
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{AdamW, Optimizer};
+use burn::tensor::{Tensor, TensorData};
 use llark::backend::TrainBackend;
 use llark::{Llark, LlarkConfig};
-use llark_data::{AudioSpan, TokenizedExample};
+use llark_data::{AudioSpan, Batch, TokenizedExample};
 use llark_lm::{Llama, LlamaConfig};
+use llark_train::{accumulate_gradients, AccumulationNorm};
 
 /// Tokens per example.
 pub const SEQ: usize = 128;
@@ -86,4 +90,29 @@ pub fn frames_of(b: usize, width: usize) -> Vec<f32> {
     (0..FRAMES * width)
         .map(|i| (((b * FRAMES * width + i) % 97) as f32) / 97.0 - 0.5)
         .collect()
+}
+
+/// AdamW over an LLark, as the trainer builds it.
+pub type LlarkAdamW = OptimizerAdaptor<AdamW, Llark<TrainBackend>, TrainBackend>;
+
+/// One optimizer step (learning rate 1e-4) on `batch` with its audio frames `audio`
+/// (`[frames, width]`, row-major).
+pub fn step(
+    model: Llark<TrainBackend>,
+    optim: &mut LlarkAdamW,
+    batch: &Batch,
+    audio: Vec<f32>,
+    width: usize,
+) -> Llark<TrainBackend> {
+    let device = model.lm.device();
+    let frames = audio.len() / width;
+    let audio =
+        Tensor::<TrainBackend, 2>::from_data(TensorData::new(audio, [frames, width]), &device);
+    let grads = accumulate_gradients(
+        &model,
+        vec![(batch.clone(), audio)],
+        AccumulationNorm::MeanOfMicroBatches,
+    )
+    .expect("training step");
+    optim.step(1e-4, model, grads.grads)
 }

@@ -48,6 +48,9 @@ from peft import LoraConfig, PeftModel, get_peft_model
 from safetensors.torch import load_file, save_file
 from transformers import LlamaConfig, LlamaForCausalLM
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from llama_fixtures import base_config as llama_base_config  # noqa: E402
+
 DEFAULT_OUT = "llark-lm/tests/fixtures/lora-peft"
 SEED = 21
 BATCH, SEQ = 2, 12
@@ -73,23 +76,15 @@ ADAPTERS = {
 
 
 def base_config():
-    # The conventions of llama_fixtures.py: eager attention, a large init std so that attention
-    # is peaked, random norm weights.
+    # llama_fixtures.py's conventions (eager attention, a large init std so that attention is
+    # peaked), at a smaller size.
     return LlamaConfig(
-        vocab_size=256,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=64,
-        rms_norm_eps=1e-5,
-        initializer_range=0.15,
-        rope_theta=10000.0,
-        bos_token_id=1,
-        eos_token_id=2,
-        tie_word_embeddings=False,
-        attn_implementation="eager",
+        **llama_base_config(
+            hidden_size=32,
+            intermediate_size=64,
+            num_key_value_heads=2,
+            max_position_embeddings=64,
+        )
     )
 
 
