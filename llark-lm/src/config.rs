@@ -133,10 +133,7 @@ impl LlamaConfig {
     /// Reads and validates `config.json`.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| LmError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::error::read_text(path)?;
         let config: Self = serde_json::from_str(&text).map_err(|source| LmError::ConfigParse {
             path: path.to_path_buf(),
             source,

@@ -1,6 +1,6 @@
 //! The error type of the crate.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Everything that can go wrong while loading, running or checking a Llama model.
 #[derive(Debug, thiserror::Error)]
@@ -121,3 +121,11 @@ fn format_mismatch(missing: &[String], unexpected: &[String], mis_shaped: &[Stri
 
 /// Result alias of the crate.
 pub type Result<T> = std::result::Result<T, LmError>;
+
+/// Reads a text file, an [`LmError::Io`] naming it on failure.
+pub(crate) fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|source| LmError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}

@@ -439,10 +439,7 @@ impl LoraConfig {
     /// Reads and checks an `adapter_config.json`.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| LmError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::error::read_text(path)?;
         let in_file = |source: LoraError| LmError::Adapter {
             path: path.to_path_buf(),
             source,
