@@ -281,6 +281,11 @@ fn the_merge_refuses_what_is_not_embedded_exactly_once() {
     let dropped = short.clips.remove(0);
     write(1, &short);
     refused("a clip in no manifest", &format!("clip `{}` (", dropped.id));
+    write(1, &zero);
+    refused(
+        "a manifest under another shard's name",
+        "not the one its name says",
+    );
     write(1, &one);
 
     let file = clip_file(&out, &zero.clips[1].id);

@@ -422,28 +422,24 @@ fn read_shard_manifests(
     let mut manifests = Vec::with_capacity(paths.len());
     for path in paths {
         match read_shard_manifest(&path) {
-            Ok(manifest) if shard_manifest_path(out, manifest_shard(&manifest)) == path => {
-                manifests.push((path, manifest))
+            Ok(manifest) => {
+                let named = Shard::new(manifest.index, manifest.count)
+                    .is_ok_and(|shard| shard_manifest_path(out, shard) == path);
+                if named {
+                    manifests.push((path, manifest));
+                } else {
+                    problems.push(format!(
+                        "{} holds shard {}/{}, not the one its name says",
+                        path.display(),
+                        manifest.index,
+                        manifest.count
+                    ));
+                }
             }
-            Ok(manifest) => problems.push(format!(
-                "{} holds shard {}/{}, not the one its name says",
-                path.display(),
-                manifest.index,
-                manifest.count
-            )),
             Err(problem) => problems.push(format!("{}: {problem}", path.display())),
         }
     }
     Ok(manifests)
-}
-
-/// The shard a manifest describes (an impossible index or count gives a shard whose path
-/// cannot match the manifest's file name).
-fn manifest_shard(manifest: &ShardManifest) -> Shard {
-    Shard::new(manifest.index, manifest.count).unwrap_or(Shard {
-        index: usize::MAX,
-        count: 0,
-    })
 }
 
 fn read_shard_manifest(path: &Path) -> std::result::Result<ShardManifest, String> {
