@@ -16,6 +16,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod compose;
 mod error;
 mod gm;
 mod performance;

@@ -131,14 +131,14 @@ pub fn parse_midi(data: &[u8], origin: &str) -> Result<MidiFile> {
                         _ => {}
                     }
                 }
-                TrackEventKind::Meta(MetaMessage::TimeSignature(numerator, power, _, _)) => {
-                    if power <= 6 && numerator > 0 {
-                        time_signatures.push(TimeSignature {
-                            time: now,
-                            numerator,
-                            denominator: 1 << power,
-                        });
-                    }
+                TrackEventKind::Meta(MetaMessage::TimeSignature(numerator, power, _, _))
+                    if power <= 6 && numerator > 0 =>
+                {
+                    time_signatures.push(TimeSignature {
+                        time: now,
+                        numerator,
+                        denominator: 1 << power,
+                    });
                 }
                 _ => {}
             }
