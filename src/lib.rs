@@ -67,6 +67,7 @@ pub use llark_data as data;
 pub use llark_encoder as encoder;
 pub use llark_eval as eval;
 pub use llark_lm as lm;
+pub use llark_midi as midi;
 pub use llark_music as music;
 pub use llark_projector as projector;
 pub use llark_tensors as tensors;

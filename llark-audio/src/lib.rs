@@ -41,6 +41,7 @@
 #![warn(missing_docs)]
 
 mod audio;
+pub mod augment;
 mod decode;
 mod error;
 mod llark;

@@ -117,6 +117,12 @@ pub enum JobError {
     /// From evaluation.
     #[error(transparent)]
     Eval(#[from] llark::eval::EvalError),
+    /// A job's configuration cannot work.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// From MIDI reading, composing or SoundFont rendering.
+    #[error(transparent)]
+    Midi(Box<llark::midi::MidiError>),
     /// From reading or writing JSON Lines.
     #[error(transparent)]
     Jsonl(#[from] llark::data::JsonlError),

@@ -17,12 +17,14 @@
 #![warn(missing_docs)]
 
 pub mod compose;
+pub mod corpus;
 mod error;
 mod gm;
 mod performance;
 mod smf;
 mod soundfont;
 
+pub use corpus::{shipped_corpus, Corpus, CorpusPart, CorpusPiece, COMPOSITIONS_DIR};
 pub use error::{MidiError, Result};
 pub use gm::{program_instrument, programs_of};
 pub use performance::{Note, Performance, CHANNELS, DRUM_CHANNEL, MAX_NOTES, MAX_SECONDS};

@@ -1,25 +1,28 @@
-//! The out-of-the-box demo: synthetic music with ground truth -> the lightweight encoder ->
-//! instruction data -> a small LLark trained from scratch -> LLark's evaluation -> answers.
+//! The out-of-the-box demo: composed music and real compositions rendered through a SoundFont
+//! -> the lightweight encoder -> instruction data -> a small LLark trained from scratch ->
+//! LLark's evaluation on held-out composed clips and on held-out real compositions rendered with
+//! a SoundFont never trained on -> answers.
 //!
-//! Everything runs on a CPU in minutes and needs no download: the music is synthesised
-//! ([`llark_audio::synth`]), the language model is a small Llama initialised at random with a
-//! word-level vocabulary trained on the instruction text, and the audio encoder is
-//! [`llark_encoder::lite::LiteEncoder`]. The held-out evaluation uses LLark's own answer parsing
-//! and metrics ([`llark::eval`]).
+//! Everything runs on a CPU in minutes and needs no download: the music is composed
+//! ([`llark::midi::compose`]) or read from the shipped corpus of public-domain compositions
+//! ([`llark::midi::Corpus`]), rendered with the shipped SoundFonts, the language model is a small
+//! Llama initialised at random with a word-level vocabulary trained on the instruction text, and
+//! the audio encoder is [`llark_encoder::lite::LiteEncoder`]. The evaluation uses LLark's own
+//! answer parsing and metrics ([`llark::eval`]).
 
 mod data;
 mod evaluate;
+mod music;
 
 use std::path::{Path, PathBuf};
 
 use burn::module::AutodiffModule;
-use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::Tensor;
-use llark::audio::synth::{PieceMetadata, SynthConfig};
+use burn::tensor::backend::AutodiffBackend;
 use llark::data::{AudioPlacement, ExampleEncoder, MaskingPolicy, TokenizedExample};
 use llark::encoder::lite::{LiteConfig, LiteEncoder};
 use llark::encoder::Frames;
 use llark::lm::{GenerationConfig, Llama, LlamaConfig};
+use llark::midi::{shipped, shipped_corpus, Corpus, HELD_OUT_SOUNDFONT, TRAINING_SOUNDFONT};
 use llark::projector::ProjectorKind;
 use llark::train::{
     CheckpointOptions, InMemoryAudio, ScheduleKind, TrainConfig, TrainData, TrainPolicy, Trainer,
@@ -30,8 +33,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{JobError, Result};
 use crate::progress::bar;
-use data::{encode_all, instructions, synthesise, train_tokenizer};
-use evaluate::{evaluate, print_table};
+use data::{encode, instructions, train_tokenizer, Encoded};
+use evaluate::{evaluate, print_table, SetReport};
+use music::{composed, from_corpus, load_fonts, write_clip, Variation};
+pub use music::{llark_window_seconds, Truth, CLIP_SECONDS};
 
 /// The question asked about tempo in the evaluation (one of the training phrasings).
 pub const TEMPO_QUESTION: &str = "What is the tempo of this clip in BPM?";
@@ -39,18 +44,31 @@ pub const TEMPO_QUESTION: &str = "What is the tempo of this clip in BPM?";
 pub const KEY_QUESTION: &str = "What key is this piece in?";
 /// The question asked about instruments.
 pub const INSTRUMENT_QUESTION: &str = "Which instruments are playing in this clip?";
+/// The caption request (one of the training phrasings).
+pub const DESCRIBE_QUESTION: &str = "Describe what you hear in this recording.";
 
 /// Sizes and settings of a quickstart run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuickstartConfig {
     /// Output directory (audio, encodings, training run, model, `eval.json`).
     pub out: PathBuf,
-    /// Synthetic clips to train on.
+    /// Composed clips to train on.
     pub train_clips: usize,
-    /// Held-out synthetic clips to evaluate on.
+    /// Clips drawn from each training piece of the corpus (transposed, at other tempi).
+    pub corpus_variants: usize,
+    /// Held-out composed clips to evaluate on.
     pub eval_clips: usize,
-    /// Length of each clip in seconds.
-    pub clip_seconds: f64,
+    /// Clips drawn from each held-out piece of the corpus for the real-music evaluation.
+    pub real_variants: usize,
+    /// Length of each training clip in seconds; `None`: drawn from [`CLIP_SECONDS`], a quarter
+    /// of them LLark's 23.78 s window. Evaluation clips are LLark's window (or this length).
+    pub clip_seconds: Option<f64>,
+    /// SoundFonts training music is rendered with (one drawn per clip).
+    pub soundfonts: Vec<PathBuf>,
+    /// The SoundFont the real-music evaluation is rendered with: never one of `soundfonts`.
+    pub held_out_soundfont: PathBuf,
+    /// The corpus of compositions (`None`: composed music only).
+    pub corpus: Option<PathBuf>,
     /// Seed of everything (synthesis, questions, initialisation, shuffling).
     pub seed: u64,
     /// Pooled audio frames per second fed to the model.
@@ -75,9 +93,14 @@ impl Default for QuickstartConfig {
     fn default() -> Self {
         Self {
             out: PathBuf::from("quickstart-out"),
-            train_clips: 800,
+            train_clips: 640,
+            corpus_variants: 3,
             eval_clips: 48,
-            clip_seconds: 8.0,
+            real_variants: 2,
+            clip_seconds: None,
+            soundfonts: vec![shipped(TRAINING_SOUNDFONT)],
+            held_out_soundfont: shipped(HELD_OUT_SOUNDFONT),
+            corpus: Some(shipped_corpus()),
             seed: 7,
             pool_fps: 1,
             hidden_size: 128,
@@ -94,22 +117,11 @@ impl Default for QuickstartConfig {
 /// The held-out results, as written to `eval.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuickstartReport {
-    /// Held-out clips evaluated.
-    pub n_clips: usize,
-    /// Tempo ACC1 (within 4%), mir_eval's inclusive form.
-    pub tempo_acc1: f64,
-    /// Tempo ACC2 (within 4% of the tempo or of 2x, 1/2x, 3x, 1/3x).
-    pub tempo_acc2: f64,
-    /// Mean MIREX weighted key score.
-    pub key_mirex: f64,
-    /// Micro-averaged instrument F1 over the synthesiser's instrument names.
-    pub instrument_f1: f64,
-}
-
-/// One held-out clip: its pooled encodings (on the device) and ground truth.
-struct HeldOut<B: Backend> {
-    meta: PieceMetadata,
-    encodings: Tensor<B, 2>,
+    /// Held-out composed clips, rendered with the training SoundFonts.
+    pub composed: SetReport,
+    /// Held-out real compositions rendered with the held-out SoundFont, from their opening
+    /// (absent without a corpus).
+    pub real: Option<SetReport>,
 }
 
 /// Runs the whole demo; returns the held-out report (also written to `out/eval.json`). The
@@ -121,28 +133,27 @@ pub fn run<B: AutodiffBackend>(
 ) -> Result<QuickstartReport> {
     let out = &config.out;
     create_dir(out)?;
-    let synth_config = SynthConfig {
-        duration: config.clip_seconds,
-        ..SynthConfig::default()
+    if config.soundfonts.is_empty() {
+        return Err(JobError::Config(
+            "the quickstart needs at least one training SoundFont".into(),
+        ));
+    }
+    if config
+        .soundfonts
+        .iter()
+        .any(|f| llark_tensors::same_file(f, &config.held_out_soundfont))
+    {
+        return Err(JobError::Config(format!(
+            "{} is both a training SoundFont and the held-out one: the real-music check would not be held out",
+            config.held_out_soundfont.display()
+        )));
+    }
+    let fonts = load_fonts(&config.soundfonts)?;
+    let held_out_font = load_fonts(std::slice::from_ref(&config.held_out_soundfont))?;
+    let corpus = match &config.corpus {
+        Some(dir) => Some(Corpus::open(dir).map_err(|e| JobError::Midi(Box::new(e)))?),
+        None => None,
     };
-
-    stage(1, "synthesising music");
-    let train_meta = synthesise(
-        &out.join("audio/train"),
-        config.train_clips,
-        config.seed,
-        &synth_config,
-        config.progress,
-    )?;
-    let eval_meta = synthesise(
-        &out.join("audio/eval"),
-        config.eval_clips,
-        config.seed.wrapping_add(1_000_003),
-        &synth_config,
-        config.progress,
-    )?;
-
-    stage(2, "encoding with the lightweight encoder");
     let encoder_config = LiteConfig::default();
     let front_end = AudioFrontEnd::<B::InnerBackend>::new(
         Box::new(LiteEncoder::new(encoder_config.clone()).map_err(LlarkError::from)?),
@@ -150,37 +161,101 @@ pub fn run<B: AutodiffBackend>(
         device,
     )?;
     let width = front_end.encoder().width();
-    let train_audio = encode_all(
-        &front_end,
-        &out.join("audio/train"),
-        &train_meta,
-        config.progress,
-    )?
-    .into_iter()
-    .map(|tensor| Frames::from_tensor(tensor).map_err(LlarkError::from))
-    .collect::<std::result::Result<Vec<_>, _>>()?;
-    let held_out: Vec<HeldOut<B::InnerBackend>> = encode_all(
-        &front_end,
-        &out.join("audio/eval"),
-        &eval_meta,
-        config.progress,
-    )?
-    .into_iter()
-    .zip(eval_meta)
-    .map(|(encodings, meta)| HeldOut { meta, encodings })
-    .collect();
+
+    stage(1, "rendering and encoding training music");
+    let training = Variation {
+        fixed_seconds: config.clip_seconds,
+        augment: true,
+    };
+    let train_pieces = corpus.as_ref().map_or(0, |c| c.split(false).count());
+    let total = config.train_clips + train_pieces * config.corpus_variants;
+    let progress = bar(total, config.progress, "training music");
+    let mut train_set: Vec<Encoded<B::InnerBackend>> = Vec::with_capacity(total);
+    let mut keep = |clip| {
+        train_set.push(encode(&front_end, clip)?);
+        progress.inc(1);
+        Ok(())
+    };
+    composed(config.train_clips, config.seed, &fonts, training, &mut keep)?;
+    if let Some(corpus) = &corpus {
+        from_corpus(
+            corpus,
+            false,
+            config.corpus_variants,
+            config.seed,
+            &fonts,
+            training,
+            &mut keep,
+        )?;
+    }
+    progress.finish_and_clear();
+    let train_seconds: f64 = train_set.iter().map(|c| c.truth.duration).sum();
+    println!(
+        "  {} clips, {:.1} minutes of music",
+        train_set.len(),
+        train_seconds / 60.0
+    );
+
+    stage(2, "rendering and encoding held-out music");
+    let evaluation = Variation {
+        fixed_seconds: Some(config.clip_seconds.unwrap_or_else(llark_window_seconds)),
+        augment: false,
+    };
+    let composed_dir = out.join("audio/eval");
+    let mut composed_set = Vec::new();
+    composed(
+        config.eval_clips,
+        config.seed.wrapping_add(1_000_003),
+        &fonts,
+        evaluation,
+        |clip| {
+            write_clip(&composed_dir, &clip)?;
+            composed_set.push(encode(&front_end, clip)?);
+            Ok(())
+        },
+    )?;
+    let real_dir = out.join("audio/real");
+    let mut real_set = Vec::new();
+    if let Some(corpus) = &corpus {
+        from_corpus(
+            corpus,
+            true,
+            config.real_variants,
+            config.seed.wrapping_add(2_000_003),
+            &held_out_font,
+            evaluation,
+            |clip| {
+                write_clip(&real_dir, &clip)?;
+                real_set.push(encode(&front_end, clip)?);
+                Ok(())
+            },
+        )?;
+        write_clip_list(&real_dir, &real_set)?;
+    }
+    println!(
+        "  {} composed clips ({}), {} real-composition clips ({})",
+        composed_set.len(),
+        composed_dir.display(),
+        real_set.len(),
+        real_dir.display()
+    );
 
     stage(3, "generating instruction data");
-    let conversations = instructions(&train_meta, config.seed)?;
+    let metas: Vec<_> = train_set.iter().map(|c| &c.meta).collect();
+    let conversations = instructions(&metas, config.seed)?;
     let tokenizer = train_tokenizer(&conversations)?;
     let encoder_for_examples =
         ExampleEncoder::new(&tokenizer).with_masking(MaskingPolicy::AssistantOnly);
     let mut examples: Vec<TokenizedExample> = Vec::with_capacity(conversations.len());
     let mut audio = InMemoryAudio::new(width);
-    let by_id: std::collections::HashMap<&str, &Frames> = train_meta
+    let frames: Vec<Frames> = train_set
         .iter()
-        .map(|m| m.id.as_str())
-        .zip(&train_audio)
+        .map(|c| Frames::from_tensor(c.encodings.clone()).map_err(LlarkError::from))
+        .collect::<std::result::Result<_, _>>()?;
+    let by_id: std::collections::HashMap<&str, &Frames> = train_set
+        .iter()
+        .map(|c| c.id.as_str())
+        .zip(&frames)
         .collect();
     let mut stored = std::collections::HashSet::new();
     for (clip, turns) in &conversations {
@@ -199,7 +274,7 @@ pub fn run<B: AutodiffBackend>(
     println!(
         "  {} question/answer examples over {} clips, vocabulary of {} tokens",
         examples.len(),
-        train_meta.len(),
+        train_set.len(),
         tokenizer.vocab_size()
     );
 
@@ -274,41 +349,100 @@ pub fn run<B: AutodiffBackend>(
 
     stage(6, "evaluating on held-out clips");
     let pipeline = Pipeline::new(model, tokenizer)?
-        .with_generation(GenerationConfig::greedy(24))
+        .with_generation(GenerationConfig::greedy(48))
         .with_placement(AudioPlacement::Last);
-    let report = evaluate(&pipeline, &held_out, config.progress)?;
+    let answers_path = out.join("answers.jsonl");
+    let mut answers = String::new();
+    let composed_report = evaluate(
+        &pipeline,
+        "composed",
+        &composed_set,
+        config.progress,
+        &mut answers,
+    )?;
+    let real_report = if real_set.is_empty() {
+        None
+    } else {
+        Some(evaluate(
+            &pipeline,
+            "real",
+            &real_set,
+            config.progress,
+            &mut answers,
+        )?)
+    };
+    write_file(&answers_path, &answers)?;
+    let report = QuickstartReport {
+        composed: composed_report,
+        real: real_report,
+    };
     let eval_path = out.join("eval.json");
     let json = serde_json::to_string_pretty(&report).map_err(|source| JobError::Json {
         path: eval_path.clone(),
         source,
     })?;
     write_file(&eval_path, &json)?;
-    print_table(&report);
+    print_table(&report.composed);
+    if let Some(real) = &report.real {
+        print_table(real);
+    }
+    println!("  per-clip answers: {}", answers_path.display());
 
-    stage(7, "asking about a held-out clip");
-    if let Some(clip) = held_out.first() {
-        for question in [TEMPO_QUESTION, KEY_QUESTION, INSTRUMENT_QUESTION] {
+    stage(7, "asking about held-out clips");
+    let firsts = [
+        composed_set.first().map(|c| (c, &composed_dir)),
+        real_set.first().map(|c| (c, &real_dir)),
+    ];
+    for (clip, dir) in firsts.into_iter().flatten() {
+        println!("  {}:", clip.id);
+        for question in [
+            TEMPO_QUESTION,
+            KEY_QUESTION,
+            INSTRUMENT_QUESTION,
+            DESCRIBE_QUESTION,
+        ] {
             let answer = pipeline.ask(&clip.encodings, question, None)?;
             println!("  Q: {question}\n  A: {answer}");
         }
+        let t = &clip.truth;
         println!(
-            "  (truth: {} BPM, {}, {})",
-            clip.meta.tempo_bpm,
-            clip.meta.key,
-            clip.meta
-                .instruments
-                .iter()
-                .map(|i| i.name())
-                .collect::<Vec<_>>()
-                .join(", ")
+            "  (truth: {} BPM, {}, {}, {})",
+            t.tempo_bpm,
+            t.key,
+            t.time_signature,
+            t.instruments.join(", ")
         );
         println!(
             "  try: cargo run --release --example ask -- --model {} --audio {} \"{KEY_QUESTION}\"",
             model_dir.display(),
-            out.join("audio/eval").join(&clip.meta.audio).display()
+            dir.join(format!("{}.wav", clip.id)).display()
         );
     }
     Ok(report)
+}
+
+/// Writes `dir/clips.jsonl`: each clip's audio file and truth, the input of the baseline
+/// scripts in `tools/baselines/`.
+fn write_clip_list<B: burn::tensor::backend::Backend>(
+    dir: &Path,
+    clips: &[Encoded<B>],
+) -> Result<()> {
+    let mut text = String::new();
+    for clip in clips {
+        let line = serde_json::json!({
+            "id": clip.id,
+            "audio": format!("{}.wav", clip.id),
+            "key": clip.truth.key,
+            "tempo_bpm": clip.truth.tempo_bpm,
+            "time_signature": clip.truth.time_signature,
+            "instruments": clip.truth.instruments,
+            "source": clip.truth.source,
+            "soundfont": clip.truth.soundfont,
+        });
+        text.push_str(&line.to_string());
+        text.push('\n');
+    }
+    write_file(&dir.join("clips.jsonl"), &text)
 }
 
 fn stage(n: usize, what: &str) {

@@ -1,0 +1,307 @@
+//! The quickstart's music: composed pieces and real compositions from the shipped corpus,
+//! rendered through SoundFonts with augmentation, each with its ground truth.
+//!
+//! Training music is rendered with the training fonts only (TimGM6mb unless the user gives
+//! others); the real-music evaluation renders the held-out compositions with the held-out font
+//! (csound's GM bank), so it measures how the model does on instruments it never heard.
+
+use std::path::{Path, PathBuf};
+
+use llark::audio::augment::{add_noise, tilt};
+use llark::audio::{write_wav, Audio, WavFormat, LLARK_SAMPLE_RATE, LLARK_WINDOW_SAMPLES};
+use llark::data::instruct::ClipMetadata;
+use llark::midi::compose::{compose, ComposeConfig};
+use llark::midi::{
+    program_instrument, programs_of, Corpus, CorpusPiece, Performance, RenderOptions, SoundFont,
+    DRUM_CHANNEL,
+};
+use llark::music::{format_bpm, join_words, pace_word, Instrument, Key};
+use llark::LlarkError;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{JobError, Result};
+
+/// LLark's window in seconds (2^20 samples at 44.1 kHz, about 23.78 s).
+pub fn llark_window_seconds() -> f64 {
+    LLARK_WINDOW_SAMPLES as f64 / f64::from(LLARK_SAMPLE_RATE)
+}
+
+/// The shortest and longest training clip, in seconds.
+pub const CLIP_SECONDS: (f64, f64) = (5.0, 30.0);
+
+/// What a clip is, as the evaluation scores it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Truth {
+    /// `"Bb major"`.
+    pub key: String,
+    /// Tapped BPM.
+    pub tempo_bpm: f64,
+    /// `"3/4"`.
+    pub time_signature: String,
+    /// Listener names, sorted.
+    pub instruments: Vec<String>,
+    /// Where the clip comes from: `"composed"` or the corpus piece's id.
+    pub source: String,
+    /// The SoundFont it was rendered with.
+    pub soundfont: String,
+    /// Length in seconds.
+    pub duration: f64,
+}
+
+/// A rendered clip: its id, audio (peak-normalised), instruction metadata and truth.
+pub(super) struct Clip {
+    pub id: String,
+    pub audio: Audio,
+    pub meta: ClipMetadata,
+    pub truth: Truth,
+}
+
+/// How clips are varied.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Variation {
+    /// Clip lengths are drawn from [`CLIP_SECONDS`], a quarter of them LLark's window; `Some`:
+    /// this length.
+    pub fixed_seconds: Option<f64>,
+    /// Augment: instrument substitution, effects on or off, EQ tilt, noise.
+    pub augment: bool,
+}
+
+/// The SoundFonts given, loaded.
+pub(super) fn load_fonts(paths: &[PathBuf]) -> Result<Vec<SoundFont>> {
+    paths
+        .iter()
+        .map(|p| SoundFont::load(p).map_err(|e| JobError::Midi(Box::new(e))))
+        .collect()
+}
+
+fn draw_seconds(variation: Variation, rng: &mut ChaCha8Rng) -> f64 {
+    match variation.fixed_seconds {
+        Some(s) => s,
+        None if rng.random_bool(0.25) => llark_window_seconds(),
+        None => {
+            let (lo, hi) = CLIP_SECONDS;
+            (rng.random_range(lo..=hi) * 10.0).round() / 10.0
+        }
+    }
+}
+
+/// Swaps some channels' programs for others that a listener names differently within the
+/// same family (a violin part played by a viola or a harp), so instrument names are learnt
+/// from timbre rather than from the musical role.
+fn substitute_instruments(performance: &mut Performance, rng: &mut ChaCha8Rng) {
+    for slot in performance.programs.iter_mut() {
+        let Some(program) = *slot else { continue };
+        if !rng.random_bool(0.3) {
+            continue;
+        }
+        let Some(instrument) = program_instrument(program) else {
+            continue;
+        };
+        let family: Vec<u8> = Instrument::of_family(instrument.family())
+            .flat_map(programs_of)
+            .collect();
+        if !family.is_empty() {
+            *slot = Some(family[rng.random_range(0..family.len())]);
+        }
+    }
+}
+
+/// The instruments a listener hears in a performance: each sounding channel's program name.
+fn heard(performance: &Performance) -> Vec<String> {
+    let mut names: Vec<Instrument> = performance
+        .active_channels()
+        .into_iter()
+        .filter_map(|c| {
+            if c == DRUM_CHANNEL {
+                Some(Instrument::Drums)
+            } else {
+                performance.programs[usize::from(c)].and_then(program_instrument)
+            }
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names.iter().map(|i| i.name().to_owned()).collect()
+}
+
+/// Renders with `font`, then (when augmenting) tilts the spectrum and adds noise; normalised.
+fn render(
+    font: &SoundFont,
+    performance: &Performance,
+    augment: bool,
+    rng: &mut ChaCha8Rng,
+) -> Result<Audio> {
+    let midi = |e| JobError::Midi(Box::new(e));
+    let options = RenderOptions {
+        effects: !augment || rng.random_bool(0.7),
+        ..RenderOptions::default()
+    };
+    let mut audio = font.render(performance, &options).map_err(midi)?;
+    if augment {
+        let db = rng.random_range(-9.0..=9.0);
+        audio = tilt(&audio, db).map_err(LlarkError::from)?;
+        if rng.random_bool(0.3) {
+            let snr = rng.random_range(20.0..=45.0);
+            audio = add_noise(&audio, snr, rng.random()).map_err(LlarkError::from)?;
+        }
+    }
+    audio.peak_normalise().map_err(LlarkError::from)?;
+    Ok(audio)
+}
+
+fn metadata(id: &str, truth: &Truth, style: Option<&str>, dynamics: Option<&str>) -> ClipMetadata {
+    let mut meta = ClipMetadata::new(id);
+    meta.audio = Some(format!("{id}.wav"));
+    meta.duration = Some(truth.duration);
+    meta.tempo = Some(truth.tempo_bpm);
+    meta.key = Some(truth.key.clone());
+    meta.time_signature = Some(truth.time_signature.clone());
+    meta.instruments = truth.instruments.clone();
+    meta.genres = style.map(|s| vec![s.to_owned()]).unwrap_or_default();
+    let bpm = format_bpm(truth.tempo_bpm).unwrap_or_else(|| truth.tempo_bpm.to_string());
+    let mut caption = format!(
+        "A {} {}piece in {} and {} time at {bpm} BPM, played on {}",
+        pace_word(truth.tempo_bpm),
+        style.map(|s| format!("{s} ")).unwrap_or_default(),
+        truth.key,
+        truth.time_signature,
+        join_words(&truth.instruments),
+    );
+    if let Some(dynamics) = dynamics {
+        caption.push_str(&format!("; {dynamics}"));
+    }
+    caption.push('.');
+    meta.caption = Some(caption);
+    meta
+}
+
+/// `count` composed clips from `seed`, rendered with `fonts` (drawn per clip).
+pub(super) fn composed(
+    count: usize,
+    seed: u64,
+    fonts: &[SoundFont],
+    variation: Variation,
+    mut on_clip: impl FnMut(Clip) -> Result<()>,
+) -> Result<()> {
+    for index in 0..count {
+        let clip_seed = seed.wrapping_mul(1_000_003).wrapping_add(index as u64);
+        let mut rng = ChaCha8Rng::seed_from_u64(clip_seed ^ 0x5eed);
+        let config = ComposeConfig {
+            duration: draw_seconds(variation, &mut rng),
+            ..ComposeConfig::default()
+        };
+        let piece = compose(clip_seed, &config).map_err(|e| JobError::Midi(Box::new(e)))?;
+        let mut performance = piece.performance;
+        if variation.augment {
+            substitute_instruments(&mut performance, &mut rng);
+        }
+        let font = &fonts[rng.random_range(0..fonts.len())];
+        let audio = render(font, &performance, variation.augment, &mut rng)?;
+        let truth = Truth {
+            key: piece.facts.key.clone(),
+            tempo_bpm: piece.facts.tempo_bpm,
+            time_signature: piece.facts.time_signature.clone(),
+            instruments: heard(&performance),
+            source: "composed".into(),
+            soundfont: font.name().to_owned(),
+            duration: config.duration,
+        };
+        let id = format!("composed-{index:05}");
+        let meta = metadata(
+            &id,
+            &truth,
+            Some(&piece.facts.style),
+            Some(&piece.facts.dynamics),
+        );
+        on_clip(Clip {
+            id,
+            audio,
+            meta,
+            truth,
+        })?;
+    }
+    Ok(())
+}
+
+/// `variants` clips of every piece of one split of the corpus: each transposed (-5 to +6
+/// semitones), played 0.8-1.25 times as fast (kept within 40-208 BPM), from its opening.
+pub(super) fn from_corpus(
+    corpus: &Corpus,
+    held_out: bool,
+    variants: usize,
+    seed: u64,
+    fonts: &[SoundFont],
+    variation: Variation,
+    mut on_clip: impl FnMut(Clip) -> Result<()>,
+) -> Result<()> {
+    let midi = |e| JobError::Midi(Box::new(e));
+    let pieces: Vec<&CorpusPiece> = corpus.split(held_out).collect();
+    for (index, piece) in pieces.iter().enumerate() {
+        let file = corpus.read(piece).map_err(midi)?;
+        let Some(key) = piece.parsed_key() else {
+            continue;
+        };
+        for variant in 0..variants {
+            let mut rng = ChaCha8Rng::seed_from_u64(
+                seed ^ (index as u64).wrapping_mul(7919) ^ (variant as u64) << 32,
+            );
+            let shift = rng.random_range(-5..=6);
+            let lo = (40.0 / piece.tempo_bpm).max(0.8);
+            let hi = (208.0 / piece.tempo_bpm).min(1.25);
+            let factor = if lo < hi {
+                rng.random_range(lo..=hi)
+            } else {
+                1.0
+            };
+            let tempo = (piece.tempo_bpm * factor * 10.0).round() / 10.0;
+            let factor = tempo / piece.tempo_bpm;
+            let seconds = draw_seconds(variation, &mut rng);
+            let mut performance = file
+                .performance
+                .transposed(shift)
+                .faster(factor)
+                .and_then(|p| p.window(0.0, seconds))
+                .map_err(midi)?;
+            if performance.notes.is_empty() {
+                continue;
+            }
+            if variation.augment {
+                substitute_instruments(&mut performance, &mut rng);
+            }
+            let font = &fonts[rng.random_range(0..fonts.len())];
+            let audio = render(font, &performance, variation.augment, &mut rng)?;
+            let transposed = Key::new(
+                (i32::from(key.tonic().index()) + shift).rem_euclid(12) as u8,
+                key.mode(),
+            );
+            let truth = Truth {
+                key: transposed.name(),
+                tempo_bpm: tempo,
+                time_signature: piece.meter.clone(),
+                instruments: heard(&performance),
+                source: piece.id.clone(),
+                soundfont: font.name().to_owned(),
+                duration: performance.duration,
+            };
+            let id = format!("{}-{variant}", piece.id);
+            let meta = metadata(&id, &truth, None, None);
+            on_clip(Clip {
+                id,
+                audio,
+                meta,
+                truth,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes a clip's audio as `dir/<id>.wav` (16-bit).
+pub(super) fn write_clip(dir: &Path, clip: &Clip) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).map_err(JobError::io(dir))?;
+    let path = dir.join(format!("{}.wav", clip.id));
+    write_wav(&path, &clip.audio, WavFormat::Pcm16).map_err(LlarkError::from)?;
+    Ok(path)
+}
