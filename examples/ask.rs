@@ -8,6 +8,11 @@
 //! The model directory holds `config.json`, `model.safetensors` and `tokenizer.json` (or give
 //! `--tokenizer`). Audio needs an encoder: `--encoder DIR`, or the `encoder/` folder inside the
 //! model directory when there is one. `--encoding` takes stored, already pooled encodings instead.
+//!
+//! Audio of any length works: audio longer than the model was trained on (`max_audio_seconds`
+//! in its `config.json`) is answered window by window and the answers combined (key by vote,
+//! tempo by median, instruments by majority; see `llark::track`), each window's answer shown on
+//! standard error.
 
 mod common;
 
@@ -117,8 +122,20 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 .into());
             }
             pipeline = pipeline.with_encoder(load_encoder::<B>(&encoder_dir, &device)?)?;
+            let whole = llark::audio::load(path)?;
+            if let Some(limit) = pipeline
+                .max_audio_seconds()
+                .filter(|limit| whole.duration_seconds() > *limit)
+            {
+                eprintln!(
+                    "{} lasts {:.1} s, longer than the {limit:.1} s the model was trained on: answering window by window",
+                    path.display(),
+                    whole.duration_seconds()
+                );
+                return ask_track(&pipeline, &whole, &args);
+            }
             eprintln!("encoding {}", path.display());
-            pipeline.encode_file(path)?
+            pipeline.encode_audio(&whole)?
         }
         (None, Some(path)) => {
             let (values, shape) = read_encoding_file(path)?;
@@ -156,6 +173,44 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             eprint!("> ");
         }
         eprintln!();
+    }
+    Ok(())
+}
+
+/// Answers the question (and, with `--interactive`, every line read) about a long recording,
+/// window by window.
+fn ask_track(
+    pipeline: &llark::Pipeline<B>,
+    audio: &llark::audio::Audio,
+    args: &Args,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let answer = |question: &str| -> Result<(), LlarkError> {
+        let track = pipeline.ask_audio(audio, question)?;
+        for w in &track.windows {
+            eprintln!(
+                "  [{:.1}-{:.1} s] {}",
+                w.start_seconds,
+                w.start_seconds + w.duration_seconds,
+                w.answer
+            );
+        }
+        eprintln!("  ({:?})", track.combination);
+        println!("{}", track.text);
+        Ok(())
+    };
+    if let Some(question) = &args.question {
+        answer(question)?;
+    }
+    if args.interactive {
+        for line in std::io::stdin().lock().lines() {
+            let line = line.map_err(|source| LlarkError::Io {
+                path: "<stdin>".into(),
+                source,
+            })?;
+            if !line.trim().is_empty() {
+                answer(line.trim())?;
+            }
+        }
     }
     Ok(())
 }

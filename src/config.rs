@@ -31,6 +31,10 @@ pub struct LlarkConfig {
     /// pools encoder output to this rate unless told otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audio_pool_fps: Option<u32>,
+    /// The longest audio, in seconds, the model was trained on, when recorded; longer audio is
+    /// answered window by window and the answers combined ([`crate::Pipeline::ask_audio`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_audio_seconds: Option<f64>,
     /// Every other field of the file, kept as it was.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -85,6 +89,12 @@ impl LlarkConfig {
         }
         if self.mm_hidden_size == 0 {
             return Err(ConfigError::NoAudioWidth);
+        }
+        if let Some(seconds) = self
+            .max_audio_seconds
+            .filter(|s| !(s.is_finite() && *s > 0.0))
+        {
+            return Err(ConfigError::MaxAudioSeconds(seconds));
         }
         Ok(())
     }

@@ -42,6 +42,9 @@ pub enum ConfigError {
     /// `mm_hidden_size` is zero.
     #[error("mm_hidden_size must be positive")]
     NoAudioWidth,
+    /// `max_audio_seconds` is not a positive, finite number of seconds.
+    #[error("max_audio_seconds must be a positive number of seconds, not {0}")]
+    MaxAudioSeconds(f64),
 }
 
 /// Everything that can go wrong in the `llark` package; each variant names its input.

@@ -54,6 +54,7 @@ pub mod frontend;
 pub mod model;
 pub mod parity;
 pub mod pipeline;
+pub mod track;
 pub mod training;
 
 pub use config::LlarkConfig;
@@ -61,6 +62,7 @@ pub use error::{LlarkError, Result};
 pub use frontend::{AudioFrontEnd, EncodedWindow, WindowPlan};
 pub use model::Llark;
 pub use pipeline::{Answer, AnswerHooks, BatchHooks, Chat, Pipeline, RowTextSink};
+pub use track::{Combination, TrackAnswer, WindowAnswer};
 
 pub use llark_audio as audio;
 pub use llark_data as data;

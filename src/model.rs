@@ -155,6 +155,7 @@ impl<B: Backend> Llark<B> {
             audio_end_token_id: ids.audio_end,
             audio_patch_token_id: ids.audio_patch,
             audio_pool_fps: None,
+            max_audio_seconds: None,
             extra: serde_json::Map::from_iter([
                 ("model_type".to_string(), "llama".into()),
                 (
@@ -208,6 +209,20 @@ impl<B: Backend> Llark<B> {
     /// Records the pooled frames per second the model is trained on (saved in `config.json`).
     pub fn set_audio_pool_fps(&mut self, fps: Option<u32>) {
         self.config.audio_pool_fps = fps;
+    }
+
+    /// Records the longest audio the model was trained on, in seconds (saved with the model;
+    /// longer audio is answered window by window). A value that is not positive and finite is
+    /// refused.
+    pub fn set_max_audio_seconds(
+        &mut self,
+        seconds: Option<f64>,
+    ) -> std::result::Result<(), crate::error::ConfigError> {
+        if let Some(s) = seconds.filter(|s| !(s.is_finite() && *s > 0.0)) {
+            return Err(crate::error::ConfigError::MaxAudioSeconds(s));
+        }
+        self.config.max_audio_seconds = seconds;
+        Ok(())
     }
 
     /// The language model's configuration.

@@ -44,6 +44,7 @@ fn tiny_llark(seed: u64) -> Llark<B> {
         audio_end_token_id: END,
         audio_patch_token_id: PATCH,
         audio_pool_fps: None,
+        max_audio_seconds: None,
         extra: Default::default(),
     };
     // Seeded projector weights (burn's own initialisation draws from an unseeded generator).

@@ -49,6 +49,7 @@ pub fn llark_with(
         audio_end_token_id: AUDIO_END,
         audio_patch_token_id: AUDIO_PATCH,
         audio_pool_fps: None,
+        max_audio_seconds: None,
         extra: Default::default(),
     };
     let projector = config.projector().init(device);

@@ -248,6 +248,8 @@ pub struct ClipAnswer {
     pub question: String,
     /// The model's answer.
     pub answer: String,
+    /// Windows the answer was combined from (1: the clip fitted the model's input).
+    pub windows: usize,
     /// The reference label.
     pub reference: Reference,
 }
@@ -325,6 +327,13 @@ pub fn run_evaluation<B: Backend>(
     })
 }
 
+/// A clip as the model takes it: encodings, or a recording longer than the model was trained
+/// on, answered window by window.
+enum ClipInput<B: Backend> {
+    Encoded(Tensor<B, 2>),
+    Track(llark::audio::Audio),
+}
+
 /// The clip's audio as model input, then one answer per task.
 fn answer_clip<B: Backend>(
     pipeline: &Pipeline<B>,
@@ -333,21 +342,22 @@ fn answer_clip<B: Backend>(
     questions: &Questions,
 ) -> std::result::Result<Vec<(Task, ClipAnswer)>, LlarkError> {
     let clip = &planned.clip;
-    let audio: Tensor<B, 2> = match (&clip.audio, &clip.encoding) {
+    let input = match (&clip.audio, &clip.encoding) {
         (Some(path), _) => {
             let path = base.join(path);
-            match (clip.start, clip.duration) {
-                (None, None) => pipeline.encode_file(&path)?,
-                (start, duration) => {
-                    let front_end = pipeline.front_end().ok_or(LlarkError::NoEncoder)?;
-                    let audio = front_end.load_crop(&path, start.unwrap_or(0.0), duration)?;
-                    front_end.encode(&audio)?
-                }
+            let front_end = pipeline.front_end().ok_or(LlarkError::NoEncoder)?;
+            let audio = match (clip.start, clip.duration) {
+                (None, None) => front_end.load(&path)?,
+                (start, duration) => front_end.load_crop(&path, start.unwrap_or(0.0), duration)?,
+            };
+            match pipeline.max_audio_seconds() {
+                Some(limit) if audio.duration_seconds() > limit => ClipInput::Track(audio),
+                _ => ClipInput::Encoded(front_end.encode(&audio)?),
             }
         }
         (None, Some(path)) => {
             let (values, shape) = read_encoding_file(base.join(path))?;
-            pipeline.encodings(values, shape)?
+            ClipInput::Encoded(pipeline.encodings(values, shape)?)
         }
         (None, None) => return Err(LlarkError::NoEncoder),
     };
@@ -356,7 +366,13 @@ fn answer_clip<B: Backend>(
         .iter()
         .map(|(task, reference)| {
             let question = questions.for_task(*task);
-            let answer = pipeline.ask(&audio, &question, None)?;
+            let (answer, windows) = match &input {
+                ClipInput::Encoded(audio) => (pipeline.ask(audio, &question, None)?, 1),
+                ClipInput::Track(audio) => {
+                    let track = pipeline.ask_audio(audio, &question)?;
+                    (track.text, track.windows.len())
+                }
+            };
             let row = ClipAnswer {
                 id: clip.id.clone(),
                 line: planned.line,
@@ -364,6 +380,7 @@ fn answer_clip<B: Backend>(
                 dataset: task.dataset(),
                 question,
                 answer,
+                windows,
                 reference: reference.clone(),
             };
             Ok((*task, row))

@@ -125,6 +125,36 @@ fn a_tiny_quickstart_runs_end_to_end_and_its_model_answers() {
     let audio = pipeline.encode_file(&clip).unwrap();
     assert_eq!(audio.dims()[1], pipeline.model().config().mm_hidden_size);
     pipeline.ask(&audio, KEY_QUESTION, None).unwrap();
+
+    // A track longer than the trained clips (3 s) is answered window by window: 3 + 3 + 4 s
+    // (the 1 s remainder joins the last window), each window's answer kept.
+    assert_eq!(pipeline.max_audio_seconds(), Some(3.0));
+    let clip = llark::audio::load(&clip).unwrap();
+    let long: Vec<f32> = clip
+        .samples()
+        .iter()
+        .chain(clip.samples())
+        .chain(clip.samples())
+        .chain(&clip.samples()[..clip.len() / 3])
+        .copied()
+        .collect();
+    let long = llark::audio::Audio::new(long, clip.sample_rate()).unwrap();
+    let track = pipeline.ask_audio(&long, KEY_QUESTION).unwrap();
+    assert_eq!(track.windows.len(), 3, "{track:?}");
+    assert_ne!(track.combination, llark::Combination::Whole);
+    assert!(
+        (track.windows[2].duration_seconds - 4.0).abs() < 0.01,
+        "{track:?}"
+    );
+    assert!(
+        track.windows.iter().any(|w| w.answer == track.text)
+            || track.combination == llark::Combination::InstrumentMajority
+    );
+    let short = pipeline.ask_audio(&clip, KEY_QUESTION).unwrap();
+    assert_eq!(
+        (short.windows.len(), short.combination),
+        (1, llark::Combination::Whole)
+    );
 }
 
 #[test]

@@ -106,7 +106,7 @@ impl Default for QuickstartConfig {
             hidden_size: 128,
             layers: 2,
             heads: 4,
-            steps: 3600,
+            steps: 2000,
             batch_size: 16,
             learning_rate: 2e-3,
             progress: true,
@@ -335,6 +335,9 @@ pub fn run<B: AutodiffBackend>(
     }
     let mut model = trainer.into_model().valid();
     model.set_audio_pool_fps(Some(config.pool_fps));
+    model
+        .set_max_audio_seconds(Some(config.clip_seconds.unwrap_or(CLIP_SECONDS.1)))
+        .map_err(|e| JobError::Config(e.to_string()))?;
 
     stage(5, "saving the model");
     let model_dir = out.join("model");
