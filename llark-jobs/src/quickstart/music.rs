@@ -226,7 +226,7 @@ pub(super) fn composed(
 }
 
 /// `variants` clips of every piece of one split of the corpus: each transposed (-5 to +6
-/// semitones), played 0.8-1.25 times as fast (kept within 40-208 BPM), from its opening.
+/// semitones), played 0.8-1.25 times as fast (to a whole BPM within 40-208), from its opening.
 pub(super) fn from_corpus(
     corpus: &Corpus,
     held_out: bool,
@@ -255,7 +255,8 @@ pub(super) fn from_corpus(
             } else {
                 1.0
             };
-            let tempo = (piece.tempo_bpm * factor * 10.0).round() / 10.0;
+            // A whole number of BPM, as the composed pieces have: answers quote it exactly.
+            let tempo = (piece.tempo_bpm * factor).round().clamp(40.0, 208.0);
             let factor = tempo / piece.tempo_bpm;
             let seconds = draw_seconds(variation, &mut rng);
             let mut performance = file
