@@ -58,6 +58,26 @@ pub(super) struct Clip {
     pub truth: Truth,
 }
 
+impl Clip {
+    /// A clip with its instruction metadata built from the truth (and the style and dynamics
+    /// words, when known).
+    fn new(
+        id: String,
+        audio: Audio,
+        truth: Truth,
+        style: Option<&str>,
+        dynamics: Option<&str>,
+    ) -> Clip {
+        let meta = metadata(&id, &truth, style, dynamics);
+        Clip {
+            id,
+            audio,
+            meta,
+            truth,
+        }
+    }
+}
+
 /// How clips are varied.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Variation {
@@ -208,19 +228,13 @@ pub(super) fn composed(
             soundfont: font.name().to_owned(),
             duration: config.duration,
         };
-        let id = format!("composed-{index:05}");
-        let meta = metadata(
-            &id,
-            &truth,
+        on_clip(Clip::new(
+            format!("composed-{index:05}"),
+            audio,
+            truth,
             Some(&piece.facts.style),
             Some(&piece.facts.dynamics),
-        );
-        on_clip(Clip {
-            id,
-            audio,
-            meta,
-            truth,
-        })?;
+        ))?;
     }
     Ok(())
 }
@@ -286,14 +300,13 @@ pub(super) fn from_corpus(
                 soundfont: font.name().to_owned(),
                 duration: performance.duration,
             };
-            let id = format!("{}-{variant}", piece.id);
-            let meta = metadata(&id, &truth, None, None);
-            on_clip(Clip {
-                id,
+            on_clip(Clip::new(
+                format!("{}-{variant}", piece.id),
                 audio,
-                meta,
                 truth,
-            })?;
+                None,
+                None,
+            ))?;
         }
     }
     Ok(())

@@ -174,29 +174,17 @@ pub fn compose(seed: u64, config: &ComposeConfig) -> Result<Composition> {
     while phrase_index < phrases {
         let position = phrase_index % 4;
         let last = phrase_index + 1 == phrases;
+        // A phrase that ends the piece closes it; otherwise the A and return phrases ask.
+        let closing = if last {
+            Cadence::Authentic
+        } else {
+            Cadence::Half
+        };
         let (tonic, mode, cadence, level) = match position {
-            0 => (
-                home_tonic,
-                key.mode(),
-                if last {
-                    Cadence::Authentic
-                } else {
-                    Cadence::Half
-                },
-                home_level,
-            ),
+            0 => (home_tonic, key.mode(), closing, home_level),
             1 => (home_tonic, key.mode(), Cadence::Authentic, home_level),
             2 if !last => (away_tonic, away_mode, Cadence::Authentic, contrast_level),
-            _ => (
-                home_tonic,
-                key.mode(),
-                if last {
-                    Cadence::Authentic
-                } else {
-                    Cadence::Half
-                },
-                contrast_level,
-            ),
+            _ => (home_tonic, key.mode(), closing, contrast_level),
         };
         if position == 2 && !last {
             modulated = true;
