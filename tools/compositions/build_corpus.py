@@ -606,6 +606,12 @@ def process(sc, corpus_path, pid, title, group, style, composer, outdir, log):
             BACH.search(str(sc.metadata.composer if sc.metadata else "")):
         log(f"skip {pid}: Bach")
         return None
+    if style == "folk":
+        # dance tunes are played with their repeats (AABB)
+        try:
+            sc = sc.expandRepeats()
+        except Exception:  # noqa: BLE001
+            pass
     parts = list(sc.parts) if sc.parts else [sc]
     if len(parts) > 15:
         log(f"skip {pid}: {len(parts)} parts")
@@ -653,7 +659,7 @@ def process(sc, corpus_path, pid, title, group, style, composer, outdir, log):
     last_tick = write_midi(os.path.join(outdir, fname), meter_s, quarter_bpm, all_notes,
                            programs, cut, pid, title)
     dur = last_tick / TPB * sec_per_ql
-    if dur < 10:
+    if dur < 15:
         log(f"skip {pid}: only {dur:.1f} s")
         os.remove(os.path.join(outdir, fname))
         return None
