@@ -117,3 +117,30 @@ impl LlarkConfig {
         )
     }
 }
+
+/// Refuses a `max_audio_seconds` that is not a positive, finite number of seconds.
+pub(crate) fn check_max_audio_seconds(
+    seconds: Option<f64>,
+) -> std::result::Result<(), ConfigError> {
+    match seconds.filter(|s| !(s.is_finite() && *s > 0.0)) {
+        Some(bad) => Err(ConfigError::MaxAudioSeconds(bad)),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_audio_seconds_must_be_positive_and_finite() {
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert!(matches!(
+                check_max_audio_seconds(Some(bad)),
+                Err(ConfigError::MaxAudioSeconds(_))
+            ));
+        }
+        assert!(check_max_audio_seconds(Some(30.0)).is_ok());
+        assert!(check_max_audio_seconds(None).is_ok());
+    }
+}

@@ -215,11 +215,22 @@ impl<B: Backend> AudioFrontEnd<B> {
         audio: &Audio,
         plan: &WindowPlan,
     ) -> Result<Vec<EncodedWindow<B>>> {
+        self.encode_ranges(audio, plan.ranges(audio.len(), audio.sample_rate()))
+    }
+
+    /// Encodes the given sample ranges of audio at the encoder's rate, one window each (ranges
+    /// past the end are cut to it).
+    pub fn encode_ranges(
+        &self,
+        audio: &Audio,
+        ranges: Vec<std::ops::Range<usize>>,
+    ) -> Result<Vec<EncodedWindow<B>>> {
         let rate = audio.sample_rate();
-        plan.ranges(audio.len(), rate)
+        ranges
             .into_iter()
             .enumerate()
             .map(|(index, range)| {
+                let range = range.start.min(audio.len())..range.end.min(audio.len());
                 let start_seconds = range.start as f64 / f64::from(rate);
                 let duration_seconds = range.len() as f64 / f64::from(rate);
                 Ok(EncodedWindow {

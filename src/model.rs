@@ -218,9 +218,7 @@ impl<B: Backend> Llark<B> {
         &mut self,
         seconds: Option<f64>,
     ) -> std::result::Result<(), crate::error::ConfigError> {
-        if let Some(s) = seconds.filter(|s| !(s.is_finite() && *s > 0.0)) {
-            return Err(crate::error::ConfigError::MaxAudioSeconds(s));
-        }
+        crate::config::check_max_audio_seconds(seconds)?;
         self.config.max_audio_seconds = seconds;
         Ok(())
     }

@@ -21,7 +21,7 @@ use std::path::Path;
 use burn::tensor::backend::Backend;
 use llark_audio::Audio;
 use llark_eval::{parse_key, parse_tempo};
-use llark_music::{join_words, Instrument, InstrumentFamily};
+use llark_music::{join_words, Instrument};
 use serde::Serialize;
 
 use crate::error::{LlarkError, Result};
@@ -88,16 +88,6 @@ pub fn track_windows(
     Ok(ranges)
 }
 
-fn vocabulary() -> Vec<Instrument> {
-    use InstrumentFamily::*;
-    [
-        Keyboard, Guitar, Bass, Strings, Voice, Brass, Woodwind, Percussion, Synth,
-    ]
-    .into_iter()
-    .flat_map(Instrument::of_family)
-    .collect()
-}
-
 /// The instruments an answer names (whole words, longest names first so that "electric
 /// piano" is not also "piano").
 fn named_instruments(answer: &str, vocabulary: &[Instrument]) -> Vec<Instrument> {
@@ -135,7 +125,12 @@ pub fn combine_answers(windows: &[WindowAnswer]) -> (String, Combination) {
     if keys.iter().flatten().count() >= half {
         let mut best: Option<(f64, &String)> = None;
         for key in keys.iter().flatten() {
-            let weight = weight_of(&|w| parse_key(&w.answer).as_ref() == Some(key));
+            let weight: f64 = windows
+                .iter()
+                .zip(&keys)
+                .filter(|(_, k)| k.as_ref() == Some(key))
+                .map(|(w, _)| w.duration_seconds)
+                .sum();
             if best.is_none_or(|(b, _)| weight > b) {
                 best = Some((weight, key));
             }
@@ -170,7 +165,7 @@ pub fn combine_answers(windows: &[WindowAnswer]) -> (String, Combination) {
         return (windows[index].answer.clone(), Combination::TempoMedian);
     }
     // Instruments.
-    let vocabulary = vocabulary();
+    let vocabulary: Vec<Instrument> = Instrument::all().collect();
     let named: Vec<Vec<Instrument>> = windows
         .iter()
         .map(|w| named_instruments(&w.answer, &vocabulary))
@@ -236,13 +231,11 @@ impl<B: Backend> Pipeline<B> {
             _ => std::iter::once(0..prepared.len()).collect(),
         };
         let mut windows = Vec::with_capacity(ranges.len());
-        for range in &ranges {
-            let window = Audio::new(prepared.samples()[range.clone()].to_vec(), rate)?;
-            let encodings = front_end.encode(&window)?;
+        for window in front_end.encode_ranges(&prepared, ranges)? {
             windows.push(WindowAnswer {
-                start_seconds: range.start as f64 / f64::from(rate),
-                duration_seconds: range.len() as f64 / f64::from(rate),
-                answer: self.ask(&encodings, question, None)?,
+                start_seconds: window.start_seconds,
+                duration_seconds: window.duration_seconds,
+                answer: self.ask(&window.encodings, question, None)?,
             });
         }
         let (text, combination) = if windows.len() == 1 {

@@ -1,5 +1,7 @@
 //! A performance: timed notes on the sixteen MIDI channels and each channel's program.
 
+use llark_music::Instrument;
+
 use crate::error::{MidiError, Result};
 
 /// The MIDI channel General MIDI reserves for drums (channel 10, index 9).
@@ -95,6 +97,23 @@ impl Performance {
         (0..CHANNELS as u8)
             .filter(|&c| used[usize::from(c)])
             .collect()
+    }
+
+    /// The instruments a listener hears: each sounding channel's program by its listener name
+    /// ([`crate::program_instrument`]; sound effects have none), and drums for the drum
+    /// channel; in vocabulary order, without duplicates.
+    pub fn instruments(&self) -> Vec<Instrument> {
+        let mut heard: Vec<Instrument> = self
+            .active_channels()
+            .into_iter()
+            .filter_map(|c| match c {
+                DRUM_CHANNEL => Some(Instrument::Drums),
+                _ => self.programs[usize::from(c)].and_then(crate::gm::program_instrument),
+            })
+            .collect();
+        heard.sort();
+        heard.dedup();
+        heard
     }
 
     /// Every pitched note moved by `semitones` (drums unchanged). Notes pushed outside the MIDI
@@ -214,6 +233,15 @@ mod tests {
         assert_eq!((w.notes[1].start, w.notes[1].end), (0.5, 1.0));
         assert_eq!(w.duration, 1.0);
         w.validate().unwrap();
+    }
+
+    #[test]
+    fn instruments_are_the_sounding_channels() {
+        let mut p = sample();
+        p.programs[3] = Some(42); // a cello that never plays
+        assert_eq!(p.instruments(), vec![Instrument::Piano, Instrument::Drums]);
+        p.programs[0] = Some(122); // a sound effect has no name
+        assert_eq!(p.instruments(), vec![Instrument::Drums]);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! first program change (program 0, piano, when there is none). Formats 0 and 1 are read, with
 //! metrical or SMPTE timing; format 2 (independent sequences) is refused.
 
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 
 use midly::num::{u15, u24, u28, u4, u7};
@@ -95,8 +96,9 @@ pub fn parse_midi(data: &[u8], origin: &str) -> Result<MidiFile> {
     let mut time_signatures = Vec::new();
     for track in &smf.tracks {
         let mut tick: u64 = 0;
-        // Held notes per (channel, key): onset seconds and velocity, oldest first.
-        let mut held: Vec<Vec<(f64, u8)>> = vec![Vec::new(); CHANNELS * 128];
+        // Held notes per (channel, key): onset seconds and velocity, oldest first (a map, so
+        // that a file of many empty tracks costs nothing per track).
+        let mut held: HashMap<(u8, u8), VecDeque<(f64, u8)>> = HashMap::new();
         for event in track {
             tick += u64::from(event.delta.as_int());
             let now = clock.seconds(tick);
@@ -116,14 +118,15 @@ pub fn parse_midi(data: &[u8], origin: &str) -> Result<MidiFile> {
                             }
                         }
                         MidiMessage::NoteOn { key, vel } if vel.as_int() > 0 => {
-                            held[usize::from(channel) * 128 + usize::from(key.as_int())]
-                                .push((now, vel.as_int()));
+                            held.entry((channel, key.as_int()))
+                                .or_default()
+                                .push_back((now, vel.as_int()));
                         }
                         MidiMessage::NoteOn { key, .. } | MidiMessage::NoteOff { key, .. } => {
-                            let slot =
-                                &mut held[usize::from(channel) * 128 + usize::from(key.as_int())];
-                            if !slot.is_empty() {
-                                let (start, velocity) = slot.remove(0);
+                            let onset = held
+                                .get_mut(&(channel, key.as_int()))
+                                .and_then(VecDeque::pop_front);
+                            if let Some((start, velocity)) = onset {
                                 push_note(&mut notes, channel, key.as_int(), velocity, start, now)
                                     .map_err(&fail)?;
                             }
@@ -144,9 +147,11 @@ pub fn parse_midi(data: &[u8], origin: &str) -> Result<MidiFile> {
             }
         }
         let end = clock.seconds(tick);
-        for (index, slot) in held.iter().enumerate() {
-            for &(start, velocity) in slot {
-                let (channel, key) = ((index / 128) as u8, (index % 128) as u8);
+        // Notes still held end with their track, in a fixed order.
+        let mut open: Vec<_> = held.into_iter().collect();
+        open.sort_by_key(|entry| entry.0);
+        for ((channel, key), onsets) in open {
+            for (start, velocity) in onsets {
                 push_note(&mut notes, channel, key, velocity, start, end).map_err(&fail)?;
             }
         }

@@ -274,6 +274,11 @@ impl Instrument {
             .map(|(i, ..)| *i)
     }
 
+    /// Every instrument, in vocabulary order.
+    pub fn all() -> impl Iterator<Item = Instrument> {
+        TABLE.iter().map(|(i, ..)| *i)
+    }
+
     /// The instruments of `family`, in vocabulary order.
     pub fn of_family(family: InstrumentFamily) -> impl Iterator<Item = Instrument> {
         TABLE
@@ -307,6 +312,28 @@ impl<'de> Deserialize<'de> for Instrument {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_lists_every_family_s_instruments_once() {
+        let all: Vec<Instrument> = Instrument::all().collect();
+        assert_eq!(all.len(), 37);
+        let by_family: usize = [
+            InstrumentFamily::Keyboard,
+            InstrumentFamily::Guitar,
+            InstrumentFamily::Bass,
+            InstrumentFamily::Strings,
+            InstrumentFamily::Voice,
+            InstrumentFamily::Brass,
+            InstrumentFamily::Woodwind,
+            InstrumentFamily::Percussion,
+            InstrumentFamily::Synth,
+        ]
+        .into_iter()
+        .map(|f| Instrument::of_family(f).count())
+        .sum();
+        assert_eq!(by_family, all.len());
+        assert!(all.windows(2).all(|w| w[0] < w[1]));
+    }
 
     #[test]
     fn table_is_in_declaration_order_and_names_are_unique() {

@@ -19,11 +19,16 @@ pub(super) struct Encoded<B: Backend> {
     pub encodings: Tensor<B, 2>,
 }
 
-/// Runs a rendered clip through the front end (already at the encoder's rate and normalised).
+/// Runs a rendered clip (peak-normalised already) through the front end, resampling it only
+/// when the encoder takes another rate.
 pub(super) fn encode<B: Backend>(front_end: &AudioFrontEnd<B>, clip: Clip) -> Result<Encoded<B>> {
-    let audio = front_end.prepare(&clip.audio)?;
+    let encodings = if clip.audio.sample_rate() == front_end.encoder().sample_rate() {
+        front_end.encode(&clip.audio)?
+    } else {
+        front_end.encode(&front_end.prepare(&clip.audio)?)?
+    };
     Ok(Encoded {
-        encodings: front_end.encode(&audio)?,
+        encodings,
         id: clip.id,
         meta: clip.meta,
         truth: clip.truth,

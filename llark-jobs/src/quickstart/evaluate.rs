@@ -8,7 +8,7 @@ use llark::eval::{
     judge_key_answer, musicnet_counts_with_vocabulary, parse_tempo, tempo_accuracy, Acc,
     InstrumentF1Mode, TempoFormula,
 };
-use llark::music::{Instrument, InstrumentFamily};
+use llark::music::Instrument;
 use llark::Pipeline;
 use serde::{Deserialize, Serialize};
 
@@ -34,18 +34,6 @@ pub struct SetReport {
     pub key_mirex: f64,
     /// Micro-averaged instrument F1 (LLark's corrected mode) over the instrument vocabulary.
     pub instrument_f1: f64,
-}
-
-/// Every instrument name of the vocabulary.
-fn vocabulary() -> BTreeSet<String> {
-    use InstrumentFamily::*;
-    [
-        Keyboard, Guitar, Bass, Strings, Voice, Brass, Woodwind, Percussion, Synth,
-    ]
-    .into_iter()
-    .flat_map(Instrument::of_family)
-    .map(|i| i.name().to_owned())
-    .collect()
 }
 
 /// Asks the three evaluation questions about every clip, scores the answers, and appends one
@@ -93,7 +81,7 @@ pub(super) fn evaluate<B: Backend>(
     }
     bar.finish_and_clear();
     let n = clips.len().max(1) as f64;
-    let vocabulary = vocabulary();
+    let vocabulary: BTreeSet<String> = Instrument::all().map(|i| i.name().to_owned()).collect();
     let rows: Vec<(&str, &[String])> = instrument_rows
         .iter()
         .map(|(answer, truth)| (answer.as_str(), truth.as_slice()))

@@ -208,11 +208,7 @@ pub fn run<B: AutodiffBackend>(
         config.seed.wrapping_add(1_000_003),
         &fonts,
         evaluation,
-        |clip| {
-            write_clip(&composed_dir, &clip)?;
-            composed_set.push(encode(&front_end, clip)?);
-            Ok(())
-        },
+        written_and_encoded(&composed_dir, &front_end, &mut composed_set),
     )?;
     let real_dir = out.join("audio/real");
     let mut real_set = Vec::new();
@@ -224,11 +220,7 @@ pub fn run<B: AutodiffBackend>(
             config.seed.wrapping_add(2_000_003),
             &held_out_font,
             evaluation,
-            |clip| {
-                write_clip(&real_dir, &clip)?;
-                real_set.push(encode(&front_end, clip)?);
-                Ok(())
-            },
+            written_and_encoded(&real_dir, &front_end, &mut real_set),
         )?;
         write_clip_list(&real_dir, &real_set)?;
     }
@@ -422,6 +414,20 @@ pub fn run<B: AutodiffBackend>(
         );
     }
     Ok(report)
+}
+
+/// A clip sink for held-out sets: each clip's WAV goes to `dir` (for `ask` and the baselines)
+/// and its encodings into `set`.
+fn written_and_encoded<'a, B: burn::tensor::backend::Backend>(
+    dir: &'a Path,
+    front_end: &'a AudioFrontEnd<B>,
+    set: &'a mut Vec<Encoded<B>>,
+) -> impl FnMut(music::Clip) -> Result<()> + 'a {
+    move |clip| {
+        write_clip(dir, &clip)?;
+        set.push(encode(front_end, clip)?);
+        Ok(())
+    }
 }
 
 /// Writes `dir/clips.jsonl`: each clip's audio file and truth, the input of the baseline

@@ -13,7 +13,6 @@ use llark::data::instruct::ClipMetadata;
 use llark::midi::compose::{compose, ComposeConfig};
 use llark::midi::{
     program_instrument, programs_of, Corpus, CorpusPiece, Performance, RenderOptions, SoundFont,
-    DRUM_CHANNEL,
 };
 use llark::music::{format_bpm, join_words, pace_word, Instrument, Key};
 use llark::LlarkError;
@@ -128,22 +127,13 @@ fn substitute_instruments(performance: &mut Performance, rng: &mut ChaCha8Rng) {
     }
 }
 
-/// The instruments a listener hears in a performance: each sounding channel's program name.
+/// The instruments a listener hears in a performance, by name.
 fn heard(performance: &Performance) -> Vec<String> {
-    let mut names: Vec<Instrument> = performance
-        .active_channels()
-        .into_iter()
-        .filter_map(|c| {
-            if c == DRUM_CHANNEL {
-                Some(Instrument::Drums)
-            } else {
-                performance.programs[usize::from(c)].and_then(program_instrument)
-            }
-        })
-        .collect();
-    names.sort();
-    names.dedup();
-    names.iter().map(|i| i.name().to_owned()).collect()
+    performance
+        .instruments()
+        .iter()
+        .map(|i| i.name().to_owned())
+        .collect()
 }
 
 /// Renders with `font`, then (when augmenting) tilts the spectrum and adds noise; normalised.

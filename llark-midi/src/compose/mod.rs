@@ -265,7 +265,6 @@ pub fn compose(seed: u64, config: &ComposeConfig) -> Result<Composition> {
     let mut programs = [None; CHANNELS];
     let mut notes = Vec::new();
     let mut channel = 0u8;
-    let mut instruments = Vec::new();
     for (program, part) in parts {
         let part_channel = match program {
             None => DRUM_CHANNEL,
@@ -275,12 +274,8 @@ pub fn compose(seed: u64, config: &ComposeConfig) -> Result<Composition> {
                 c
             }
         };
-        match program {
-            Some(p) => {
-                programs[usize::from(part_channel)] = Some(p);
-                instruments.extend(crate::gm::program_instrument(p));
-            }
-            None => instruments.push(llark_music::Instrument::Drums),
+        if let Some(p) = program {
+            programs[usize::from(part_channel)] = Some(p);
         }
         for n in part {
             let start = n.start * beat_seconds;
@@ -296,8 +291,6 @@ pub fn compose(seed: u64, config: &ComposeConfig) -> Result<Composition> {
             }
         }
     }
-    instruments.sort();
-    instruments.dedup();
     let performance = Performance {
         notes,
         programs,
@@ -314,7 +307,7 @@ pub fn compose(seed: u64, config: &ComposeConfig) -> Result<Composition> {
         tempo,
         metre: metre_sig,
         style: ensemble.style,
-        instruments,
+        instruments: performance.instruments(),
         slots: &slots,
         beat_seconds,
         beats_per_bar: metre.beats_per_bar,
