@@ -4,10 +4,14 @@
 //!
 //! ```text
 //! cargo run --release -p llark-encoder --example lite_synth_eval -- [COUNT] [SEED] [CSV]
+//! cargo run --release -p llark-encoder --example lite_synth_eval -- CLIPS.jsonl
 //! ```
 //!
-//! Prints tempo ACC1 / ACC2 (4 % tolerance; ACC2 also accepts 2×, ½×, 3×, ⅓×), the share of exact
-//! keys, the MIREX key score and the encoding speed. With `CSV`, also writes one line per clip:
+//! Prints tempo ACC1 / ACC2 (4 % tolerance; ACC2 also accepts 2×, ½×, 3×, ⅓×) of the tempogram and
+//! of the tempo-salience block, the share of exact keys, the MIREX key score and the encoding
+//! speed. Given a `.jsonl` file instead (one clip a line with `"audio"`, a WAV path relative to
+//! the file, and `"tempo_bpm"`, as the quickstart's `audio/real/clips.jsonl`), reads those clips
+//! and prints the tempo figures only. With `CSV`, also writes one line per clip:
 //! tempo, key index (0..12 major, 12..24 minor), instruments joined by `|`, then the clip-mean
 //! frame (the input of `tools/reference/lite_probe.py`).
 
@@ -54,15 +58,77 @@ fn argmax(mean: &[f64], range: std::ops::Range<usize>) -> usize {
         .unwrap_or(0)
 }
 
+/// Tempo hits of one clip-mean frame: (tempogram ACC1, ACC2, salience ACC1, ACC2).
+fn tempo_hits(mean: &[f64], encoder: &LiteEncoder, tempo: f64) -> [usize; 4] {
+    let (layout, bpm) = (encoder.layout(), encoder.config().tempo_bin_bpm());
+    let score = |range: std::ops::Range<usize>| {
+        if range.is_empty() {
+            return [0, 0];
+        }
+        let found = bpm[argmax(mean, range)];
+        let near = |t: f64| (found - t).abs() <= 0.04 * t;
+        let octave = [1.0, 2.0, 0.5, 3.0, 1.0 / 3.0]
+            .iter()
+            .any(|m| near(tempo * m));
+        [usize::from(near(tempo)), usize::from(octave)]
+    };
+    let [a, b] = score(layout.tempo.clone());
+    let [c, d] = score(layout.tempo_salience.clone());
+    [a, b, c, d]
+}
+
+/// The tempo figures of summed [`tempo_hits`] over `count` clips.
+fn tempo_summary(hits: &[usize; 4], count: usize) -> String {
+    let share = |h: usize| h as f64 / count.max(1) as f64;
+    format!(
+        "tempogram ACC1 {:.3} ACC2 {:.3} | salience ACC1 {:.3} ACC2 {:.3}",
+        share(hits[0]),
+        share(hits[1]),
+        share(hits[2]),
+        share(hits[3])
+    )
+}
+
+/// Reads the clips of a `clips.jsonl` file and prints the tempo figures.
+fn clips_eval(
+    path: &std::path::Path,
+    encoder: &LiteEncoder,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let mut hits = [0usize; 4];
+    let mut count = 0usize;
+    for line in std::fs::read_to_string(path)?
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+    {
+        let clip: serde_json::Value = serde_json::from_str(line)?;
+        let audio = clip["audio"].as_str().ok_or("a clip lacks \"audio\"")?;
+        let tempo = clip["tempo_bpm"]
+            .as_f64()
+            .ok_or("a clip lacks \"tempo_bpm\"")?;
+        let audio = llark_audio::load_resampled(dir.join(audio), encoder.config().sample_rate)?;
+        let frames = encoder.encode_frames(audio.samples(), audio.sample_rate())?;
+        let found = tempo_hits(&clip_mean(&frames), encoder, tempo);
+        hits.iter_mut().zip(found).for_each(|(h, f)| *h += f);
+        count += 1;
+    }
+    println!("{count} clips: {}", tempo_summary(&hits, count));
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let encoder = LiteEncoder::new(LiteConfig::default())?;
+    if let Some(clips) = std::env::args().nth(1).filter(|a| a.ends_with(".jsonl")) {
+        return clips_eval(std::path::Path::new(&clips), &encoder);
+    }
     let mut args = std::env::args().skip(1);
     let count: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(100);
     let seed: u64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(0);
     let mut csv = args.next().map(std::fs::File::create).transpose()?;
-    let encoder = LiteEncoder::new(LiteConfig::default())?;
-    let (layout, bpm) = (encoder.layout().clone(), encoder.config().tempo_bin_bpm());
+    let layout = encoder.layout().clone();
     let config = SynthConfig::default();
-    let (mut acc1, mut acc2, mut exact, mut score) = (0usize, 0usize, 0usize, 0.0);
+    let mut hits = [0usize; 4];
+    let (mut exact, mut score) = (0usize, 0.0);
     let (mut audio_seconds, mut encode_seconds) = (0.0, 0.0);
     for clip_seed in clip_seeds(seed, count) {
         let piece = generate(clip_seed, &config)?;
@@ -72,14 +138,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         audio_seconds += piece.metadata.duration;
         let tempo = piece.metadata.tempo_bpm;
         let mean = clip_mean(&frames);
-        let found = bpm[argmax(&mean, layout.tempo.clone())];
-        let near = |t: f64| (found - t).abs() <= 0.04 * t;
-        acc1 += usize::from(near(tempo));
-        acc2 += usize::from(
-            [1.0, 2.0, 0.5, 3.0, 1.0 / 3.0]
-                .iter()
-                .any(|m| near(tempo * m)),
-        );
+        let found = tempo_hits(&mean, &encoder, tempo);
+        hits.iter_mut().zip(found).for_each(|(h, f)| *h += f);
         let key = piece.metadata.parsed_key().ok_or("unparsable key")?;
         let truth = usize::from(key.tonic()) + if key.mode() == Mode::Minor { 12 } else { 0 };
         let estimate = argmax(&mean, layout.key_correlation.clone());
@@ -103,9 +163,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let n = count.max(1) as f64;
     println!(
-        "{count} clips (seed {seed}): tempo ACC1 {:.3} ACC2 {:.3} | key exact {:.3} MIREX {:.3} | {:.0} s of audio encoded per second",
-        acc1 as f64 / n,
-        acc2 as f64 / n,
+        "{count} clips (seed {seed}): {} | key exact {:.3} MIREX {:.3} | {:.0} s of audio encoded per second",
+        tempo_summary(&hits, count),
         exact as f64 / n,
         score / n,
         audio_seconds / encode_seconds.max(1e-9),

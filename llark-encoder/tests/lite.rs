@@ -93,7 +93,7 @@ fn frame_counts_and_width_follow_the_length() {
     let enc = encoder();
     let layout = enc.layout().clone();
     assert_eq!(enc.width(), layout.width);
-    assert_eq!(layout.width, 12 + 24 + 24 + 72 + 32 + 13 + 7);
+    assert_eq!(layout.width, 12 + 24 + 24 + 72 + 72 + 30 + 32 + 13 + 7);
     assert_eq!(enc.frame_rate(), 44_100.0 / 4096.0);
     assert_eq!(enc.sample_rate(), SR);
     assert_eq!(enc.max_input_samples(), None);
@@ -156,7 +156,80 @@ fn click_track_tempo_is_the_tempogram_peak() {
             .iter()
             .any(|t| (found - t).abs() / t <= 0.03);
         assert!(close, "{tempo} BPM: tempogram peak at {found:.1} BPM");
+        // The clip-level estimate names the beat, or half or twice it (a click track has no
+        // grouping to tell them apart; the prior leans to 100 BPM).
+        let salience = mean_block(&frames, enc.layout().tempo_salience.clone());
+        let estimate = bpm[argmax(&salience)];
+        let octave = [tempo, tempo * 2.0, tempo / 2.0]
+            .iter()
+            .any(|t| (estimate - t).abs() / t <= 0.03);
+        assert!(octave, "{tempo} BPM: salience peak at {estimate:.1} BPM");
+        // The digits block spells that estimate in whole BPM, one digit per group of ten.
+        let digits = &frames.row(0)[enc.layout().tempo_digits.clone()];
+        let spelt: Vec<usize> = digits
+            .chunks(10)
+            .map(|group| {
+                assert_eq!(group.iter().sum::<f32>(), 1.0, "one-hot groups");
+                group.iter().position(|&v| v == 1.0).unwrap()
+            })
+            .collect();
+        let peak = frames.row(0)[enc.layout().tempo_salience.clone()].to_vec();
+        let best = (0..peak.len())
+            .max_by(|&a, &b| peak[a].total_cmp(&peak[b]))
+            .unwrap();
+        let whole = bpm[best].round() as usize;
+        assert_eq!(spelt, vec![whole / 100, whole / 10 % 10, whole % 10]);
     }
+}
+
+#[test]
+fn tempo_salience_is_a_distribution_shared_by_the_frames_of_a_short_clip() {
+    let enc = encoder();
+    let range = enc.layout().tempo_salience.clone();
+    let frames = enc
+        .encode_frames(&click_track(96.0, 12.0, 0.2), SR)
+        .unwrap();
+    let first = frames.row(0)[range.clone()].to_vec();
+    let total: f32 = first.iter().sum();
+    assert!((total - 1.0).abs() < 1e-4, "salience sums to {total}");
+    assert!(first.iter().all(|&v| (0.0..=1.0).contains(&v)));
+    for t in 1..frames.frames {
+        assert_eq!(frames.row(t)[range.clone()], first[..], "frame {t}");
+    }
+    // A clip longer than the window gets estimates of its stretches, still distributions.
+    let long = enc
+        .encode_frames(&click_track(140.0, 40.0, 0.0), SR)
+        .unwrap();
+    let last = &long.row(long.frames - 1)[range.clone()];
+    assert!((last.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    let bpm = enc.config().tempo_bin_bpm();
+    let peak = (0..last.len())
+        .max_by(|&a, &b| last[a].total_cmp(&last[b]))
+        .unwrap();
+    assert!((bpm[peak] - 140.0).abs() / 140.0 <= 0.03, "{}", bpm[peak]);
+}
+
+#[test]
+fn configs_without_the_salience_fields_keep_their_width() {
+    // A config.json written before the salience block existed.
+    let old = LiteConfig::from_json_str(
+        r#"{"encoder": "lite", "tempo_bins": 72, "n_mels": 32}"#,
+        "inline",
+    )
+    .unwrap();
+    assert!(!old.tempo_salience && !old.tempo_digits);
+    let enc = LiteEncoder::new(old).unwrap();
+    assert_eq!(enc.width(), 12 + 24 + 24 + 72 + 32 + 13 + 7);
+    assert!(enc.layout().tempo_salience.is_empty());
+    assert!(enc.layout().tempo_digits.is_empty());
+    let frames = enc
+        .encode_frames(&click_track(100.0, 3.0, 0.0), SR)
+        .unwrap();
+    assert_eq!(frames.width, enc.width());
+    // The default writes the field, so a saved default reopens with the block.
+    let text = LiteConfig::default().to_json_string();
+    let reopened = LiteConfig::from_json_str(&text, "inline").unwrap();
+    assert!(reopened.tempo_salience && reopened.tempo_digits);
 }
 
 #[test]
@@ -330,15 +403,20 @@ fn config_round_trips_through_an_encoder_directory() {
     assert_eq!(json["encoder"], "lite");
     let reopened = LiteEncoder::from_dir(dir.path().join("lite")).unwrap();
     assert_eq!(reopened.config(), &config);
-    assert_eq!(reopened.width(), 12 + 48 + 60 + 24 + 10 + 7);
+    assert_eq!(reopened.width(), 12 + 48 + 60 + 60 + 30 + 24 + 10 + 7);
     let audio = progression(5);
     assert_eq!(
         enc.encode_frames(&audio, SR).unwrap(),
         reopened.encode_frames(&audio, SR).unwrap()
     );
-    // A minimal file takes the defaults.
+    // A minimal file takes the defaults, less the blocks added since the first files.
     let minimal = LiteConfig::from_json_str(r#"{"encoder": "lite"}"#, "inline").unwrap();
-    assert_eq!(minimal, LiteConfig::default());
+    let first = LiteConfig {
+        tempo_salience: false,
+        tempo_digits: false,
+        ..LiteConfig::default()
+    };
+    assert_eq!(minimal, first);
 }
 
 #[test]
@@ -348,23 +426,37 @@ fn invalid_configs_name_the_field() {
         other => panic!("{json}: expected a config error, got {other:?}"),
     };
     assert_eq!(field_of(r#"{"encoder": "jukebox"}"#), "encoder");
-    assert_eq!(
-        field_of(r#"{"encoder": "lite", "onset_hop": 300}"#),
-        "onset_hop"
-    );
-    assert_eq!(field_of(r#"{"encoder": "lite", "n_mfcc": 40}"#), "n_mfcc");
-    assert_eq!(
-        field_of(r#"{"encoder": "lite", "mel_fmax": 30000}"#),
-        "mel_fmin"
-    );
-    assert_eq!(
-        field_of(r#"{"encoder": "lite", "tempo_window_seconds": 1}"#),
-        "tempo_window_seconds"
-    );
-    assert_eq!(
-        field_of(r#"{"encoder": "lite", "key_sharpness": -1}"#),
-        "key_sharpness"
-    );
+    for (json, field) in [
+        (r#"{"encoder": "lite", "onset_hop": 300}"#, "onset_hop"),
+        (r#"{"encoder": "lite", "n_mfcc": 40}"#, "n_mfcc"),
+        (r#"{"encoder": "lite", "mel_fmax": 30000}"#, "mel_fmin"),
+        (
+            r#"{"encoder": "lite", "tempo_window_seconds": 1}"#,
+            "tempo_window_seconds",
+        ),
+        (
+            r#"{"encoder": "lite", "key_sharpness": -1}"#,
+            "key_sharpness",
+        ),
+        (
+            r#"{"encoder": "lite", "tempo_onset_bands": 0}"#,
+            "tempo_onset_bands",
+        ),
+        (
+            r#"{"encoder": "lite", "tempo_salience_window_seconds": 2}"#,
+            "tempo_salience_window_seconds",
+        ),
+        (
+            r#"{"encoder": "lite", "tempo_prior_octaves": 0}"#,
+            "tempo_prior_octaves",
+        ),
+        (
+            r#"{"encoder": "lite", "tempo_salience": false, "tempo_digits": true}"#,
+            "tempo_digits",
+        ),
+    ] {
+        assert_eq!(field_of(json), field, "{json}");
+    }
     assert_eq!(field_of(r#"{"encoder": "lite", "bogus": 1}"#), "<json>");
     assert!(matches!(
         LiteEncoder::from_dir("/nonexistent/lite"),

@@ -20,6 +20,9 @@ pub const KEY_COUNT: usize = 24;
 /// Number of scalar descriptors at the end of each frame (see [`LiteLayout::scalars`]).
 pub const SCALAR_COUNT: usize = 7;
 
+/// Width of the tempo-digits block: hundreds, tens and units, ten one-hot slots each.
+pub const TEMPO_DIGIT_WIDTH: usize = 30;
+
 /// Key profiles the key-evidence block correlates the chroma with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -33,7 +36,9 @@ pub enum KeyProfile {
 /// Parameters of [`crate::lite::LiteEncoder`].
 ///
 /// Serialised as the `config.json` of an encoder directory, with `"encoder": "lite"`. Missing
-/// fields take their [`Default`] values, so `{"encoder": "lite"}` is a complete configuration.
+/// fields take their [`Default`] values, so `{"encoder": "lite"}` is a complete configuration;
+/// the switches of blocks added since the first files (`tempo_salience`, `tempo_digits`) are
+/// `false` when missing, so a directory saved before them keeps its frame width.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LiteConfig {
@@ -76,6 +81,26 @@ pub struct LiteConfig {
     pub tempo_bins: usize,
     /// Length of the onset-envelope window each frame's tempogram is computed over, seconds.
     pub tempo_window_seconds: f64,
+    /// Adds the tempo-salience block ([`LiteLayout::tempo_salience`]): a clip-level tempo
+    /// estimate over the tempo bins. Configurations written before the block existed lack the
+    /// field and keep their width (`false`); the default configuration has it.
+    #[serde(default)]
+    pub tempo_salience: bool,
+    /// Mel-band groups whose onset envelopes the salience averages.
+    pub tempo_onset_bands: usize,
+    /// Onset-envelope window of the salience, seconds (24 s: a whole LLark window).
+    pub tempo_salience_window_seconds: f64,
+    /// Centre of the salience's log-normal tempo prior, BPM.
+    pub tempo_prior_bpm: f64,
+    /// Standard deviation of the salience's tempo prior, octaves.
+    pub tempo_prior_octaves: f64,
+    /// Inverse temperature of the salience softmax over scores divided by the best score.
+    pub tempo_salience_sharpness: f64,
+    /// Adds the tempo-digits block ([`LiteLayout::tempo_digits`]): the salience's best tempo
+    /// spelt as decimal digits. Needs `tempo_salience`; absent from configurations written
+    /// before it (`false`), present by default.
+    #[serde(default)]
+    pub tempo_digits: bool,
 }
 
 impl Default for LiteConfig {
@@ -100,6 +125,13 @@ impl Default for LiteConfig {
             tempo_max_bpm: 240.0,
             tempo_bins: 72,
             tempo_window_seconds: 8.0,
+            tempo_salience: true,
+            tempo_onset_bands: 6,
+            tempo_salience_window_seconds: 24.0,
+            tempo_prior_bpm: 100.0,
+            tempo_prior_octaves: 1.0,
+            tempo_salience_sharpness: 10.0,
+            tempo_digits: true,
         }
     }
 }
@@ -117,6 +149,18 @@ pub struct LiteLayout {
     /// Local tempogram on log-spaced BPM bins ([`LiteConfig::tempo_bin_bpm`]): onset-envelope
     /// autocorrelation divided by its lag-0 value, in `[-1, 1]`.
     pub tempo: Range<usize>,
+    /// Clip-level tempo estimate on the same bins, summing to 1 (empty unless
+    /// [`LiteConfig::tempo_salience`]): band onset envelopes over
+    /// `tempo_salience_window_seconds`, each tempo scored by the periodicity at its beat and at
+    /// half its tempo, times a log-normal prior around `tempo_prior_bpm`, then
+    /// `softmax(tempo_salience_sharpness * score / best score)`.
+    pub tempo_salience: Range<usize>,
+    /// The salience's best tempo rounded to a whole BPM, as three one-hot groups of 10: hundreds,
+    /// tens and units (all zeros when the salience is); averaged over pooled frames it becomes
+    /// the share of each digit. Empty unless [`LiteConfig::tempo_digits`]. A language model
+    /// trained from scratch quotes a number far more precisely from its digits than from a
+    /// distribution over 72 bins.
+    pub tempo_digits: Range<usize>,
     /// Log-mel band energies, `dB / 80 + 1` clipped at 0 (0 = -80 dBFS or quieter).
     pub log_mel: Range<usize>,
     /// Orthonormal DCT-II of the log-mel block, first `n_mfcc` coefficients.
@@ -190,6 +234,16 @@ impl LiteConfig {
         let key_correlation = block(KEY_COUNT);
         let key_posterior = block(KEY_COUNT);
         let tempo = block(self.tempo_bins);
+        let tempo_salience = block(if self.tempo_salience {
+            self.tempo_bins
+        } else {
+            0
+        });
+        let tempo_digits = block(if self.tempo_digits {
+            TEMPO_DIGIT_WIDTH
+        } else {
+            0
+        });
         let log_mel = block(self.n_mels);
         let mfcc = block(self.n_mfcc);
         let scalars = block(SCALAR_COUNT);
@@ -198,6 +252,8 @@ impl LiteConfig {
             key_correlation,
             key_posterior,
             tempo,
+            tempo_salience,
+            tempo_digits,
             log_mel,
             mfcc,
             scalars,
@@ -271,10 +327,29 @@ impl LiteConfig {
         if self.tempo_bins < 2 {
             return fail("tempo_bins", format!("{} is below 2", self.tempo_bins));
         }
+        if self.tempo_digits && !self.tempo_salience {
+            return fail(
+                "tempo_digits",
+                "needs tempo_salience, whose best tempo it spells".to_string(),
+            );
+        }
+        if !(1..=self.n_mels).contains(&self.tempo_onset_bands) {
+            return fail(
+                "tempo_onset_bands",
+                format!("{} is outside 1..={}", self.tempo_onset_bands, self.n_mels),
+            );
+        }
         for (field, value) in [
             ("key_window_seconds", self.key_window_seconds),
             ("key_sharpness", self.key_sharpness),
             ("tempo_window_seconds", self.tempo_window_seconds),
+            (
+                "tempo_salience_window_seconds",
+                self.tempo_salience_window_seconds,
+            ),
+            ("tempo_prior_bpm", self.tempo_prior_bpm),
+            ("tempo_prior_octaves", self.tempo_prior_octaves),
+            ("tempo_salience_sharpness", self.tempo_salience_sharpness),
         ] {
             if !(value.is_finite() && value > 0.0) {
                 return fail(field, format!("{value} must be a positive number"));
@@ -288,6 +363,18 @@ impl LiteConfig {
                 format!(
                     "{} s is shorter than one beat at {lo} BPM ({longest_lag} s)",
                     self.tempo_window_seconds
+                ),
+            );
+        }
+        // The salience also reads the periodicity at half the slowest tempo.
+        if self.tempo_salience_window_seconds < 2.0 * longest_lag {
+            return fail(
+                "tempo_salience_window_seconds",
+                format!(
+                    "{} s is shorter than one beat at {} BPM ({} s)",
+                    self.tempo_salience_window_seconds,
+                    lo / 2.0,
+                    2.0 * longest_lag
                 ),
             );
         }

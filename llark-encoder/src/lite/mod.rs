@@ -4,7 +4,7 @@
 //! time on one CPU core.
 //!
 //! Input: mono audio at 44.1 kHz (configurable). Output: one frame per `hop_length` samples
-//! (4,096: 10.7666 Hz), `floor(n / hop_length)` frames, each [`LiteLayout::width`] wide (184 with
+//! (4,096: 10.7666 Hz), `floor(n / hop_length)` frames, each [`LiteLayout::width`] wide (286 with
 //! the default configuration):
 //!
 //! | block | default range | what |
@@ -13,9 +13,11 @@
 //! | key correlation | 12..36 | Pearson correlation of the chroma summed over `key_window_seconds` with the 24 key profiles |
 //! | key posterior | 36..60 | `softmax(key_sharpness * correlation)` |
 //! | tempo | 60..132 | local tempogram: onset-envelope autocorrelation over `tempo_window_seconds`, 72 log-spaced bins 40–240 BPM |
-//! | log-mel | 132..164 | 32 mel band energies, `dB / 80 + 1` clipped at 0 |
-//! | MFCC | 164..177 | DCT-II of the log-mel block |
-//! | scalars | 177..184 | loudness, onset mean, onset peak, percussiveness, centroid, flatness, zero-crossing rate |
+//! | tempo salience | 132..204 | clip-level tempo estimate on the same bins: onset envelopes of 6 mel-band groups over 24 s, scored at the beat and at half tempo, times a prior around 100 BPM, softmax (absent from configurations without `tempo_salience`) |
+//! | tempo digits | 204..234 | the salience's best tempo in whole BPM as one-hot hundreds, tens and units (absent without `tempo_digits`) |
+//! | log-mel | 234..266 | 32 mel band energies, `dB / 80 + 1` clipped at 0 |
+//! | MFCC | 266..279 | DCT-II of the log-mel block |
+//! | scalars | 279..286 | loudness, onset mean, onset peak, percussiveness, centroid, flatness, zero-crossing rate |
 //!
 //! ```
 //! use llark_encoder::lite::{LiteConfig, LiteEncoder};
@@ -40,6 +42,7 @@ use rustfft::FftPlanner;
 
 pub use config::{
     KeyProfile, LiteConfig, LiteLayout, CHROMA_BINS, KEY_COUNT, LITE_ENCODER_NAME, SCALAR_COUNT,
+    TEMPO_DIGIT_WIDTH,
 };
 
 use crate::encoder::check_input;
@@ -47,7 +50,7 @@ use burn::tensor::{backend::Backend, Tensor};
 
 use crate::{AudioEncoder, EncoderError, EncoderInfo, Frames};
 use chroma::KeyEvidence;
-use rhythm::Tempogram;
+use rhythm::{band_onsets, SalienceParams, TempoSalience, Tempogram};
 use spectrum::{db_unit, PowerSpectrum};
 use timbre::MelBank;
 
@@ -64,7 +67,14 @@ pub struct LiteEncoder {
     dct: Vec<Vec<f32>>,
     key: KeyEvidence,
     tempogram: Tempogram,
+    salience: Option<TempoSalience>,
+    /// Centres of the tempo bins, BPM.
+    tempo_bpm: Vec<f64>,
 }
+
+/// Centres of the tempo-salience window are rounded to this grid (seconds): frames of a long
+/// clip share the estimate of their stretch, so it is computed a few times per clip, not per frame.
+const SALIENCE_STEP_SECONDS: f64 = 2.0;
 
 impl std::fmt::Debug for LiteEncoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -85,6 +95,8 @@ struct OnsetAnalysis {
     flux: Vec<f32>,
     /// Percussiveness of every onset frame of the clip.
     percussive: Vec<f32>,
+    /// Band onset envelopes of the tempo salience (empty without it).
+    bands: Vec<Vec<f32>>,
 }
 
 impl LiteEncoder {
@@ -112,6 +124,22 @@ impl LiteEncoder {
             &config.tempo_bin_bpm(),
             config.tempo_ratio(),
         );
+        let tempo_bpm = config.tempo_bin_bpm();
+        let salience = config.tempo_salience.then(|| {
+            let window = config.tempo_salience_window_seconds * config.onset_rate();
+            TempoSalience::new(
+                &mut planner,
+                &SalienceParams {
+                    window: (window.round() as usize).max(2),
+                    onset_rate: config.onset_rate(),
+                    bpm: &tempo_bpm,
+                    ratio: config.tempo_ratio(),
+                    prior_bpm: config.tempo_prior_bpm,
+                    prior_octaves: config.tempo_prior_octaves,
+                    sharpness: config.tempo_salience_sharpness,
+                },
+            )
+        });
         Ok(Self {
             layout: config.layout(),
             config,
@@ -121,6 +149,8 @@ impl LiteEncoder {
             dct,
             key,
             tempogram,
+            salience,
+            tempo_bpm,
         })
     }
 
@@ -185,11 +215,16 @@ impl LiteEncoder {
             log_mel.push(mel.iter().map(|&p| db_unit(p)).collect::<Vec<f32>>());
         }
         let (flux, percussive) = timbre::onset_strength(&log_mel);
+        let bands = match self.salience {
+            Some(_) => band_onsets(&log_mel, c.tempo_onset_bands, c.onset_rate()),
+            None => Vec::new(),
+        };
         OnsetAnalysis {
             frame_power,
             frame_mel,
             flux,
             percussive,
+            bands,
         }
     }
 
@@ -214,6 +249,23 @@ impl LiteEncoder {
         row[l.scalars.clone()].copy_from_slice(&[
             loudness, onset_mean, onset_peak, percussive, centroid, flatness, zcr,
         ]);
+    }
+}
+
+/// Writes the best tempo of `salience` (bins at `bpm`), rounded to a whole BPM, into `out` as
+/// one-hot hundreds, tens and units ([`TEMPO_DIGIT_WIDTH`] slots); zeros when `salience` is.
+fn spell_tempo(salience: &[f32], bpm: &[f64], out: &mut [f32]) {
+    out.iter_mut().for_each(|v| *v = 0.0);
+    let best = (0..salience.len()).max_by(|&a, &b| salience[a].total_cmp(&salience[b]));
+    let Some(best) = best.filter(|&b| salience[b] > 0.0) else {
+        return;
+    };
+    let tempo = (bpm[best].round() as usize).min(999);
+    for (group, digit) in [tempo / 100, tempo / 10 % 10, tempo % 10]
+        .into_iter()
+        .enumerate()
+    {
+        out[group * 10 + digit] = 1.0;
     }
 }
 
@@ -267,6 +319,8 @@ impl LiteEncoder {
         let key_window = (c.key_window_seconds * c.frame_rate()).round().max(1.0) as usize;
         let keys = self.key.frames(&chroma, key_window);
         let per_frame = c.onset_per_frame();
+        let step = ((SALIENCE_STEP_SECONDS * c.onset_rate()).round() as usize).max(1);
+        let mut salience_cache: Option<((usize, usize), Vec<f32>)> = None;
         let mut data = vec![0f32; frames * l.width];
         for (t, row) in data.chunks_exact_mut(l.width).enumerate() {
             row[l.chroma.clone()].copy_from_slice(&chroma[t]);
@@ -277,6 +331,24 @@ impl LiteEncoder {
                 t * per_frame + per_frame / 2,
                 &mut row[l.tempo.clone()],
             );
+            if let Some(salience) = &self.salience {
+                let centre = (t * per_frame + per_frame / 2) / step * step + step / 2;
+                let bounds = salience.bounds(centre, onset.flux.len());
+                let cached = salience_cache.as_ref().filter(|(b, _)| *b == bounds);
+                let values = match cached {
+                    Some((_, values)) => values.clone(),
+                    None => {
+                        let mut values = vec![0f32; l.tempo_salience.len()];
+                        salience.compute(&onset.bands, centre, &mut values);
+                        salience_cache = Some((bounds, values.clone()));
+                        values
+                    }
+                };
+                row[l.tempo_salience.clone()].copy_from_slice(&values);
+                if !l.tempo_digits.is_empty() {
+                    spell_tempo(&values, &self.tempo_bpm, &mut row[l.tempo_digits.clone()]);
+                }
+            }
             self.timbre_row(samples, &onset, t, row);
         }
         Frames::new(data, frames, l.width).ok_or_else(|| EncoderError::Config {
