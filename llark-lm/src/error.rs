@@ -44,6 +44,15 @@ pub enum LmError {
         /// The value found.
         value: f32,
     },
+    /// A weight cannot be kept in the packed storage asked for (a value out of its range, an
+    /// int8 scale tensor that does not fit the weight).
+    #[error("weight `{name}`: {source}")]
+    Packed {
+        /// The tensor name.
+        name: String,
+        /// What the kernels found.
+        source: llark_kernels::KernelError,
+    },
     /// The logits of a generation step hold NaN or an infinity (the answer would be garbage).
     #[error("the model produced non-finite logits at generation step {step}")]
     NonFiniteLogits {

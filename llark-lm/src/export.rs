@@ -19,12 +19,13 @@ impl<B: Backend> Llama<B> {
     pub fn to_hf_tensors(&self) -> Vec<(String, TensorData)> {
         let f32_data = |t: burn::tensor::Tensor<B, 2>| t.into_data().convert::<f32>();
         let vec_data = |t: burn::tensor::Tensor<B, 1>| t.into_data().convert::<f32>();
+        let device = self.device();
         let mut out = vec![(
             "model.embed_tokens.weight".to_string(),
             f32_data(self.embed_tokens.val()),
         )];
         let projection = |out: &mut Vec<(String, TensorData)>, name: String, p: &Projection<B>| {
-            out.push((format!("{name}.weight"), f32_data(p.weight.val())));
+            out.push((format!("{name}.weight"), f32_data(p.weight_tensor(&device))));
             if let Some(bias) = &p.bias {
                 out.push((format!("{name}.bias"), vec_data(bias.val())));
             }
@@ -62,6 +63,11 @@ impl<B: Backend> Llama<B> {
         ));
         if let Some(head) = &self.lm_head {
             out.push(("lm_head.weight".to_string(), f32_data(head.val())));
+        } else if let (Some(head), false) = (&self.packed_head, self.config.tie_word_embeddings) {
+            out.push((
+                "lm_head.weight".to_string(),
+                TensorData::new(head.to_f32(), head.shape()),
+            ));
         }
         out
     }

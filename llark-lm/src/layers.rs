@@ -1,8 +1,11 @@
 //! The building blocks of a Llama decoder layer: projections, RMS norm, attention and gated MLP.
 //! Weights keep the Hugging Face layout (`[out, in]`), so names and shapes match the checkpoint.
 
+use std::sync::Arc;
+
 use burn::module::{Module, Param};
-use burn::tensor::{activation, backend::Backend, Tensor};
+use burn::tensor::{activation, backend::Backend, Tensor, TensorData};
+use llark_kernels::PackedMatrix;
 
 use crate::cache::KvCache;
 use crate::lora::{LoraAdapter, TargetModule};
@@ -10,32 +13,81 @@ use crate::rope;
 
 /// A linear projection `y = x W^T + b` with `W` stored as `[out, in]`, plus the update of a LoRA
 /// adapter when it has one (`y + scale * B (A dropout(x))`).
+///
+/// `W` is either a backend tensor (`weight`, f32: trainable, any backend) or a
+/// [`PackedMatrix`] (`packed`: bf16, f16 or int8 kept as stored, multiplied by the host CPU
+/// kernels of [`llark_kernels`], for inference). Exactly one of the two is set.
 #[derive(Module, Debug)]
 pub struct Projection<B: Backend> {
-    /// `[out, in]` weight.
-    pub weight: Param<Tensor<B, 2>>,
+    /// `[out, in]` weight as a backend tensor; `None` when the weight is packed.
+    pub weight: Option<Param<Tensor<B, 2>>>,
     /// Optional `[out]` bias.
     pub bias: Option<Param<Tensor<B, 1>>>,
     /// Optional LoRA adapter (see [`crate::lora`]).
     pub lora: Option<LoraAdapter<B>>,
+    /// The `[out, in]` weight in packed storage; `None` when `weight` holds it.
+    #[module(skip)]
+    pub packed: Option<Arc<PackedMatrix>>,
 }
 
 impl<B: Backend> Projection<B> {
     /// Wraps loaded tensors.
     pub fn new(weight: Tensor<B, 2>, bias: Option<Tensor<B, 1>>) -> Self {
         Self {
-            weight: Param::from_tensor(weight),
+            weight: Some(Param::from_tensor(weight)),
             bias: bias.map(Param::from_tensor),
             lora: None,
+            packed: None,
+        }
+    }
+
+    /// Wraps a packed weight (inference only: no gradient reaches it).
+    pub fn packed(weight: PackedMatrix, bias: Option<Tensor<B, 1>>) -> Self {
+        Self {
+            weight: None,
+            bias: bias.map(Param::from_tensor),
+            lora: None,
+            packed: Some(Arc::new(weight)),
+        }
+    }
+
+    /// `[out, in]`.
+    pub fn shape(&self) -> [usize; 2] {
+        match (&self.packed, &self.weight) {
+            (Some(p), _) => p.shape(),
+            (None, Some(w)) => w.dims(),
+            (None, None) => [0, 0],
+        }
+    }
+
+    /// The weight as a backend tensor: the dense one, or the packed one widened to f32 on
+    /// `device` (for saving and merging; the forward pass never widens it).
+    pub fn weight_tensor(&self, device: &B::Device) -> Tensor<B, 2> {
+        match (&self.packed, &self.weight) {
+            (Some(p), _) => Tensor::from_data(TensorData::new(p.to_f32(), p.shape()), device),
+            (None, Some(w)) => w.val(),
+            (None, None) => Tensor::zeros([0, 0], device),
+        }
+    }
+
+    /// `x W^T` for `[N, in]`.
+    fn product(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        match (&self.packed, &self.weight) {
+            (Some(p), _) => packed_product(x, p),
+            (None, Some(w)) => x.matmul(w.val().transpose()),
+            (None, None) => {
+                let [n, _] = x.dims();
+                Tensor::zeros([n, 0], &x.device())
+            }
         }
     }
 
     /// Applies the projection to `[B, T, in]`.
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         let [b, t, d_in] = x.dims();
-        let d_out = self.weight.dims()[0];
+        let d_out = self.shape()[0];
         let x = x.reshape([b * t, d_in]);
-        let mut y = x.clone().matmul(self.weight.val().transpose());
+        let mut y = self.product(x.clone());
         if let Some(lora) = &self.lora {
             y = y + lora.forward(x);
         }
@@ -44,6 +96,26 @@ impl<B: Backend> Projection<B> {
         }
         y.reshape([b, t, d_out])
     }
+}
+
+/// `x W^T` for `x` `[N, in]` and a packed `W`: the activations go to the host, the kernels of
+/// [`llark_kernels`] read `W` in its stored width, and the result comes back to `x`'s device.
+pub(crate) fn packed_product<B: Backend>(x: Tensor<B, 2>, w: &PackedMatrix) -> Tensor<B, 2> {
+    let [n, d_in] = x.dims();
+    let device = x.device();
+    let host: Vec<f32> = x
+        .into_data()
+        .convert::<f32>()
+        .into_vec()
+        .expect("f32 data converts to a Vec<f32>");
+    // The model is built with matching widths; burn's own matmul asserts the same.
+    let y = llark_kernels::matmul_transposed(&host, n, w).unwrap_or_else(|e| {
+        panic!(
+            "activations [{n}, {d_in}] for a packed weight {:?}: {e}",
+            w.shape()
+        )
+    });
+    Tensor::from_data(TensorData::new(y, [n, w.rows()]), &device)
 }
 
 /// Root-mean-square normalisation with a learned scale, computed as transformers does.

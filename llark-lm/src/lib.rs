@@ -36,6 +36,7 @@ pub mod loss;
 pub mod mask;
 pub mod model;
 pub mod parity;
+pub mod quantize;
 pub mod rope;
 pub mod weights;
 
@@ -49,10 +50,12 @@ pub use export::{write_safetensors, SaveDtype};
 pub use generate::{
     left_pad, GenerationConfig, GenerationHooks, GenerationOutput, Prompt, StopReason,
 };
+pub use llark_kernels::{PackedDtype, PackedMatrix, WeightDtype};
 pub use load::{check_weights, LoadOptions, INITIALIZER_RANGE};
 pub use lora::{LoraAdapter, LoraConfig, LoraError, TargetModule};
 pub use loss::causal_lm_loss;
 pub use mask::AttentionMask;
 pub use model::{tensor_specs, Llama, TensorProvider, VectorKind};
 pub use parity::{check_fixture, check_model_with_embeddings, ParityReport};
-pub use weights::{TensorMeta, WeightSource};
+pub use quantize::{quantize_checkpoint, QuantizeReport};
+pub use weights::{int8_scale_name, TensorMeta, WeightSource, INT8_SCALE_SUFFIX};

@@ -10,14 +10,20 @@ use rand_chacha::ChaCha8Rng;
 use crate::config::LlamaConfig;
 use crate::error::{LmError, Result};
 use crate::model::{tensor_specs, Llama, TensorProvider, VectorKind};
-use crate::weights::WeightSource;
+use crate::weights::{WeightSource, INT8_SCALE_SUFFIX};
+use llark_kernels::{PackedMatrix, WeightDtype};
 
-/// How strictly the tensors of a checkpoint must match the model.
+/// How strictly the tensors of a checkpoint must match the model, and how its weight matrices
+/// are kept in memory.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
     /// Name prefixes of tensors that may be present besides the language model's own (for example
     /// `model.mm_projector.` in an LLark checkpoint); they are left for the caller to read.
     pub allowed_extra_prefixes: Vec<String>,
+    /// Storage of the projection matrices and the output projection: f32 backend tensors (the
+    /// default; trainable) or packed bf16/f16/int8 (inference only, host CPU kernels). The
+    /// embedding, norms and biases stay backend tensors in f32 either way.
+    pub dtype: WeightDtype,
 }
 
 impl LoadOptions {
@@ -30,7 +36,14 @@ impl LoadOptions {
     pub fn allowing_prefixes<S: Into<String>>(prefixes: impl IntoIterator<Item = S>) -> Self {
         Self {
             allowed_extra_prefixes: prefixes.into_iter().map(Into::into).collect(),
+            ..Self::default()
         }
+    }
+
+    /// The same options with the weight matrices kept as `dtype`.
+    pub fn with_dtype(mut self, dtype: WeightDtype) -> Self {
+        self.dtype = dtype;
+        self
     }
 }
 
@@ -46,8 +59,17 @@ pub fn check_weights(
     options: &LoadOptions,
 ) -> Result<()> {
     let specs = tensor_specs(config);
+    let matrices: HashSet<&str> = specs
+        .iter()
+        .filter(|(_, shape)| shape.len() == 2)
+        .map(|(n, _)| n.as_str())
+        .collect();
     compare_tensors(&specs, source, |n| {
         is_ignorable(n)
+            // The scales of an int8 weight (see `WeightSource::packed_matrix`).
+            || n
+                .strip_suffix(INT8_SCALE_SUFFIX)
+                .is_some_and(|w| matrices.contains(w) && source.is_int8(w))
             // A tied checkpoint may still carry the (identical) output projection.
             || (config.tie_word_embeddings && n == "lm_head.weight")
             || options
@@ -95,15 +117,29 @@ pub(crate) fn compare_tensors(
 
 struct SourceProvider<'a, B: Backend> {
     source: &'a WeightSource,
+    dtype: WeightDtype,
     device: &'a B::Device,
 }
 
 impl<B: Backend> TensorProvider<B> for SourceProvider<'_, B> {
     fn matrix(&mut self, name: &str, shape: [usize; 2]) -> Result<Tensor<B, 2>> {
-        self.source.tensor_shaped(name, shape, self.device)
+        let values = self.source.matrix_f32(name, shape)?;
+        Ok(Tensor::from_data(
+            TensorData::new(values, shape),
+            self.device,
+        ))
     }
     fn vector(&mut self, name: &str, len: usize, _kind: VectorKind) -> Result<Tensor<B, 1>> {
         self.source.tensor_shaped(name, [len], self.device)
+    }
+    fn packed(&mut self, name: &str, shape: [usize; 2]) -> Result<Option<PackedMatrix>> {
+        match self.dtype.packed() {
+            None => Ok(None),
+            Some(dtype) => self
+                .source
+                .packed_matrix(name, shape, dtype.fitted(shape[1]))
+                .map(Some),
+        }
     }
 }
 
@@ -192,12 +228,22 @@ impl LlamaConfig {
 }
 
 impl<B: Backend> Llama<B> {
-    /// Loads a Hugging Face model directory (`config.json` + safetensors), strictly.
+    /// Loads a Hugging Face model directory (`config.json` + safetensors), strictly, in f32.
     pub fn from_pretrained(dir: impl AsRef<Path>, device: &B::Device) -> Result<Self> {
+        Self::from_pretrained_with(dir, &LoadOptions::strict(), device)
+    }
+
+    /// Loads a Hugging Face model directory with `options` (for example packed weights:
+    /// `LoadOptions::strict().with_dtype(WeightDtype::Int8)`).
+    pub fn from_pretrained_with(
+        dir: impl AsRef<Path>,
+        options: &LoadOptions,
+        device: &B::Device,
+    ) -> Result<Self> {
         let dir = dir.as_ref();
         let config = LlamaConfig::from_file(dir.join("config.json"))?;
         let source = WeightSource::open_dir(dir)?;
-        Self::from_source(config, &source, &LoadOptions::strict(), device)
+        Self::from_source(config, &source, options, device)
     }
 
     /// Loads the language model from an open [`WeightSource`] after checking the tensor names and
@@ -211,7 +257,21 @@ impl<B: Backend> Llama<B> {
     ) -> Result<Self> {
         config.validate()?;
         check_weights(&config, source, options)?;
-        Self::build(config, &mut SourceProvider { source, device })
+        if options.dtype != WeightDtype::F32 && B::ad_enabled(device) {
+            return Err(LmError::Input(format!(
+                "{} weights are for inference: the packed kernels pass no gradient, so load \
+                 with dtype f32 to train (or train LoRA adapters on an f32 base)",
+                options.dtype
+            )));
+        }
+        Self::build(
+            config,
+            &mut SourceProvider {
+                source,
+                dtype: options.dtype,
+                device,
+            },
+        )
     }
 
     /// A model with weights drawn from `N(0, std)` with a seeded generator (benchmarks, tests).

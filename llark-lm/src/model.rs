@@ -1,7 +1,10 @@
 //! `Llama`: the decoder-only language model (embedding, decoder layers, final norm, LM head).
 
+use std::sync::Arc;
+
 use burn::module::{Module, Param};
 use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
+use llark_kernels::PackedMatrix;
 
 use crate::cache::KvCache;
 use crate::config::LlamaConfig;
@@ -19,8 +22,13 @@ pub struct Llama<B: Backend> {
     pub layers: Vec<DecoderLayer<B>>,
     /// Final norm (`model.norm`).
     pub norm: RmsNorm<B>,
-    /// `[vocab, hidden]` output projection (`lm_head.weight`); `None` when tied to the embedding.
+    /// `[vocab, hidden]` output projection (`lm_head.weight`); `None` when tied to the embedding
+    /// or packed.
     pub lm_head: Option<Param<Tensor<B, 2>>>,
+    /// The output projection in packed storage (bf16, f16 or int8; a tied head packs the
+    /// embedding's values), used instead of `lm_head` and the embedding when set.
+    #[module(skip)]
+    pub packed_head: Option<Arc<PackedMatrix>>,
     /// The configuration the model was built from.
     #[module(skip)]
     pub config: LlamaConfig,
@@ -47,6 +55,11 @@ pub trait TensorProvider<B: Backend> {
     fn matrix(&mut self, name: &str, shape: [usize; 2]) -> Result<Tensor<B, 2>>;
     /// A vector of `len` values.
     fn vector(&mut self, name: &str, len: usize, kind: VectorKind) -> Result<Tensor<B, 1>>;
+    /// A projection weight (or the output projection) in packed storage, or `None` to take it
+    /// as a backend tensor from [`Self::matrix`] (the default).
+    fn packed(&mut self, _name: &str, _shape: [usize; 2]) -> Result<Option<PackedMatrix>> {
+        Ok(None)
+    }
 }
 
 /// Every parameter a configuration needs, with its shape, in Hugging Face naming.
@@ -93,13 +106,23 @@ fn projection<B: Backend>(
     inp: usize,
     bias: bool,
 ) -> Result<Projection<B>> {
-    let weight = src.matrix(&format!("{name}.weight"), [out, inp])?;
+    let weight_name = format!("{name}.weight");
+    let packed = src.packed(&weight_name, [out, inp])?;
+    let dense = match packed {
+        Some(_) => None,
+        None => Some(src.matrix(&weight_name, [out, inp])?),
+    };
     let bias = if bias {
         Some(src.vector(&format!("{name}.bias"), out, VectorKind::Bias)?)
     } else {
         None
     };
-    Ok(Projection::new(weight, bias))
+    Ok(Projection {
+        weight: dense.map(Param::from_tensor),
+        bias: bias.map(Param::from_tensor),
+        lora: None,
+        packed: packed.map(Arc::new),
+    })
 }
 
 impl<B: Backend> Llama<B> {
@@ -153,7 +176,13 @@ impl<B: Backend> Llama<B> {
             });
         }
         let norm = RmsNorm::new(src.vector("model.norm.weight", d, VectorKind::Norm)?, eps);
-        let lm_head = if config.tie_word_embeddings {
+        let head_name = if config.tie_word_embeddings {
+            "model.embed_tokens.weight"
+        } else {
+            "lm_head.weight"
+        };
+        let packed_head = src.packed(head_name, [v, d])?.map(Arc::new);
+        let lm_head = if config.tie_word_embeddings || packed_head.is_some() {
             None
         } else {
             Some(Param::from_tensor(src.matrix("lm_head.weight", [v, d])?))
@@ -164,6 +193,7 @@ impl<B: Backend> Llama<B> {
             layers,
             norm,
             lm_head,
+            packed_head,
             config,
             lora: None,
             inv_freq,
@@ -294,14 +324,13 @@ impl<B: Backend> Llama<B> {
     /// Projects hidden states `[B, T, hidden]` to logits `[B, T, vocab]`.
     pub fn logits(&self, hidden: Tensor<B, 3>) -> Tensor<B, 3> {
         let [b, t, d] = hidden.dims();
-        let head = match &self.lm_head {
-            Some(w) => w.val(),
-            None => self.embed_tokens.val(),
+        let hidden = hidden.reshape([b * t, d]);
+        let logits = match (&self.packed_head, &self.lm_head) {
+            (Some(p), _) => crate::layers::packed_product(hidden, p),
+            (None, Some(w)) => hidden.matmul(w.val().transpose()),
+            (None, None) => hidden.matmul(self.embed_tokens.val().transpose()),
         };
-        hidden
-            .reshape([b * t, d])
-            .matmul(head.transpose())
-            .reshape([b, t, self.config.vocab_size])
+        logits.reshape([b, t, self.config.vocab_size])
     }
 
     /// Logits `[B, T, vocab]` for input embeddings (the multimodal path). See [`Self::hidden_states`].
@@ -347,6 +376,23 @@ impl<B: Backend> Llama<B> {
             Tensor::cat(vec![w, mean], 0)
         };
         if new_vocab != old {
+            if let Some(head) = self.packed_head.take() {
+                let device = self.device();
+                let [rows, d] = head.shape();
+                let widened =
+                    Tensor::<B, 2>::from_data(TensorData::new(head.to_f32(), [rows, d]), &device);
+                let values: Vec<f32> = resize(widened)
+                    .into_data()
+                    .convert::<f32>()
+                    .into_vec()
+                    .map_err(|e| LmError::Input(format!("resized output projection: {e:?}")))?;
+                let repacked = PackedMatrix::from_f32(&values, new_vocab, d, head.dtype())
+                    .map_err(|source| LmError::Packed {
+                        name: "lm_head.weight".to_string(),
+                        source,
+                    })?;
+                self.packed_head = Some(Arc::new(repacked));
+            }
             self.embed_tokens = self.embed_tokens.map(resize);
             self.lm_head = self.lm_head.map(|p| p.map(resize));
             self.config.vocab_size = new_vocab;

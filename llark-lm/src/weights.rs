@@ -7,11 +7,21 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
-use llark_tensors::TensorSet;
+use llark_kernels::{PackedDtype, PackedMatrix};
+use llark_tensors::{Dtype, TensorSet};
 
 use crate::error::{LmError, Result};
 
 pub use llark_tensors::{INDEX_FILE, SINGLE_FILE};
+
+/// Suffix of the tensor that holds the group scales of an int8 weight: `{name}_scale`, shaped
+/// `[rows, cols / group]` (f32, f16 or bf16), beside `{name}` stored as `I8` `[rows, cols]`.
+pub const INT8_SCALE_SUFFIX: &str = "_scale";
+
+/// The name of the scale tensor of int8 weight `name`.
+pub fn int8_scale_name(name: &str) -> String {
+    format!("{name}{INT8_SCALE_SUFFIX}")
+}
 
 /// Where a tensor lives: the file it is in and its stored layout.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +141,102 @@ impl WeightSource {
         self.set.release(name);
         self.check_finite(name, &values)?;
         Ok(Tensor::from_data(TensorData::new(values, expected), device))
+    }
+
+    /// Reads a `[rows, cols]` weight into packed storage `dtype`.
+    ///
+    /// Stored bits are kept as they are when the file already holds that type (bf16 as bf16,
+    /// f16 as f16, an int8 weight with its `{name}_scale` as int8 with the file's group size);
+    /// anything else is read as f32 (an int8 weight dequantised) and converted. Fails at a
+    /// NaN or infinity, at a value f16 cannot hold, and at a scale tensor that does not fit.
+    pub fn packed_matrix(
+        &self,
+        name: &str,
+        shape: [usize; 2],
+        dtype: PackedDtype,
+    ) -> Result<PackedMatrix> {
+        let [rows, cols] = shape;
+        let packed_err = |source| LmError::Packed {
+            name: name.to_string(),
+            source,
+        };
+        let stored = self.set.raw(name)?.dtype;
+        let result = match (stored, dtype) {
+            (Dtype::BF16, PackedDtype::Bf16) => {
+                PackedMatrix::from_bf16_bits(self.half_bits(name, shape)?, rows, cols)
+            }
+            (Dtype::F16, PackedDtype::F16) => {
+                PackedMatrix::from_f16_bits(self.half_bits(name, shape)?, rows, cols)
+            }
+            (Dtype::I8, PackedDtype::Int8 { .. }) => return self.int8_matrix(name, shape),
+            (Dtype::I8, _) => {
+                let values = self.int8_matrix(name, shape)?.to_f32();
+                PackedMatrix::from_f32(&values, rows, cols, dtype)
+            }
+            _ => {
+                let values = self.set.read_f32_shaped(name, &shape)?;
+                PackedMatrix::from_f32(&values, rows, cols, dtype)
+            }
+        };
+        self.set.release(name);
+        result.map_err(packed_err)
+    }
+
+    /// Reads a `[rows, cols]` float weight as f32, an int8 weight (with its scales) dequantised.
+    pub fn matrix_f32(&self, name: &str, shape: [usize; 2]) -> Result<Vec<f32>> {
+        if self.set.info(name).map(|i| i.dtype) == Some(Dtype::I8) {
+            return Ok(self.int8_matrix(name, shape)?.to_f32());
+        }
+        let values = self.set.read_f32_shaped(name, &shape)?;
+        self.set.release(name);
+        self.check_finite(name, &values)?;
+        Ok(values)
+    }
+
+    /// Whether `name` is stored as an int8 weight.
+    pub fn is_int8(&self, name: &str) -> bool {
+        self.set.info(name).map(|i| i.dtype) == Some(Dtype::I8)
+    }
+
+    /// The stored bytes of `name` after checking its shape.
+    fn raw_shaped(&self, name: &str, shape: &[usize]) -> Result<llark_tensors::RawTensor<'_>> {
+        let file = self.set.file(name)?;
+        file.check_shape(name, Some(shape))?;
+        Ok(file.raw(name)?)
+    }
+
+    /// The stored 16-bit elements of `name`, checked against `shape`.
+    fn half_bits(&self, name: &str, shape: [usize; 2]) -> Result<Vec<u16>> {
+        let raw = self.raw_shaped(name, &shape)?;
+        Ok(raw
+            .bytes
+            .chunks_exact(2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+            .collect())
+    }
+
+    /// An int8 weight and its `{name}_scale` tensor (whose width gives the group size).
+    fn int8_matrix(&self, name: &str, shape: [usize; 2]) -> Result<PackedMatrix> {
+        let [rows, cols] = shape;
+        let raw = self.raw_shaped(name, &shape)?;
+        let values: Vec<i8> = raw.bytes.iter().map(|&b| b as i8).collect();
+        self.set.release(name);
+        let scale_name = int8_scale_name(name);
+        let (scales, scale_shape) = self.read_f32(&scale_name)?;
+        let packed_err = |source| LmError::Packed {
+            name: name.to_string(),
+            source,
+        };
+        let groups = match scale_shape[..] {
+            [r, g] if r == rows && g > 0 && cols % g == 0 => g,
+            _ => {
+                return Err(LmError::Input(format!(
+                    "int8 weight `{name}` is {shape:?}, its scales `{scale_name}` are \
+                     {scale_shape:?}: expected [{rows}, groups] with groups dividing {cols}"
+                )))
+            }
+        };
+        PackedMatrix::from_int8(values, scales, rows, cols, cols / groups).map_err(packed_err)
     }
 
     /// Fails with [`LmError::NonFiniteWeight`] at the first NaN or infinity of `values`.

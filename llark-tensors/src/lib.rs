@@ -55,5 +55,6 @@ pub use set::{
     is_plain_file_name, read_weight_map, TensorSet, INDEX_FILE, MAX_INDEX_BYTES, SINGLE_FILE,
 };
 pub use write::{
-    write_atomic, write_bytes_atomic, write_file, write_shards, write_single, ShardSet, TensorBuf,
+    write_atomic, write_bytes_atomic, write_file, write_shards, write_shards_streaming,
+    write_single, ShardSet, TensorBuf,
 };

@@ -283,19 +283,51 @@ pub fn write_shards(
     max_shard_bytes: u64,
     metadata: &BTreeMap<String, String>,
 ) -> Result<ShardSet> {
+    let plan: Vec<(String, u64)> = tensors
+        .iter()
+        .map(|(n, t)| (n.clone(), t.bytes.len() as u64))
+        .collect();
+    let mut next = tensors.iter();
+    write_shards_streaming(
+        dir,
+        prefix,
+        &plan,
+        max_shard_bytes,
+        metadata,
+        |name| match next.next() {
+            Some((n, t)) if n == name => Ok(t.clone()),
+            _ => Err(TensorError::Values {
+                name: name.to_string(),
+                reason: "tensors out of plan order".into(),
+            }),
+        },
+    )
+}
+
+/// As [`write_shards`], for tensors made one shard at a time: `plan` lists every tensor's name and
+/// byte size in order, and `make(name)` is called for each when its shard is written, so at most
+/// one shard's tensors are in memory (a checkpoint larger than memory can be written). A tensor
+/// whose size differs from its plan entry is an error.
+pub fn write_shards_streaming(
+    dir: impl AsRef<Path>,
+    prefix: &str,
+    plan: &[(String, u64)],
+    max_shard_bytes: u64,
+    metadata: &BTreeMap<String, String>,
+    mut make: impl FnMut(&str) -> Result<TensorBuf>,
+) -> Result<ShardSet> {
     let dir = dir.as_ref();
-    let mut groups: Vec<Vec<&(String, TensorBuf)>> = Vec::new();
+    let mut groups: Vec<Vec<&(String, u64)>> = Vec::new();
     let mut current = 0u64;
-    for t in tensors {
-        let len = t.1.bytes.len() as u64;
+    for t in plan {
         match groups.last_mut() {
-            Some(group) if current + len <= max_shard_bytes => {
+            Some(group) if current + t.1 <= max_shard_bytes => {
                 group.push(t);
-                current += len;
+                current += t.1;
             }
             _ => {
                 groups.push(vec![t]);
-                current = len;
+                current = t.1;
             }
         }
     }
@@ -305,13 +337,30 @@ pub fn write_shards(
     for (i, group) in groups.iter().enumerate() {
         let name = format!("{prefix}-{:05}-of-{n:05}.safetensors", i + 1);
         let path = dir.join(&name);
-        write_file(&path, group.iter().map(|(k, v)| (k.as_str(), v)), metadata)?;
+        let bufs = group
+            .iter()
+            .map(|(k, size)| {
+                let buf = make(k)?;
+                if buf.bytes.len() as u64 != *size {
+                    return Err(TensorError::Values {
+                        name: k.clone(),
+                        reason: format!("{} bytes, {size} planned", buf.bytes.len()),
+                    });
+                }
+                Ok(buf)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        write_file(
+            &path,
+            group.iter().zip(&bufs).map(|((k, _), v)| (k.as_str(), v)),
+            metadata,
+        )?;
         for (k, _) in group {
             weight_map.insert(k.clone(), serde_json::Value::String(name.clone()));
         }
         files.push(path);
     }
-    let total_size: u64 = tensors.iter().map(|(_, t)| t.bytes.len() as u64).sum();
+    let total_size: u64 = plan.iter().map(|(_, size)| size).sum();
     let index_name = if prefix == "model" {
         INDEX_FILE.to_string()
     } else {

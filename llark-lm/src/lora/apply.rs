@@ -1,9 +1,13 @@
 //! Adding adapters to a [`Llama`], listing them, and merging them into the base weights.
 
+use std::sync::Arc;
+
 use burn::module::Module;
 use burn::tensor::backend::Backend;
+use llark_kernels::PackedMatrix;
 
-use crate::error::Result;
+use crate::error::{LmError, Result};
+use crate::layers::Projection;
 use crate::lora::adapter::LoraAdapter;
 use crate::lora::config::{LoraConfig, TargetModule};
 use crate::lora::error::LoraError;
@@ -74,15 +78,40 @@ impl<B: Backend> Llama<B> {
         if self.lora.take().is_none() {
             return Err(LoraError::NoAdapters.into());
         }
-        for layer in &mut self.layers {
+        for (layer_index, layer) in self.layers.iter_mut().enumerate() {
             for target in TargetModule::ALL {
                 let projection = layer.projection_mut(target);
                 if let Some(adapter) = projection.lora.take() {
                     let delta = adapter.weight_delta();
+                    if let Some(packed) = projection.packed.take() {
+                        // Widened, updated and packed again in the same storage.
+                        let device = delta.device();
+                        let merged = Projection::<B>::packed((*packed).clone(), None)
+                            .weight_tensor(&device)
+                            + delta;
+                        let values: Vec<f32> = merged
+                            .into_data()
+                            .convert::<f32>()
+                            .into_vec()
+                            .map_err(|e| LmError::Input(format!("merged weight: {e:?}")))?;
+                        let [rows, cols] = packed.shape();
+                        let repacked = PackedMatrix::from_f32(&values, rows, cols, packed.dtype())
+                            .map_err(|source| LmError::Packed {
+                                name: format!(
+                                    "model.layers.{layer_index}.{}.weight",
+                                    target.path()
+                                ),
+                                source,
+                            })?;
+                        projection.packed = Some(Arc::new(repacked));
+                        continue;
+                    }
                     let weight = projection.weight.clone();
                     projection.weight = weight.map(|w| {
-                        let trained = w.is_require_grad();
-                        (w + delta).detach().set_require_grad(trained)
+                        w.map(|w| {
+                            let trained = w.is_require_grad();
+                            (w + delta).detach().set_require_grad(trained)
+                        })
                     });
                 }
             }

@@ -1,0 +1,116 @@
+//! `x W^T` for f32 activations `x` and a [`PackedMatrix`] `W`, split over rayon's threads.
+
+use rayon::prelude::*;
+
+use crate::dot;
+use crate::error::{KernelError, Result};
+use crate::packed::PackedMatrix;
+
+/// Rows of `W` one task widens at a time when `x` has several rows: at most this many f32 bytes
+/// of scratch, so a tile stays in the core's cache while `gemm` reads it.
+const TILE_BYTES: usize = 512 * 1024;
+
+/// Rows of `W` per task of the one-row product (enough work to amortise a task).
+const ROWS_PER_TASK: usize = 64;
+
+/// `x W^T` with `x` `[t, cols]` row-major: `[t, rows]` row-major. See [`matmul_transposed_into`].
+pub fn matmul_transposed(x: &[f32], t: usize, w: &PackedMatrix) -> Result<Vec<f32>> {
+    let mut out = vec![0.0; t * w.rows()];
+    matmul_transposed_into(x, t, w, &mut out)?;
+    Ok(out)
+}
+
+/// Writes `x W^T` (`[t, rows]`, row-major) into `out`.
+///
+/// One row of `x` (decoding) goes through the fused kernels, which read `W` once in its stored
+/// width; several rows widen tiles of `W` into a cache-sized scratch and multiply them with the
+/// `gemm` crate. Either way the rows of `W` are split over rayon's thread pool.
+pub fn matmul_transposed_into(
+    x: &[f32],
+    t: usize,
+    w: &PackedMatrix,
+    out: &mut [f32],
+) -> Result<()> {
+    let [rows, cols] = w.shape();
+    let expected = t
+        .checked_mul(cols)
+        .ok_or_else(|| KernelError::TooLarge(vec![t, cols]))?;
+    if x.len() != expected {
+        return Err(KernelError::Length {
+            what: "activations",
+            found: x.len(),
+            expected,
+            shape: vec![t, cols],
+        });
+    }
+    if out.len() != t * rows {
+        return Err(KernelError::Length {
+            what: "output",
+            found: out.len(),
+            expected: t * rows,
+            shape: vec![t, rows],
+        });
+    }
+    if t == 0 || rows == 0 {
+        return Ok(());
+    }
+    if cols == 0 {
+        out.fill(0.0);
+        return Ok(());
+    }
+    if t == 1 {
+        out.par_chunks_mut(ROWS_PER_TASK)
+            .enumerate()
+            .for_each(|(task, chunk)| {
+                let start = task * ROWS_PER_TASK;
+                for (i, o) in chunk.iter_mut().enumerate() {
+                    *o = dot::dot(w.row(start + i), x);
+                }
+            });
+        return Ok(());
+    }
+    // Several rows: out^T [rows, t] tile by tile (contiguous per task), then transposed.
+    let tile = (TILE_BYTES / (cols * 4)).clamp(8, 256);
+    let mut out_t = vec![0.0f32; rows * t];
+    out_t.par_chunks_mut(tile * t).enumerate().for_each_init(
+        Vec::new,
+        |scratch: &mut Vec<f32>, (task, chunk)| {
+            let start = task * tile;
+            let n = chunk.len() / t;
+            scratch.resize(n * cols, 0.0);
+            w.widen_rows(start, scratch);
+            // SAFETY: `chunk` holds n x t values (C[i, j] at j * t + i), `x` t x cols
+            // (row-major) and `scratch` n x cols (row-major, read as its transpose cols x n);
+            // the strides below stay inside those buffers.
+            unsafe {
+                gemm::gemm(
+                    t,
+                    n,
+                    cols,
+                    chunk.as_mut_ptr(),
+                    t as isize,
+                    1,
+                    false,
+                    x.as_ptr(),
+                    1,
+                    cols as isize,
+                    scratch.as_ptr(),
+                    cols as isize,
+                    1,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+        },
+    );
+    for (r, row) in out_t.chunks_exact(t).enumerate() {
+        for (i, &v) in row.iter().enumerate() {
+            out[i * rows + r] = v;
+        }
+    }
+    Ok(())
+}
