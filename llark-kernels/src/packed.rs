@@ -304,6 +304,11 @@ impl PackedMatrix {
 impl Row<'_> {
     /// Writes the f32 values this row stands for into `out` (`out.len()` = row length).
     pub(crate) fn widen(&self, out: &mut [f32]) {
+        crate::dot::widen(*self, out);
+    }
+
+    /// The portable widening, the reference of the SIMD one.
+    pub(crate) fn widen_portable(&self, out: &mut [f32]) {
         match *self {
             Row::Bf16(b) => out
                 .iter_mut()

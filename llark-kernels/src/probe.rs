@@ -6,41 +6,50 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-/// Best-of-`repeats` read bandwidth in bytes per second: the sum of a `bytes`-sized f32 buffer
-/// (larger than the caches, say 1 GiB) split over `threads` threads.
+/// Best-of-`repeats` read bandwidth in bytes per second: a wrapping sum of a `bytes`-sized
+/// buffer of 64-bit words (larger than the caches, say 1 GiB) split over `threads` threads.
+/// Integer adds with eight independent accumulators keep the loop far from compute-bound, so
+/// the figure is what memory delivers to one core (or to `threads` cores).
 pub fn read_bandwidth(bytes: usize, threads: usize, repeats: usize) -> f64 {
-    let n = (bytes / 4).max(1);
-    let data: Vec<f32> = (0..n).map(|i| (i % 7) as f32).collect();
+    let n = (bytes / 8).max(1);
+    let data: Vec<u64> = (0..n as u64).map(|i| i.wrapping_mul(0x9e37_79b9)).collect();
     let threads = threads.max(1);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .ok();
     let chunk = n.div_ceil(threads);
+    let sum = |c: &[u64]| -> u64 {
+        let mut acc = [0u64; 8];
+        let blocks = c.chunks_exact(8);
+        let tail = blocks
+            .remainder()
+            .iter()
+            .fold(0u64, |a, &v| a.wrapping_add(v));
+        for b in blocks {
+            for (a, &v) in acc.iter_mut().zip(b) {
+                *a = a.wrapping_add(v);
+            }
+        }
+        acc.iter().fold(tail, |a, &v| a.wrapping_add(v))
+    };
     let mut best = f64::INFINITY;
-    let mut sink = 0.0f32;
+    let mut sink = 0u64;
     for _ in 0..repeats.max(1) {
         let start = Instant::now();
-        let sum = |c: &[f32]| -> f32 {
-            let mut acc = [0.0f32; 16];
-            let blocks = c.chunks_exact(16);
-            let tail: f32 = blocks.remainder().iter().sum();
-            for b in blocks {
-                for (a, v) in acc.iter_mut().zip(b) {
-                    *a += v;
-                }
-            }
-            acc.iter().sum::<f32>() + tail
-        };
-        let total: f32 = match &pool {
-            Some(pool) => pool.install(|| data.par_chunks(chunk).map(sum).sum()),
-            None => data.chunks(chunk).map(sum).sum(),
+        let total = match &pool {
+            Some(pool) => pool.install(|| {
+                data.par_chunks(chunk)
+                    .map(sum)
+                    .reduce(|| 0, u64::wrapping_add)
+            }),
+            None => data.chunks(chunk).map(sum).fold(0, u64::wrapping_add),
         };
         best = best.min(start.elapsed().as_secs_f64());
-        sink += total;
+        sink = sink.wrapping_add(total);
     }
     std::hint::black_box(sink);
-    (n * 4) as f64 / best
+    (n * 8) as f64 / best
 }
 
 /// Best-of-`repeats` f32 GEMM rate in FLOP/s of the `gemm` crate on one thread for
