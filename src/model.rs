@@ -9,7 +9,7 @@ use llark_data::{Batch, LlarkTokenizer};
 use llark_lm::lora::{ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE};
 use llark_lm::{
     causal_lm_loss, write_safetensors, AttentionMask, Llama, LlamaConfig, LoadOptions, LoraConfig,
-    SaveDtype, WeightSource,
+    SaveDtype, WeightDtype, WeightSource,
 };
 use llark_projector::{splice_audio, AudioTokenIds, Projector, ProjectorKind, PROJECTOR_PREFIX};
 
@@ -60,13 +60,24 @@ impl<B: Backend> Llark<B> {
     /// When the directory also holds a PEFT adapter (`adapter_config.json` and
     /// `adapter_model.safetensors`), the adapters are loaded onto the language model, unmerged.
     pub fn from_pretrained(dir: impl AsRef<Path>, device: &B::Device) -> Result<Self> {
+        Self::from_pretrained_with_dtype(dir, WeightDtype::F32, device)
+    }
+
+    /// [`Self::from_pretrained`] with the language model's weight matrices kept as `dtype`:
+    /// f32 backend tensors, or bf16/f16/int8 read directly by the host CPU kernels (inference
+    /// only; see [`llark_lm::LoadOptions::dtype`]). The projector stays in f32.
+    pub fn from_pretrained_with_dtype(
+        dir: impl AsRef<Path>,
+        dtype: WeightDtype,
+        device: &B::Device,
+    ) -> Result<Self> {
         let dir = dir.as_ref();
         let config = LlarkConfig::from_file(dir.join("config.json"))?;
         let source = WeightSource::open_dir(dir)?;
         let lm = Llama::from_source(
             config.llama.clone(),
             &source,
-            &LoadOptions::allowing_prefixes([format!("{PROJECTOR_PREFIX}.")]),
+            &LoadOptions::allowing_prefixes([format!("{PROJECTOR_PREFIX}.")]).with_dtype(dtype),
             device,
         )?;
         let projector_config = config.projector();

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use burn::tensor::Device;
 use llark::backend::DefaultBackend;
 use llark::data::LlarkTokenizer;
-use llark::lm::GenerationConfig;
+use llark::lm::{GenerationConfig, WeightDtype};
 use llark::{Llark, LlarkError, Pipeline};
 
 /// The LLark model directory, the audio encoder that goes with it and the pooling rate.
@@ -25,6 +25,17 @@ pub struct ModelArgs {
     /// else LLark's 10).
     #[arg(long)]
     pub pool_fps: Option<u32>,
+    /// How the language model's weight matrices are kept in memory: f32 backend tensors, or
+    /// bf16 / f16 / int8 read directly by the CPU kernels (half or a quarter of the memory and
+    /// of the bytes each generated token reads; an int8 checkpoint from `quantize` loads as
+    /// stored).
+    #[arg(long, default_value = "f32", value_parser = parse_dtype)]
+    pub dtype: WeightDtype,
+}
+
+/// `--dtype` values: f32, bf16, f16, int8.
+fn parse_dtype(s: &str) -> Result<WeightDtype, String> {
+    s.parse().map_err(|e: llark::lm::KernelError| e.to_string())
 }
 
 impl ModelArgs {
@@ -44,7 +55,8 @@ impl ModelArgs {
         device: &Device<DefaultBackend>,
     ) -> Result<Pipeline<DefaultBackend>, LlarkError> {
         let tokenizer = LlarkTokenizer::from_file(tokenizer)?;
-        let model = Llark::<DefaultBackend>::from_pretrained(&self.dir, device)?;
+        let model =
+            Llark::<DefaultBackend>::from_pretrained_with_dtype(&self.dir, self.dtype, device)?;
         let pipeline = Pipeline::new(model, tokenizer)?.with_generation(generation);
         match self.pool_fps {
             Some(fps) => pipeline.with_pool_fps(fps),

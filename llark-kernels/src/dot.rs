@@ -3,35 +3,26 @@
 //! has them (AVX-512F for int8 rows with groups of 64), portable code otherwise; all give the same
 //! sums up to the order of additions.
 
-use crate::packed::Row;
+use crate::packed::{PackedMatrix, Row};
 
-/// `sum_k row[k] * x[k]` (`x.len()` = row length).
-pub(crate) fn dot(row: Row<'_>, x: &[f32]) -> f32 {
+/// `out[i] = row(start + i) . x` for every `i` of `out` (`x.len()` = the row length): the ISA is
+/// chosen once per call, and each row's kernel is inlined into the loop over rows.
+pub(crate) fn dot_rows(w: &PackedMatrix, start: usize, x: &[f32], out: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if simd::available() {
-        // SAFETY: the CPU has AVX2, FMA and F16C (checked once at run time), and the kernels
-        // read only within `row` and `x`, which have the same length.
-        return unsafe {
-            match row {
-                Row::Bf16(w) => simd::dot_half::<true>(w, x),
-                Row::F16(w) => simd::dot_half::<false>(w, x),
-                Row::Int8 {
-                    values,
-                    scales,
-                    group,
-                } if group.is_multiple_of(simd::STEP_512) && simd::available_512() => {
-                    simd::dot_int8_512(values, scales, group, x)
-                }
-                Row::Int8 {
-                    values,
-                    scales,
-                    group,
-                } if group.is_multiple_of(simd::STEP) => simd::dot_int8(values, scales, group, x),
-                Row::Int8 { .. } => portable(row, x),
-            }
-        };
+    {
+        if simd::available_512() {
+            // SAFETY: the CPU has AVX-512F, AVX2, FMA and F16C (checked once at run time), and
+            // the kernels read only within each row and `x`, which have the same length.
+            return unsafe { simd::rows_512(w, start, x, out) };
+        }
+        if simd::available() {
+            // SAFETY: as above, with AVX2, FMA and F16C.
+            return unsafe { simd::rows_256(w, start, x, out) };
+        }
     }
-    portable(row, x)
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = portable(w.row(start + i), x);
+    }
 }
 
 /// Writes the f32 values of `row` into `out` (same length), with SIMD where the CPU has it.
@@ -87,6 +78,243 @@ mod simd {
     use std::arch::x86_64::*;
     use std::sync::OnceLock;
 
+    use crate::packed::{PackedMatrix, Row};
+
+    /// The AVX2 kernels over rows `start..start + out.len()` of `w`.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) unsafe fn rows_256(w: &PackedMatrix, start: usize, x: &[f32], out: &mut [f32]) {
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = match w.row(start + i) {
+                Row::Bf16(r) => dot_half::<true>(r, x),
+                Row::F16(r) => dot_half::<false>(r, x),
+                Row::Int8 {
+                    values,
+                    scales,
+                    group,
+                } if group.is_multiple_of(STEP) => dot_int8(values, scales, group, x),
+                row => super::portable(row, x),
+            };
+        }
+    }
+
+    /// The AVX-512 kernels over rows `start..start + out.len()` of `w` (AVX2 for int8 groups
+    /// that are not a multiple of 64).
+    #[target_feature(enable = "avx512f,avx2,fma,f16c")]
+    pub(super) unsafe fn rows_512(w: &PackedMatrix, start: usize, x: &[f32], out: &mut [f32]) {
+        // Four rows at a time share each load of `x` (a long row's `x` does not fit in L1).
+        let mut i = 0;
+        while i + 4 <= out.len() {
+            let rows = [0, 1, 2, 3].map(|j| w.row(start + i + j));
+            let done = match rows {
+                [Row::Bf16(a), Row::Bf16(b), Row::Bf16(c), Row::Bf16(d)] => {
+                    Some(dot4_half_512::<true>([a, b, c, d], x))
+                }
+                [Row::F16(a), Row::F16(b), Row::F16(c), Row::F16(d)] => {
+                    Some(dot4_half_512::<false>([a, b, c, d], x))
+                }
+                [Row::Int8 {
+                    values: a,
+                    scales: sa,
+                    group,
+                }, Row::Int8 {
+                    values: b,
+                    scales: sb,
+                    ..
+                }, Row::Int8 {
+                    values: c,
+                    scales: sc,
+                    ..
+                }, Row::Int8 {
+                    values: d,
+                    scales: sd,
+                    ..
+                }] if group.is_multiple_of(STEP_512) => {
+                    Some(dot4_int8_512([a, b, c, d], [sa, sb, sc, sd], group, x))
+                }
+                _ => None,
+            };
+            match done {
+                Some(v) => out[i..i + 4].copy_from_slice(&v),
+                None => break,
+            }
+            i += 4;
+        }
+        for (j, o) in out.iter_mut().enumerate().skip(i) {
+            *o = match w.row(start + j) {
+                Row::Bf16(r) => dot_half_512::<true>(r, x),
+                Row::F16(r) => dot_half_512::<false>(r, x),
+                Row::Int8 {
+                    values,
+                    scales,
+                    group,
+                } if group.is_multiple_of(STEP_512) => dot_int8_512(values, scales, group, x),
+                Row::Int8 {
+                    values,
+                    scales,
+                    group,
+                } if group.is_multiple_of(STEP) => dot_int8(values, scales, group, x),
+                row => super::portable(row, x),
+            };
+        }
+    }
+
+    /// Dot products of f32 `x` with four bf16 (`BF16`) or f16 rows: each sixteen-lane load of
+    /// `x` serves four rows, two accumulators a row.
+    #[target_feature(enable = "avx512f,avx2,fma,f16c")]
+    #[inline]
+    unsafe fn dot4_half_512<const BF16: bool>(w: [&[u16]; 4], x: &[f32]) -> [f32; 4] {
+        let k = x.len().min(w.iter().map(|r| r.len()).min().unwrap_or(0));
+        let xp = x.as_ptr();
+        let [p0, p1, p2, p3] = w.map(<[u16]>::as_ptr);
+        let z = _mm512_setzero_ps();
+        let (mut a0, mut b0, mut a1, mut b1, mut a2, mut b2, mut a3, mut b3) =
+            (z, z, z, z, z, z, z, z);
+        let mut i = 0;
+        while i + 32 <= k {
+            // Four short streams (one per row) do not train the hardware prefetcher in time.
+            for p in [p0, p1, p2, p3] {
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(i + PREFETCH_HALF).cast());
+            }
+            let (xa, xb) = (_mm512_loadu_ps(xp.add(i)), _mm512_loadu_ps(xp.add(i + 16)));
+            a0 = _mm512_fmadd_ps(widen16::<BF16>(p0.add(i)), xa, a0);
+            b0 = _mm512_fmadd_ps(widen16::<BF16>(p0.add(i + 16)), xb, b0);
+            a1 = _mm512_fmadd_ps(widen16::<BF16>(p1.add(i)), xa, a1);
+            b1 = _mm512_fmadd_ps(widen16::<BF16>(p1.add(i + 16)), xb, b1);
+            a2 = _mm512_fmadd_ps(widen16::<BF16>(p2.add(i)), xa, a2);
+            b2 = _mm512_fmadd_ps(widen16::<BF16>(p2.add(i + 16)), xb, b2);
+            a3 = _mm512_fmadd_ps(widen16::<BF16>(p3.add(i)), xa, a3);
+            b3 = _mm512_fmadd_ps(widen16::<BF16>(p3.add(i + 16)), xb, b3);
+            i += 32;
+        }
+        let sums = [
+            _mm512_reduce_add_ps(_mm512_add_ps(a0, b0)),
+            _mm512_reduce_add_ps(_mm512_add_ps(a1, b1)),
+            _mm512_reduce_add_ps(_mm512_add_ps(a2, b2)),
+            _mm512_reduce_add_ps(_mm512_add_ps(a3, b3)),
+        ];
+        let mut out = [0.0; 4];
+        for (r, o) in out.iter_mut().enumerate() {
+            *o = sums[r] + half_tail::<BF16>(&w[r][i..k], &x[i..k]);
+        }
+        out
+    }
+
+    /// Dot products of f32 `x` with four group-wise int8 rows (`group` a multiple of 64):
+    /// each load of `x` serves four rows.
+    #[target_feature(enable = "avx512f,avx2,fma,f16c")]
+    #[inline]
+    unsafe fn dot4_int8_512(
+        w: [&[i8]; 4],
+        scales: [&[f32]; 4],
+        group: usize,
+        x: &[f32],
+    ) -> [f32; 4] {
+        let xp = x.as_ptr();
+        let [p0, p1, p2, p3] = w.map(<[i8]>::as_ptr);
+        let widen = |p: *const i8, o: usize| {
+            _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(p.add(o).cast())))
+        };
+        let z = _mm512_setzero_ps();
+        let (mut t0, mut t1, mut t2, mut t3) = (z, z, z, z);
+        for g in 0..scales[0].len() {
+            let (mut a0, mut b0, mut a1, mut b1, mut a2, mut b2, mut a3, mut b3) =
+                (z, z, z, z, z, z, z, z);
+            let mut i = g * group;
+            let end = i + group;
+            while i < end {
+                if i % 64 == 0 {
+                    for p in [p0, p1, p2, p3] {
+                        _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(i + PREFETCH_INT8).cast());
+                    }
+                }
+                let (xa, xb) = (_mm512_loadu_ps(xp.add(i)), _mm512_loadu_ps(xp.add(i + 16)));
+                a0 = _mm512_fmadd_ps(widen(p0, i), xa, a0);
+                b0 = _mm512_fmadd_ps(widen(p0, i + 16), xb, b0);
+                a1 = _mm512_fmadd_ps(widen(p1, i), xa, a1);
+                b1 = _mm512_fmadd_ps(widen(p1, i + 16), xb, b1);
+                a2 = _mm512_fmadd_ps(widen(p2, i), xa, a2);
+                b2 = _mm512_fmadd_ps(widen(p2, i + 16), xb, b2);
+                a3 = _mm512_fmadd_ps(widen(p3, i), xa, a3);
+                b3 = _mm512_fmadd_ps(widen(p3, i + 16), xb, b3);
+                i += 32;
+            }
+            t0 = _mm512_fmadd_ps(_mm512_add_ps(a0, b0), _mm512_set1_ps(scales[0][g]), t0);
+            t1 = _mm512_fmadd_ps(_mm512_add_ps(a1, b1), _mm512_set1_ps(scales[1][g]), t1);
+            t2 = _mm512_fmadd_ps(_mm512_add_ps(a2, b2), _mm512_set1_ps(scales[2][g]), t2);
+            t3 = _mm512_fmadd_ps(_mm512_add_ps(a3, b3), _mm512_set1_ps(scales[3][g]), t3);
+        }
+        [t0, t1, t2, t3].map(|t| _mm512_reduce_add_ps(t))
+    }
+
+    /// Sixteen bf16 (`BF16`) or f16 values at `p` as f32.
+    #[target_feature(enable = "avx512f,avx2,fma,f16c")]
+    #[inline]
+    unsafe fn widen16<const BF16: bool>(p: *const u16) -> __m512 {
+        let raw = _mm256_loadu_si256(p.cast());
+        if BF16 {
+            _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(raw)))
+        } else {
+            _mm512_cvtph_ps(raw)
+        }
+    }
+
+    /// Dot product of f32 `x` with a bf16 (`BF16`) or f16 row `w`, sixteen lanes, four
+    /// accumulators.
+    #[target_feature(enable = "avx512f,avx2,fma,f16c")]
+    #[inline]
+    unsafe fn dot_half_512<const BF16: bool>(w: &[u16], x: &[f32]) -> f32 {
+        let k = w.len().min(x.len());
+        let (wp, xp) = (w.as_ptr(), x.as_ptr());
+        let (mut a0, mut a1, mut a2, mut a3) = (
+            _mm512_setzero_ps(),
+            _mm512_setzero_ps(),
+            _mm512_setzero_ps(),
+            _mm512_setzero_ps(),
+        );
+        let mut i = 0;
+        while i + 64 <= k {
+            a0 = _mm512_fmadd_ps(widen16::<BF16>(wp.add(i)), _mm512_loadu_ps(xp.add(i)), a0);
+            a1 = _mm512_fmadd_ps(
+                widen16::<BF16>(wp.add(i + 16)),
+                _mm512_loadu_ps(xp.add(i + 16)),
+                a1,
+            );
+            a2 = _mm512_fmadd_ps(
+                widen16::<BF16>(wp.add(i + 32)),
+                _mm512_loadu_ps(xp.add(i + 32)),
+                a2,
+            );
+            a3 = _mm512_fmadd_ps(
+                widen16::<BF16>(wp.add(i + 48)),
+                _mm512_loadu_ps(xp.add(i + 48)),
+                a3,
+            );
+            i += 64;
+        }
+        while i + 16 <= k {
+            a0 = _mm512_fmadd_ps(widen16::<BF16>(wp.add(i)), _mm512_loadu_ps(xp.add(i)), a0);
+            i += 16;
+        }
+        let sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+        sum + half_tail::<BF16>(&w[i..k], &x[i..k])
+    }
+
+    /// The scalar rest of a bf16 (`BF16`) or f16 dot product.
+    #[inline]
+    fn half_tail<const BF16: bool>(w: &[u16], x: &[f32]) -> f32 {
+        w.iter()
+            .zip(x)
+            .map(|(&b, &xv)| {
+                let v = if BF16 {
+                    half::bf16::from_bits(b).to_f32()
+                } else {
+                    half::f16::from_bits(b).to_f32()
+                };
+                v * xv
+            })
+            .sum()
+    }
+
     /// Elements per unrolled step: four vectors of eight, four independent accumulators.
     pub(super) const STEP: usize = 32;
 
@@ -100,6 +328,11 @@ mod simd {
         })
     }
 
+    /// How far ahead (in elements) the four-row kernels prefetch each row: 1 KiB of bf16/f16,
+    /// 1 KiB of int8.
+    const PREFETCH_HALF: usize = 512;
+    const PREFETCH_INT8: usize = 1024;
+
     /// Elements per step of the AVX-512 int8 kernel: four vectors of sixteen.
     pub(super) const STEP_512: usize = 64;
 
@@ -107,11 +340,12 @@ mod simd {
     /// product, and sixteen lanes halve the instructions per weight.
     pub(super) fn available_512() -> bool {
         static HAS: OnceLock<bool> = OnceLock::new();
-        *HAS.get_or_init(|| is_x86_feature_detected!("avx512f"))
+        *HAS.get_or_init(|| available() && is_x86_feature_detected!("avx512f"))
     }
 
     /// Dot product of f32 `x` with a group-wise int8 row (`group` a multiple of [`STEP_512`]).
-    #[target_feature(enable = "avx512f")]
+    #[target_feature(enable = "avx512f,avx2,fma,f16c")]
+    #[inline]
     pub(super) unsafe fn dot_int8_512(
         values: &[i8],
         scales: &[f32],
@@ -121,19 +355,25 @@ mod simd {
         let (wp, xp) = (values.as_ptr(), x.as_ptr());
         let mut total = _mm512_setzero_ps();
         for (g, &scale) in scales.iter().enumerate() {
-            let mut acc = [_mm512_setzero_ps(); 4];
+            let widen = |o: usize| {
+                _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(wp.add(o).cast())))
+            };
+            let (mut a0, mut a1, mut a2, mut a3) = (
+                _mm512_setzero_ps(),
+                _mm512_setzero_ps(),
+                _mm512_setzero_ps(),
+                _mm512_setzero_ps(),
+            );
             let mut i = g * group;
             let end = i + group;
             while i < end {
-                for (j, a) in acc.iter_mut().enumerate() {
-                    let o = i + 16 * j;
-                    let w =
-                        _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(wp.add(o).cast())));
-                    *a = _mm512_fmadd_ps(w, _mm512_loadu_ps(xp.add(o)), *a);
-                }
+                a0 = _mm512_fmadd_ps(widen(i), _mm512_loadu_ps(xp.add(i)), a0);
+                a1 = _mm512_fmadd_ps(widen(i + 16), _mm512_loadu_ps(xp.add(i + 16)), a1);
+                a2 = _mm512_fmadd_ps(widen(i + 32), _mm512_loadu_ps(xp.add(i + 32)), a2);
+                a3 = _mm512_fmadd_ps(widen(i + 48), _mm512_loadu_ps(xp.add(i + 48)), a3);
                 i += STEP_512;
             }
-            let part = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
+            let part = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
             total = _mm512_fmadd_ps(part, _mm512_set1_ps(scale), total);
         }
         _mm512_reduce_add_ps(total)
@@ -171,33 +411,41 @@ mod simd {
         )
     }
 
-    /// Dot product of f32 `x` with a bf16 (`BF16`) or f16 row `w` of the same length.
+    /// Dot product of f32 `x` with a bf16 (`BF16`) or f16 row `w` of the same length (eight
+    /// lanes, four accumulators).
     #[target_feature(enable = "avx2,fma,f16c")]
+    #[inline]
     pub(super) unsafe fn dot_half<const BF16: bool>(w: &[u16], x: &[f32]) -> f32 {
         let k = w.len().min(x.len());
         let (wp, xp) = (w.as_ptr(), x.as_ptr());
-        let mut acc = [_mm256_setzero_ps(); 4];
+        let (mut a0, mut a1, mut a2, mut a3) = (
+            _mm256_setzero_ps(),
+            _mm256_setzero_ps(),
+            _mm256_setzero_ps(),
+            _mm256_setzero_ps(),
+        );
         let mut i = 0;
         while i + STEP <= k {
-            for (j, a) in acc.iter_mut().enumerate() {
-                let o = i + 8 * j;
-                *a = _mm256_fmadd_ps(widen8::<BF16>(wp.add(o)), _mm256_loadu_ps(xp.add(o)), *a);
-            }
+            a0 = _mm256_fmadd_ps(widen8::<BF16>(wp.add(i)), _mm256_loadu_ps(xp.add(i)), a0);
+            a1 = _mm256_fmadd_ps(
+                widen8::<BF16>(wp.add(i + 8)),
+                _mm256_loadu_ps(xp.add(i + 8)),
+                a1,
+            );
+            a2 = _mm256_fmadd_ps(
+                widen8::<BF16>(wp.add(i + 16)),
+                _mm256_loadu_ps(xp.add(i + 16)),
+                a2,
+            );
+            a3 = _mm256_fmadd_ps(
+                widen8::<BF16>(wp.add(i + 24)),
+                _mm256_loadu_ps(xp.add(i + 24)),
+                a3,
+            );
             i += STEP;
         }
-        let mut sum = hsum(_mm256_add_ps(
-            _mm256_add_ps(acc[0], acc[1]),
-            _mm256_add_ps(acc[2], acc[3]),
-        ));
-        for j in i..k {
-            let v = if BF16 {
-                half::bf16::from_bits(w[j]).to_f32()
-            } else {
-                half::f16::from_bits(w[j]).to_f32()
-            };
-            sum += v * x[j];
-        }
-        sum
+        let sum = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+        sum + half_tail::<BF16>(&w[i..k], &x[i..k])
     }
 
     /// Widens a bf16 (`BF16`) or f16 row into `out`.
@@ -235,23 +483,29 @@ mod simd {
 
     /// Dot product of f32 `x` with a group-wise int8 row (`group` a multiple of [`STEP`]).
     #[target_feature(enable = "avx2,fma,f16c")]
+    #[inline]
     pub(super) unsafe fn dot_int8(values: &[i8], scales: &[f32], group: usize, x: &[f32]) -> f32 {
         let (wp, xp) = (values.as_ptr(), x.as_ptr());
         let mut total = _mm256_setzero_ps();
         for (g, &scale) in scales.iter().enumerate() {
-            let mut acc = [_mm256_setzero_ps(); 4];
+            let (mut a0, mut a1, mut a2, mut a3) = (
+                _mm256_setzero_ps(),
+                _mm256_setzero_ps(),
+                _mm256_setzero_ps(),
+                _mm256_setzero_ps(),
+            );
             let mut i = g * group;
             let end = i + group;
             while i < end {
                 let (a, b) = widen16_i8(wp.add(i));
                 let (c, d) = widen16_i8(wp.add(i + 16));
-                acc[0] = _mm256_fmadd_ps(a, _mm256_loadu_ps(xp.add(i)), acc[0]);
-                acc[1] = _mm256_fmadd_ps(b, _mm256_loadu_ps(xp.add(i + 8)), acc[1]);
-                acc[2] = _mm256_fmadd_ps(c, _mm256_loadu_ps(xp.add(i + 16)), acc[2]);
-                acc[3] = _mm256_fmadd_ps(d, _mm256_loadu_ps(xp.add(i + 24)), acc[3]);
+                a0 = _mm256_fmadd_ps(a, _mm256_loadu_ps(xp.add(i)), a0);
+                a1 = _mm256_fmadd_ps(b, _mm256_loadu_ps(xp.add(i + 8)), a1);
+                a2 = _mm256_fmadd_ps(c, _mm256_loadu_ps(xp.add(i + 16)), a2);
+                a3 = _mm256_fmadd_ps(d, _mm256_loadu_ps(xp.add(i + 24)), a3);
                 i += STEP;
             }
-            let part = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+            let part = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
             total = _mm256_fmadd_ps(part, _mm256_set1_ps(scale), total);
         }
         hsum(total)
@@ -261,39 +515,41 @@ mod simd {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::PackedDtype;
 
-    /// The dispatched kernel (SIMD where the CPU has it) equals the portable one.
+    /// The dispatched kernels (SIMD where the CPU has it) equal the portable one, for row
+    /// lengths around the SIMD steps and every storage.
     #[test]
     fn dispatched_equals_portable() {
-        let x: Vec<f32> = (0..1000)
-            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0)
-            .collect();
-        let bits: Vec<u16> = x
-            .iter()
-            .map(|v| half::bf16::from_f32(v * 0.3).to_bits())
-            .collect();
-        let halfs: Vec<u16> = x
-            .iter()
-            .map(|v| half::f16::from_f32(v * -0.7).to_bits())
-            .collect();
-        let q: Vec<i8> = (0..1024).map(|i| ((i * 53) % 255) as i8).collect();
-        let scales: Vec<f32> = (0..16).map(|g| 0.01 * (g + 1) as f32).collect();
-        let x1024: Vec<f32> = (0..1024).map(|i| (i % 17) as f32 - 8.0).collect();
-        for len in [0, 1, 31, 32, 33, 100, 1000] {
-            for row in [Row::Bf16(&bits[..len]), Row::F16(&halfs[..len])] {
-                let (a, b) = (dot(row, &x[..len]), portable(row, &x[..len]));
-                assert!(
-                    (a - b).abs() <= 1e-4 * b.abs().max(1.0),
-                    "{row:?}: {a} vs {b}"
-                );
+        for cols in [1, 31, 32, 33, 64, 100, 128, 1000, 1024] {
+            let rows = 5;
+            let w: Vec<f32> = (0..rows * cols)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 60.0)
+                .collect();
+            let x: Vec<f32> = (0..cols).map(|i| (i % 17) as f32 - 8.0).collect();
+            let int8 = PackedDtype::Int8 { group: 64 }.fitted(cols);
+            for dtype in [
+                PackedDtype::Bf16,
+                PackedDtype::F16,
+                int8,
+                PackedDtype::Int8 { group: cols },
+            ] {
+                let m = PackedMatrix::from_f32(&w, rows, cols, dtype).unwrap();
+                let mut out = vec![0.0; rows];
+                dot_rows(&m, 0, &x, &mut out);
+                for (r, &got) in out.iter().enumerate() {
+                    let want = portable(m.row(r), &x);
+                    assert!(
+                        (got - want).abs() <= 1e-4 * want.abs().max(1.0),
+                        "{dtype:?} cols {cols} row {r}: {got} vs {want}"
+                    );
+                }
+                let mut widened = vec![0.0; cols];
+                let mut reference = vec![0.0; cols];
+                m.row(rows - 1).widen(&mut widened);
+                m.row(rows - 1).widen_portable(&mut reference);
+                assert_eq!(widened, reference, "{dtype:?} cols {cols}");
             }
         }
-        let row = Row::Int8 {
-            values: &q,
-            scales: &scales,
-            group: 64,
-        };
-        let (a, b) = (dot(row, &x1024), portable(row, &x1024));
-        assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "int8: {a} vs {b}");
     }
 }

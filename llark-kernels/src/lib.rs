@@ -37,3 +37,9 @@ pub use dtype::{PackedDtype, WeightDtype, DEFAULT_INT8_GROUP};
 pub use error::{KernelError, Result};
 pub use matmul::{matmul_transposed, matmul_transposed_into};
 pub use packed::PackedMatrix;
+
+/// Threads the kernels split their work over (rayon's global pool: `RAYON_NUM_THREADS`, else one
+/// per core).
+pub fn threads() -> usize {
+    rayon::current_num_threads()
+}

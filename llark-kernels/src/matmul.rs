@@ -63,12 +63,7 @@ pub fn matmul_transposed_into(
     if t == 1 {
         out.par_chunks_mut(ROWS_PER_TASK)
             .enumerate()
-            .for_each(|(task, chunk)| {
-                let start = task * ROWS_PER_TASK;
-                for (i, o) in chunk.iter_mut().enumerate() {
-                    *o = dot::dot(w.row(start + i), x);
-                }
-            });
+            .for_each(|(task, chunk)| dot::dot_rows(w, task * ROWS_PER_TASK, x, chunk));
         return Ok(());
     }
     // Several rows: out^T [rows, t] tile by tile (contiguous per task), then transposed.

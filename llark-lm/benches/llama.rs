@@ -9,7 +9,7 @@ use burn::backend::flex::FlexDevice;
 use burn::backend::Flex;
 use burn::tensor::{Int, Tensor, TensorData};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use llark_lm::{Llama, LlamaConfig};
+use llark_lm::{Llama, LlamaConfig, WeightDtype};
 
 type B = Flex;
 
@@ -90,6 +90,53 @@ fn benches(c: &mut Criterion) {
                             .forward(ids_tensor(vec![id], &device), None, Some(&mut cache))
                             .expect("decode step");
                         // Read the logits back as generation does.
+                        let _ = logits.into_data();
+                    }
+                    cache
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+
+    // Decoding with the weight matrices kept packed (host CPU kernels reading them directly).
+    let mut group = c.benchmark_group("llama-150m-packed");
+    group.sample_size(10);
+    group.warm_up_time(std::time::Duration::from_secs(1));
+    group.measurement_time(std::time::Duration::from_secs(15));
+    for dtype in [WeightDtype::Bf16, WeightDtype::Int8] {
+        let model = Llama::<B>::random_with(bench_config(), 0.02, 0, dtype, &device)
+            .expect("valid bench config");
+        let mut prefilled = model.new_cache(1, PREFILL + DECODE);
+        let prompt_logits = model
+            .forward(
+                ids_tensor(prompt.clone(), &device),
+                None,
+                Some(&mut prefilled),
+            )
+            .expect("prefill");
+        drop(prompt_logits);
+        group.throughput(Throughput::Elements(PREFILL as u64));
+        group.bench_function(format!("prefill_256_{dtype}"), |b| {
+            b.iter(|| {
+                let mut cache = model.new_cache(1, PREFILL + DECODE);
+                model
+                    .forward(ids_tensor(prompt.clone(), &device), None, Some(&mut cache))
+                    .expect("forward")
+                    .into_data()
+            })
+        });
+        let decode_ids = token_ids(DECODE, PREFILL, vocab);
+        group.throughput(Throughput::Elements(DECODE as u64));
+        group.bench_function(format!("decode_64_{dtype}"), |b| {
+            b.iter_batched(
+                || prefilled.clone(),
+                |mut cache| {
+                    for &id in &decode_ids {
+                        let logits = model
+                            .forward(ids_tensor(vec![id], &device), None, Some(&mut cache))
+                            .expect("decode step");
                         let _ = logits.into_data();
                     }
                     cache

@@ -50,7 +50,7 @@ pub use export::{write_safetensors, SaveDtype};
 pub use generate::{
     left_pad, GenerationConfig, GenerationHooks, GenerationOutput, Prompt, StopReason,
 };
-pub use llark_kernels::{PackedDtype, PackedMatrix, WeightDtype};
+pub use llark_kernels::{KernelError, PackedDtype, PackedMatrix, WeightDtype};
 pub use load::{check_weights, LoadOptions, INITIALIZER_RANGE};
 pub use lora::{LoraAdapter, LoraConfig, LoraError, TargetModule};
 pub use loss::causal_lm_loss;

@@ -147,6 +147,7 @@ impl<B: Backend> TensorProvider<B> for SourceProvider<'_, B> {
 struct RandomProvider<'a, B: Backend> {
     rng: ChaCha8Rng,
     std: f64,
+    dtype: WeightDtype,
     device: &'a B::Device,
 }
 
@@ -180,6 +181,18 @@ impl<B: Backend> TensorProvider<B> for RandomProvider<'_, B> {
             VectorKind::Norm => Tensor::ones([len], self.device),
             VectorKind::Bias => Tensor::zeros([len], self.device),
         })
+    }
+    fn packed(&mut self, name: &str, shape: [usize; 2]) -> Result<Option<PackedMatrix>> {
+        let Some(dtype) = self.dtype.packed() else {
+            return Ok(None);
+        };
+        let values = self.normal(shape[0] * shape[1]);
+        PackedMatrix::from_f32(&values, shape[0], shape[1], dtype.fitted(shape[1]))
+            .map(Some)
+            .map_err(|source| LmError::Packed {
+                name: name.to_string(),
+                source,
+            })
     }
 }
 
@@ -276,11 +289,24 @@ impl<B: Backend> Llama<B> {
 
     /// A model with weights drawn from `N(0, std)` with a seeded generator (benchmarks, tests).
     pub fn random(config: LlamaConfig, std: f64, seed: u64, device: &B::Device) -> Result<Self> {
+        Self::random_with(config, std, seed, WeightDtype::F32, device)
+    }
+
+    /// [`Self::random`] with the weight matrices kept as `dtype` (the same draws, then rounded
+    /// or quantised).
+    pub fn random_with(
+        config: LlamaConfig,
+        std: f64,
+        seed: u64,
+        dtype: WeightDtype,
+        device: &B::Device,
+    ) -> Result<Self> {
         Self::build(
             config,
             &mut RandomProvider {
                 rng: ChaCha8Rng::seed_from_u64(seed),
                 std,
+                dtype,
                 device,
             },
         )

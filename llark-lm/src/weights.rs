@@ -208,11 +208,7 @@ impl WeightSource {
     /// The stored 16-bit elements of `name`, checked against `shape`.
     fn half_bits(&self, name: &str, shape: [usize; 2]) -> Result<Vec<u16>> {
         let raw = self.raw_shaped(name, &shape)?;
-        Ok(raw
-            .bytes
-            .chunks_exact(2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]))
-            .collect())
+        Ok(le_u16s(raw.bytes))
     }
 
     /// An int8 weight and its `{name}_scale` tensor (whose width gives the group size).
@@ -268,6 +264,27 @@ impl WeightSource {
         self.set
             .names()
             .filter_map(|n| self.set.info(n).map(|i| (n.to_string(), i.shape.clone())))
+            .collect()
+    }
+}
+
+/// Little-endian 16-bit elements of `bytes` (an odd last byte is ignored); one bulk copy on
+/// little-endian targets.
+fn le_u16s(bytes: &[u8]) -> Vec<u16> {
+    let n = bytes.len() / 2;
+    if cfg!(target_endian = "little") {
+        let mut out: Vec<u16> = Vec::with_capacity(n);
+        // SAFETY: `out` has room for `n` u16s, `bytes` holds `2 n` bytes, the regions do not
+        // overlap, and on a little-endian target the bytes are the u16s' representation.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.as_mut_ptr().cast::<u8>(), 2 * n);
+            out.set_len(n);
+        }
+        out
+    } else {
+        bytes
+            .chunks_exact(2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
             .collect()
     }
 }

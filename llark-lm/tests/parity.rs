@@ -50,3 +50,8 @@ fn rope_llama3_tied_biases_with_loss() {
 fn left_padded_batch() {
     check("left-pad");
 }
+
+#[test]
+fn trained_weights_with_loss() {
+    check("trained-tiny");
+}

@@ -2,7 +2,7 @@
 
 Run from the repository root (CPU, a few seconds):
 
-    .venv/bin/python tools/reference/llama_fixtures.py [OUT_DIR]
+    .venv/bin/python tools/reference/llama_fixtures.py [OUT_DIR] [--only=trained-tiny]
 
 OUT_DIR defaults to `llark-lm/tests/fixtures`. Requires torch 2.9.0, transformers 4.44.2,
 safetensors and numpy. Each sub-directory is a tiny random Llama in the Hugging Face layout
@@ -151,13 +151,40 @@ def repetition_case(model, input_ids, penalty):
     }
 
 
+def train_model(seed, cfg, steps=400, batch=16, length=32):
+    """A tiny Llama trained until its next-token distributions are peaked, as a trained model's
+    are (random weights give near-ties, where any rounding flips the top token): sequences follow
+    t[i+1] = (5 t[i] + 3) mod (V - 3) + 3 from random starts, AdamW, lr 3e-3."""
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(LlamaConfig(**cfg))
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    gen = torch.Generator().manual_seed(seed)
+    vocab = cfg["vocab_size"]
+    model.train()
+    for _ in range(steps):
+        seq = [torch.randint(3, vocab, (batch, 1), generator=gen)]
+        for _ in range(length - 1):
+            seq.append((seq[-1] * 5 + 3) % (vocab - 3) + 3)
+        ids = torch.cat(seq, 1)
+        loss = model(input_ids=ids, labels=ids).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    print(f"trained: final loss {loss.item():.4f}")
+    model.eval()
+    model.generation_config.eos_token_id = None
+    model.generation_config.pad_token_id = 0
+    return model
+
+
 def make_fixture(out_root, name, seed, cfg, storage_dtype=torch.float32, shard_size=None,
-                 batch=2, left_pad=None, with_loss=False, repetition_penalty=None):
+                 batch=2, left_pad=None, with_loss=False, repetition_penalty=None, model=None):
     out = os.path.join(out_root, name)
     os.makedirs(out, exist_ok=True)
     for f in os.listdir(out):
         os.remove(os.path.join(out, f))
-    model = build_model(seed, storage_dtype, cfg)
+    if model is None:
+        model = build_model(seed, storage_dtype, cfg)
     gen = torch.Generator().manual_seed(seed + 1)
     vocab = cfg["vocab_size"]
     ids = torch.randint(3, vocab, (batch, PROMPT_LEN), generator=gen)
@@ -184,8 +211,16 @@ def make_fixture(out_root, name, seed, cfg, storage_dtype=torch.float32, shard_s
 
 
 def main():
-    out_root = sys.argv[1] if len(sys.argv) > 1 else "llark-lm/tests/fixtures"
+    args = [a for a in sys.argv[1:] if not a.startswith("--only=")]
+    only = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--only=")]
+    out_root = args[0] if args else "llark-lm/tests/fixtures"
     torch.set_num_threads(1)
+    if only == ["trained-tiny"] or not only:
+        # Trained weights: peaked next-token distributions, for packed-weight agreement checks.
+        cfg = base_config(initializer_range=0.02)
+        make_fixture(out_root, "trained-tiny", 16, cfg, model=train_model(16, cfg), with_loss=True)
+    if only:
+        return
     # Grouped-query attention, Llama-3 style rope_theta, batch of 3, a loss case.
     make_fixture(out_root, "gqa-theta", 11,
                  base_config(num_key_value_heads=2, rope_theta=500000.0, vocab_size=320),
