@@ -216,13 +216,14 @@ mod simd {
         };
         let z = _mm512_setzero_ps();
         let (mut t0, mut t1, mut t2, mut t3) = (z, z, z, z);
+        #[allow(clippy::needless_range_loop)] // `g` indexes four scale rows and the values
         for g in 0..scales[0].len() {
             let (mut a0, mut b0, mut a1, mut b1, mut a2, mut b2, mut a3, mut b3) =
                 (z, z, z, z, z, z, z, z);
             let mut i = g * group;
             let end = i + group;
             while i < end {
-                if i % 64 == 0 {
+                if i.is_multiple_of(64) {
                     for p in [p0, p1, p2, p3] {
                         _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(i + PREFETCH_INT8).cast());
                     }
