@@ -84,16 +84,40 @@ mod simd {
     #[target_feature(enable = "avx2,fma,f16c")]
     pub(super) unsafe fn rows_256(w: &PackedMatrix, start: usize, x: &[f32], out: &mut [f32]) {
         for (i, o) in out.iter_mut().enumerate() {
-            *o = match w.row(start + i) {
-                Row::Bf16(r) => dot_half::<true>(r, x),
-                Row::F16(r) => dot_half::<false>(r, x),
-                Row::Int8 {
-                    values,
-                    scales,
-                    group,
-                } if group.is_multiple_of(STEP) => dot_int8(values, scales, group, x),
-                row => super::portable(row, x),
-            };
+            *o = row_256(w.row(start + i), x);
+        }
+    }
+
+    /// One row with the AVX2 kernels (portable code for int8 groups that are not a multiple of
+    /// 32).
+    #[target_feature(enable = "avx2,fma,f16c")]
+    #[inline]
+    unsafe fn row_256(row: Row<'_>, x: &[f32]) -> f32 {
+        match row {
+            Row::Bf16(r) => dot_half::<true>(r, x),
+            Row::F16(r) => dot_half::<false>(r, x),
+            Row::Int8 {
+                values,
+                scales,
+                group,
+            } if group.is_multiple_of(STEP) => dot_int8(values, scales, group, x),
+            row => super::portable(row, x),
+        }
+    }
+
+    /// One row with the AVX-512 kernels (AVX2 for int8 groups that are not a multiple of 64).
+    #[target_feature(enable = "avx512f,avx2,fma,f16c")]
+    #[inline]
+    unsafe fn row_512(row: Row<'_>, x: &[f32]) -> f32 {
+        match row {
+            Row::Bf16(r) => dot_half_512::<true>(r, x),
+            Row::F16(r) => dot_half_512::<false>(r, x),
+            Row::Int8 {
+                values,
+                scales,
+                group,
+            } if group.is_multiple_of(STEP_512) => dot_int8_512(values, scales, group, x),
+            row => row_256(row, x),
         }
     }
 
@@ -140,21 +164,7 @@ mod simd {
             i += 4;
         }
         for (j, o) in out.iter_mut().enumerate().skip(i) {
-            *o = match w.row(start + j) {
-                Row::Bf16(r) => dot_half_512::<true>(r, x),
-                Row::F16(r) => dot_half_512::<false>(r, x),
-                Row::Int8 {
-                    values,
-                    scales,
-                    group,
-                } if group.is_multiple_of(STEP_512) => dot_int8_512(values, scales, group, x),
-                Row::Int8 {
-                    values,
-                    scales,
-                    group,
-                } if group.is_multiple_of(STEP) => dot_int8(values, scales, group, x),
-                row => super::portable(row, x),
-            };
+            *o = row_512(w.row(start + j), x);
         }
     }
 

@@ -15,6 +15,16 @@ const TILE_BYTES: usize = 8 * 1024 * 1024;
 /// Rows of `W` per task of the one-row product (enough work to amortise a task).
 const ROWS_PER_TASK: usize = 64;
 
+/// Stored bytes below which a one-row product runs on the calling thread: handing a task to the
+/// pool and waiting for it costs tens of microseconds, as much as reading 1 MB.
+const SPLIT_BYTES: usize = 4 * 1024 * 1024;
+
+/// Whether a one-row product over `w` is worth handing to rayon's pool: more than one thread
+/// and enough bytes to read.
+fn worth_splitting(w: &PackedMatrix) -> bool {
+    rayon::current_num_threads() > 1 && w.stored_bytes() >= SPLIT_BYTES
+}
+
 /// `x W^T` with `x` `[t, cols]` row-major: `[t, rows]` row-major. See [`matmul_transposed_into`].
 pub fn matmul_transposed(x: &[f32], t: usize, w: &PackedMatrix) -> Result<Vec<f32>> {
     let mut out = vec![0.0; t * w.rows()];
@@ -61,6 +71,10 @@ pub fn matmul_transposed_into(
         return Ok(());
     }
     if t == 1 {
+        if !worth_splitting(w) {
+            dot::dot_rows(w, 0, x, out);
+            return Ok(());
+        }
         out.par_chunks_mut(ROWS_PER_TASK)
             .enumerate()
             .for_each(|(task, chunk)| dot::dot_rows(w, task * ROWS_PER_TASK, x, chunk));
@@ -80,26 +94,11 @@ pub fn matmul_transposed_into(
             // (row-major) and `scratch` n x cols (row-major, read as its transpose cols x n);
             // the strides below stay inside those buffers.
             unsafe {
-                gemm::gemm(
-                    t,
-                    n,
-                    cols,
-                    chunk.as_mut_ptr(),
-                    t as isize,
-                    1,
-                    false,
-                    x.as_ptr(),
-                    1,
-                    cols as isize,
-                    scratch.as_ptr(),
-                    cols as isize,
-                    1,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
+                gemm_f32(
+                    [t, n, cols],
+                    (chunk.as_mut_ptr(), t as isize, 1),
+                    (x.as_ptr(), 1, cols as isize),
+                    (scratch.as_ptr(), cols as isize, 1),
                 );
             }
         },
@@ -110,4 +109,46 @@ pub fn matmul_transposed_into(
         }
     }
     Ok(())
+}
+
+/// A matrix operand of [`gemm_f32`]: its pointer, column stride and row stride, in elements.
+pub(crate) type Operand<P> = (P, isize, isize);
+
+/// `dst = lhs rhs` for `[m, k] x [k, n]` (`mnk = [m, n, k]`) with the `gemm` crate's f32 kernel
+/// on the calling thread.
+///
+/// # Safety
+/// Every element that the shapes address through each operand's strides must lie in its
+/// allocation, and `dst` must not overlap the inputs.
+pub(crate) unsafe fn gemm_f32(
+    mnk: [usize; 3],
+    dst: Operand<*mut f32>,
+    lhs: Operand<*const f32>,
+    rhs: Operand<*const f32>,
+) {
+    let [m, n, k] = mnk;
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.0,
+            dst.1,
+            dst.2,
+            false,
+            lhs.0,
+            lhs.1,
+            lhs.2,
+            rhs.0,
+            rhs.1,
+            rhs.2,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
 }

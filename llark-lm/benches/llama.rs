@@ -1,6 +1,7 @@
 //! Prefill (256 tokens) and decode (64 tokens after a 256-token prefix, and after a 768-token
 //! prefix to show that a step only pays for attention over the longer cache) of a ~150M-parameter
-//! Llama with a 32,004-token vocabulary and random weights, on the CPU backend (burn-flex).
+//! Llama with a 32,004-token vocabulary and random weights, on the CPU backend (burn-flex), with
+//! f32 weights and with packed bf16 / int8 weights (`llark-kernels`).
 //! `tools/reference/llama_bench.py` runs transformers on the same configuration and inputs.
 //!
 //! Run with `cargo bench -p llark-lm --bench llama`.
@@ -42,65 +43,75 @@ fn ids_tensor(ids: Vec<i64>, device: &FlexDevice) -> Tensor<B, 2, Int> {
     Tensor::from_data(TensorData::new(ids, [1, n]), device)
 }
 
+type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
+
+/// One forward pass over the 256-token prompt with a fresh cache (logits of every position).
+fn bench_prefill(group: &mut Group<'_>, name: &str, model: &Llama<B>, device: &FlexDevice) {
+    let prompt = token_ids(PREFILL, 0, model.vocab_size());
+    group.throughput(Throughput::Elements(PREFILL as u64));
+    group.bench_function(name, |b| {
+        b.iter(|| {
+            let mut cache = model.new_cache(1, PREFILL + DECODE);
+            model
+                .forward(ids_tensor(prompt.clone(), device), None, Some(&mut cache))
+                .expect("forward")
+                .into_data()
+        })
+    });
+}
+
+/// 64 single-token steps after a `prefix`-token prompt, reading the logits back as generation
+/// does.
+fn bench_decode(
+    group: &mut Group<'_>,
+    name: &str,
+    model: &Llama<B>,
+    prefix: usize,
+    device: &FlexDevice,
+) {
+    let vocab = model.vocab_size();
+    let mut prefilled = model.new_cache(1, prefix + DECODE);
+    model
+        .forward(
+            ids_tensor(token_ids(prefix, 0, vocab), device),
+            None,
+            Some(&mut prefilled),
+        )
+        .expect("prefill");
+    let decode_ids = token_ids(DECODE, prefix, vocab);
+    group.throughput(Throughput::Elements(DECODE as u64));
+    group.bench_function(name, |b| {
+        b.iter_batched(
+            || prefilled.clone(),
+            |mut cache| {
+                for &id in &decode_ids {
+                    let logits = model
+                        .forward(ids_tensor(vec![id], device), None, Some(&mut cache))
+                        .expect("decode step");
+                    let _ = logits.into_data();
+                }
+                cache
+            },
+            BatchSize::LargeInput,
+        )
+    });
+}
+
 fn benches(c: &mut Criterion) {
     let device = Default::default();
-    let config = bench_config();
-    let vocab = config.vocab_size;
-    let model = Llama::<B>::random(config, 0.02, 0, &device).expect("valid bench config");
-    let prompt = token_ids(PREFILL, 0, vocab);
+    let model = Llama::<B>::random(bench_config(), 0.02, 0, &device).expect("valid bench config");
 
     let mut group = c.benchmark_group("llama-150m");
     group.sample_size(10);
     group.warm_up_time(std::time::Duration::from_secs(1));
     group.measurement_time(std::time::Duration::from_secs(20));
-
-    group.throughput(Throughput::Elements(PREFILL as u64));
-    group.bench_function("prefill_256", |b| {
-        b.iter(|| {
-            let mut cache = model.new_cache(1, PREFILL + DECODE);
-            let logits = model
-                .forward(ids_tensor(prompt.clone(), &device), None, Some(&mut cache))
-                .expect("forward");
-            logits.into_data()
-        })
-    });
-
-    for prefix in [PREFILL, LONG_PREFIX] {
-        let mut prefilled = model.new_cache(1, prefix + DECODE);
-        model
-            .forward(
-                ids_tensor(token_ids(prefix, 0, vocab), &device),
-                None,
-                Some(&mut prefilled),
-            )
-            .expect("prefill");
-        let decode_ids = token_ids(DECODE, prefix, vocab);
-        group.throughput(Throughput::Elements(DECODE as u64));
-        let name = if prefix == PREFILL {
-            "decode_64".to_string()
-        } else {
-            format!("decode_64_after_{prefix}")
-        };
-        group.bench_function(name, |b| {
-            b.iter_batched(
-                || prefilled.clone(),
-                |mut cache| {
-                    for &id in &decode_ids {
-                        let logits = model
-                            .forward(ids_tensor(vec![id], &device), None, Some(&mut cache))
-                            .expect("decode step");
-                        // Read the logits back as generation does.
-                        let _ = logits.into_data();
-                    }
-                    cache
-                },
-                BatchSize::LargeInput,
-            )
-        });
-    }
+    bench_prefill(&mut group, "prefill_256", &model, &device);
+    bench_decode(&mut group, "decode_64", &model, PREFILL, &device);
+    let long = format!("decode_64_after_{LONG_PREFIX}");
+    bench_decode(&mut group, &long, &model, LONG_PREFIX, &device);
     group.finish();
 
-    // Decoding with the weight matrices kept packed (host CPU kernels reading them directly).
+    // The weight matrices kept packed (host CPU kernels reading them directly).
     let mut group = c.benchmark_group("llama-150m-packed");
     group.sample_size(10);
     group.warm_up_time(std::time::Duration::from_secs(1));
@@ -108,42 +119,14 @@ fn benches(c: &mut Criterion) {
     for dtype in [WeightDtype::Bf16, WeightDtype::Int8] {
         let model = Llama::<B>::random_with(bench_config(), 0.02, 0, dtype, &device)
             .expect("valid bench config");
-        let mut prefilled = model.new_cache(1, PREFILL + DECODE);
-        let prompt_logits = model
-            .forward(
-                ids_tensor(prompt.clone(), &device),
-                None,
-                Some(&mut prefilled),
-            )
-            .expect("prefill");
-        drop(prompt_logits);
-        group.throughput(Throughput::Elements(PREFILL as u64));
-        group.bench_function(format!("prefill_256_{dtype}"), |b| {
-            b.iter(|| {
-                let mut cache = model.new_cache(1, PREFILL + DECODE);
-                model
-                    .forward(ids_tensor(prompt.clone(), &device), None, Some(&mut cache))
-                    .expect("forward")
-                    .into_data()
-            })
-        });
-        let decode_ids = token_ids(DECODE, PREFILL, vocab);
-        group.throughput(Throughput::Elements(DECODE as u64));
-        group.bench_function(format!("decode_64_{dtype}"), |b| {
-            b.iter_batched(
-                || prefilled.clone(),
-                |mut cache| {
-                    for &id in &decode_ids {
-                        let logits = model
-                            .forward(ids_tensor(vec![id], &device), None, Some(&mut cache))
-                            .expect("decode step");
-                        let _ = logits.into_data();
-                    }
-                    cache
-                },
-                BatchSize::LargeInput,
-            )
-        });
+        bench_prefill(&mut group, &format!("prefill_256_{dtype}"), &model, &device);
+        bench_decode(
+            &mut group,
+            &format!("decode_64_{dtype}"),
+            &model,
+            PREFILL,
+            &device,
+        );
     }
     group.finish();
 }
