@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
-use llark_lm::{check_model_with_embeddings, LmError, ParityReport, WeightSource};
+use llark_lm::{check_model_with_embeddings, LmError, ParityReport, WeightDtype, WeightSource};
 
 use crate::error::{LlarkError, Result};
 use crate::model::Llark;
@@ -17,8 +17,19 @@ pub fn check_llark_fixture<B: Backend>(
     dir: impl AsRef<Path>,
     device: &B::Device,
 ) -> Result<ParityReport> {
+    check_llark_fixture_with_dtype::<B>(dir, WeightDtype::F32, device)
+}
+
+/// [`check_llark_fixture`] with the language model's weight matrices kept as `dtype` (see
+/// [`Llark::from_pretrained_with_dtype`]); the report's `passed` still uses the f32 tolerances,
+/// so packed weights are judged by `max_abs_err`.
+pub fn check_llark_fixture_with_dtype<B: Backend>(
+    dir: impl AsRef<Path>,
+    dtype: WeightDtype,
+    device: &B::Device,
+) -> Result<ParityReport> {
     let dir = dir.as_ref();
-    let model = Llark::<B>::from_pretrained(dir, device)?;
+    let model = Llark::<B>::from_pretrained_with_dtype(dir, dtype, device)?;
     let reference = WeightSource::open_files(&[dir.join(llark_lm::parity::REFERENCE_FILE)])?;
     let (audio, shape) = reference.read_f32("audio_encodings")?;
     let [batch, frames, width] = shape[..] else {
