@@ -274,3 +274,97 @@ fn quantising_with_a_group_that_does_not_divide_fails_by_name() {
     .unwrap_err();
     assert!(err.to_string().contains("another directory"), "{err}");
 }
+
+/// The tensors of an int8 copy of `llama-tiny`, changed by `edit`, written to a new directory.
+fn edited_int8_copy(
+    edit: impl FnOnce(&mut Vec<(String, llark_tensors::TensorBuf)>),
+) -> tempfile::TempDir {
+    let int8 = tempfile::tempdir().unwrap();
+    quantize_checkpoint(
+        fixture("llama-tiny"),
+        int8.path(),
+        16,
+        &LoadOptions::strict(),
+    )
+    .unwrap();
+    let source = WeightSource::open_dir(int8.path()).unwrap();
+    let mut tensors: Vec<(String, llark_tensors::TensorBuf)> = source
+        .names()
+        .into_iter()
+        .map(|n| {
+            let raw = source.tensors().raw(&n).unwrap();
+            let buf = llark_tensors::TensorBuf::new(
+                &n,
+                raw.dtype,
+                raw.shape.to_vec(),
+                raw.bytes.to_vec(),
+            )
+            .unwrap();
+            (n, buf)
+        })
+        .collect();
+    edit(&mut tensors);
+    let out = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        int8.path().join("config.json"),
+        out.path().join("config.json"),
+    )
+    .unwrap();
+    llark_tensors::write_shards(out.path(), "model", &tensors, u64::MAX, &Default::default())
+        .unwrap();
+    out
+}
+
+#[test]
+fn broken_int8_checkpoints_fail_by_name() {
+    let name = "model.layers.0.mlp.up_proj.weight";
+    let scale = format!("{name}{INT8_SCALE_SUFFIX}");
+    let load = |dir: &Path| {
+        Llama::<B>::from_pretrained_with(
+            dir,
+            &LoadOptions::strict().with_dtype(WeightDtype::Int8),
+            &Default::default(),
+        )
+        .map(|_| ())
+        .unwrap_err()
+        .to_string()
+    };
+    // Missing scales.
+    let dir = edited_int8_copy(|t| t.retain(|(n, _)| n != &scale));
+    let err = load(dir.path());
+    assert!(err.contains(&scale), "{err}");
+    // Scales of the wrong shape.
+    let dir = edited_int8_copy(|t| {
+        let (_, buf) = t.iter_mut().find(|(n, _)| n == &scale).unwrap();
+        let rows = buf.shape()[0];
+        *buf = llark_tensors::TensorBuf::from_f32(
+            &scale,
+            &vec![0.1; rows * 3],
+            vec![rows, 3],
+            llark_tensors::FloatDtype::F32,
+        )
+        .unwrap();
+    });
+    let err = load(dir.path());
+    assert!(err.contains(&scale) && err.contains("groups"), "{err}");
+    // A NaN scale (also refused when dequantising to f32).
+    let dir = edited_int8_copy(|t| {
+        let (_, buf) = t.iter_mut().find(|(n, _)| n == &scale).unwrap();
+        let shape = buf.shape().to_vec();
+        let mut values = vec![0.1f32; shape.iter().product()];
+        values[5] = f32::NAN;
+        *buf = llark_tensors::TensorBuf::from_f32(
+            &scale,
+            &values,
+            shape,
+            llark_tensors::FloatDtype::F32,
+        )
+        .unwrap();
+    });
+    let err = load(dir.path());
+    assert!(err.contains(name) && err.contains("NaN"), "{err}");
+    let err = Llama::<B>::from_pretrained(dir.path(), &Default::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(name), "{err}");
+}
