@@ -368,3 +368,47 @@ fn broken_int8_checkpoints_fail_by_name() {
         .to_string();
     assert!(err.contains(name), "{err}");
 }
+
+#[test]
+fn lora_adapters_run_on_a_packed_base_and_merge_into_it() {
+    let dir = fixture("lora-peft");
+    let adapter = dir.join("adapter-all");
+    let ids = [1i64, 9, 4, 7, 3];
+    let dense = load(&dir, WeightDtype::F32).load_adapter(&adapter).unwrap();
+    let expected = logits(&dense, &ids);
+    let max_diff = |a: &[f32], b: &[f32]| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
+    };
+    for (dtype, tolerance) in [
+        (WeightDtype::Bf16, BF16_ROUNDED_TOLERANCE),
+        (WeightDtype::Int8, INT8_TOLERANCE),
+    ] {
+        let adapted = load(&dir, dtype).load_adapter(&adapter).unwrap();
+        let unmerged = logits(&adapted, &ids);
+        assert!(
+            max_diff(&unmerged, &expected) <= tolerance,
+            "{dtype} unmerged: {}",
+            max_diff(&unmerged, &expected)
+        );
+        let merged = adapted.merge_lora().unwrap();
+        assert!(merged.lora_config().is_none());
+        let projection = &merged.layers[0].self_attn.q_proj;
+        assert!(projection.lora.is_none() && projection.weight.is_none());
+        assert_eq!(
+            projection.packed.as_ref().unwrap().dtype().name(),
+            dtype.name(),
+            "repacked in the same storage"
+        );
+        let merged = logits(&merged, &ids);
+        assert!(
+            max_diff(&merged, &expected) <= tolerance,
+            "{dtype} merged: {}",
+            max_diff(&merged, &expected)
+        );
+        // Merging rounds the sum once more; it stays close to the unmerged packed model.
+        assert!(max_diff(&merged, &unmerged) <= tolerance, "{dtype}");
+    }
+}

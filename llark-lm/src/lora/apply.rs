@@ -3,11 +3,10 @@
 use std::sync::Arc;
 
 use burn::module::Module;
-use burn::tensor::backend::Backend;
+use burn::tensor::{backend::Backend, Tensor, TensorData};
 use llark_kernels::PackedMatrix;
 
 use crate::error::{LmError, Result};
-use crate::layers::Projection;
 use crate::lora::adapter::LoraAdapter;
 use crate::lora::config::{LoraConfig, TargetModule};
 use crate::lora::error::LoraError;
@@ -85,10 +84,8 @@ impl<B: Backend> Llama<B> {
                     let delta = adapter.weight_delta();
                     if let Some(packed) = projection.packed.take() {
                         // Widened, updated and packed again in the same storage.
-                        let device = delta.device();
-                        let merged = Projection::<B>::packed((*packed).clone(), None)
-                            .weight_tensor(&device)
-                            + delta;
+                        let widened = TensorData::new(packed.to_f32(), packed.shape());
+                        let merged = Tensor::<B, 2>::from_data(widened, &delta.device()) + delta;
                         let values: Vec<f32> = merged
                             .into_data()
                             .convert::<f32>()
