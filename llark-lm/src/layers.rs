@@ -92,7 +92,7 @@ impl<B: Backend> Projection<B> {
             y = y + lora.forward(x);
         }
         if let Some(bias) = &self.bias {
-            y = y + bias.val().unsqueeze::<2>();
+            y = y + bias.val().unsqueeze::<2>().repeat_dim(0, b * t);
         }
         y.reshape([b, t, d_out])
     }
@@ -137,10 +137,17 @@ impl<B: Backend> RmsNorm<B> {
     }
 
     /// Normalises the last dimension of `[B, T, D]`.
+    ///
+    /// Computed on `[B * T, D]` with the scale repeated to that shape: burn-flex's binary ops
+    /// take a slow strided path when an operand is broadcast along leading dimensions of a
+    /// rank-3 tensor (about 50 times slower than equal shapes), forward and backward.
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        let variance = (x.clone() * x.clone()).mean_dim(2);
+        let [b, t, d] = x.dims();
+        let rows = x.reshape([b * t, d]);
+        let variance = (rows.clone() * rows.clone()).mean_dim(1);
         let inv = variance.add_scalar(self.eps).sqrt().recip();
-        x * inv * self.weight.val().unsqueeze::<3>()
+        let scale = self.weight.val().unsqueeze::<2>().repeat_dim(0, b * t);
+        (rows * inv * scale).reshape([b, t, d])
     }
 }
 
@@ -211,8 +218,15 @@ impl<B: Backend> Attention<B> {
         }
         .div_scalar((dh as f64).sqrt());
         if let Some(bias) = &ctx.bias {
-            scores =
-                (scores.reshape([b, kvh, rep, t, s]) + bias.clone()).reshape([b, kvh, rep * t, s]);
+            // Repeated over the heads rather than broadcast (burn-flex's broadcasting binary
+            // ops take a slow strided path); a padded batch has one bias row per sequence.
+            let bias = bias.clone().repeat_dim(1, kvh).repeat_dim(2, rep);
+            let bias = if bias.dims()[0] == b {
+                bias
+            } else {
+                bias.repeat_dim(0, b)
+            };
+            scores = (scores.reshape([b, kvh, rep, t, s]) + bias).reshape([b, kvh, rep * t, s]);
         }
         let probs = activation::softmax(scores, 3);
         // Weighted values, block by block (the blocks stay where they are in the cache).

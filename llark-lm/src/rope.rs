@@ -87,5 +87,12 @@ pub fn apply<B: Backend>(x: Tensor<B, 4>, cos: &Tensor<B, 4>, sin: &Tensor<B, 4>
     let x1 = x.clone().slice([0..b, 0..h, 0..t, 0..half]);
     let x2 = x.clone().slice([0..b, 0..h, 0..t, half..d]);
     let rotated = Tensor::cat(vec![x2.neg(), x1], 3);
-    x * cos.clone() + rotated * sin.clone()
+    // The tables repeated over the heads: equal shapes keep burn-flex's binary ops off their
+    // slow broadcasting path.
+    let (cos, sin) = if h > 1 {
+        (cos.clone().repeat_dim(1, h), sin.clone().repeat_dim(1, h))
+    } else {
+        (cos.clone(), sin.clone())
+    };
+    x * cos + rotated * sin
 }
