@@ -179,9 +179,10 @@ pub(crate) struct PassContext<B: Backend> {
 }
 
 impl<B: Backend> Attention<B> {
-    fn split_heads(x: Tensor<B, 3>, heads: usize, head_dim: usize) -> Tensor<B, 4> {
+    /// `[B, T, heads * head_dim]` -> `[B, T, heads, head_dim]` (contiguous, no copy).
+    fn token_major(x: Tensor<B, 3>, heads: usize, head_dim: usize) -> Tensor<B, 4> {
         let [b, t, _] = x.dims();
-        x.reshape([b, t, heads, head_dim]).swap_dims(1, 2)
+        x.reshape([b, t, heads, head_dim])
     }
 
     /// Attends `[B, T, D]` to itself and to the cached positions of `layer`.
@@ -193,11 +194,12 @@ impl<B: Backend> Attention<B> {
     ) -> Tensor<B, 3> {
         let [b, t, _] = x.dims();
         let (h, kvh, dh) = (self.heads, self.kv_heads, self.head_dim);
-        let q = Self::split_heads(self.q_proj.forward(x.clone()), h, dh);
-        let k = Self::split_heads(self.k_proj.forward(x.clone()), kvh, dh);
-        let v = Self::split_heads(self.v_proj.forward(x), kvh, dh);
-        let q = rope::apply(q, &ctx.cos, &ctx.sin);
-        let k = rope::apply(k, &ctx.cos, &ctx.sin);
+        // Rotary positions on the contiguous token-major layout, then heads first.
+        let q = Self::token_major(self.q_proj.forward(x.clone()), h, dh);
+        let k = Self::token_major(self.k_proj.forward(x.clone()), kvh, dh);
+        let v = Self::token_major(self.v_proj.forward(x), kvh, dh).swap_dims(1, 2);
+        let q = rope::apply_token_major(q, &ctx.cos, &ctx.sin).swap_dims(1, 2);
+        let k = rope::apply_token_major(k, &ctx.cos, &ctx.sin).swap_dims(1, 2);
         let blocks = match cache {
             Some((cache, layer)) => cache.append(layer, k, v),
             None => vec![(k, v)],

@@ -82,17 +82,31 @@ pub fn cos_sin<B: Backend>(
 
 /// Applies the rotation to `x` `[B, H, T, head_dim]`: `x * cos + rotate_half(x) * sin`.
 pub fn apply<B: Backend>(x: Tensor<B, 4>, cos: &Tensor<B, 4>, sin: &Tensor<B, 4>) -> Tensor<B, 4> {
-    let [b, h, t, d] = x.dims();
+    apply_token_major(x.swap_dims(1, 2), cos, sin).swap_dims(1, 2)
+}
+
+/// [`apply`] for `x` in token-major layout `[B, T, H, head_dim]` (the projections' output
+/// reshaped, contiguous): the tables `[B, 1, T, head_dim]` are read as `[B, T, 1, head_dim]`
+/// (the same memory) and repeated over the heads, so every product has equal, contiguous
+/// operands.
+pub fn apply_token_major<B: Backend>(
+    x: Tensor<B, 4>,
+    cos: &Tensor<B, 4>,
+    sin: &Tensor<B, 4>,
+) -> Tensor<B, 4> {
+    let [b, t, h, d] = x.dims();
     let half = d / 2;
-    let x1 = x.clone().slice([0..b, 0..h, 0..t, 0..half]);
-    let x2 = x.clone().slice([0..b, 0..h, 0..t, half..d]);
+    let x1 = x.clone().slice([0..b, 0..t, 0..h, 0..half]);
+    let x2 = x.clone().slice([0..b, 0..t, 0..h, half..d]);
     let rotated = Tensor::cat(vec![x2.neg(), x1], 3);
-    // The tables repeated over the heads: equal shapes keep burn-flex's binary ops off their
-    // slow broadcasting path.
-    let (cos, sin) = if h > 1 {
-        (cos.clone().repeat_dim(1, h), sin.clone().repeat_dim(1, h))
-    } else {
-        (cos.clone(), sin.clone())
+    let table = |c: &Tensor<B, 4>| {
+        let [cb, _, ct, cd] = c.dims();
+        let c = c.clone().reshape([cb, ct, 1, cd]);
+        if h > 1 {
+            c.repeat_dim(2, h)
+        } else {
+            c
+        }
     };
-    x * cos + rotated * sin
+    x * table(cos) + rotated * table(sin)
 }
