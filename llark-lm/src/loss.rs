@@ -1,6 +1,6 @@
 //! The causal language-modelling loss of transformers' `LlamaForCausalLM`.
 
-use burn::tensor::{activation, backend::Backend, Int, Tensor};
+use burn::tensor::{activation, backend::Backend, Int, Tensor, TensorData};
 
 use crate::error::{LmError, Result};
 
@@ -42,14 +42,30 @@ pub fn causal_lm_loss<B: Backend>(
             "label {bad} is neither {ignore_index} nor a token id below {v}"
         )));
     }
-    let n = b * (t - 1);
-    let logits = logits.slice([0..b, 0..t - 1, 0..v]).reshape([n, v]);
-    let targets = labels.slice([0..b, 1..t]).reshape([n, 1]);
-    let counted = targets.clone().not_equal_elem(ignore_index);
-    let safe_targets = targets.mask_fill(counted.clone().bool_not(), 0);
-    let log_probs = activation::log_softmax(logits, 1);
-    let picked = log_probs.gather(1, safe_targets);
-    let weights = counted.float();
+    // Every position of the contiguous [B * T, V] logits, with the next label as its target
+    // and the last position of each row not counted: no strided copy of a shifted slice.
+    let n = b * t;
+    let device = logits.device();
+    let mut targets = Vec::with_capacity(n);
+    let mut weights = Vec::with_capacity(n);
+    for row in host.chunks(t) {
+        for i in 0..t {
+            match row.get(i + 1) {
+                Some(&label) if label != ignore_index => {
+                    targets.push(label);
+                    weights.push(1.0f32);
+                }
+                _ => {
+                    targets.push(0);
+                    weights.push(0.0);
+                }
+            }
+        }
+    }
+    let targets = Tensor::<B, 2, Int>::from_data(TensorData::new(targets, [n, 1]), &device);
+    let weights = Tensor::<B, 2>::from_data(TensorData::new(weights, [n, 1]), &device);
+    let log_probs = activation::log_softmax(logits.reshape([n, v]), 1);
+    let picked = log_probs.gather(1, targets);
     let total = (picked * weights.clone()).sum().neg();
     Ok(total / weights.sum())
 }
