@@ -128,6 +128,16 @@ fn format_mismatch(missing: &[String], unexpected: &[String], mis_shaped: &[Stri
     out
 }
 
+impl LmError {
+    /// [`LmError::Packed`] for weight `name`.
+    pub(crate) fn packed(name: &str, source: llark_kernels::KernelError) -> Self {
+        Self::Packed {
+            name: name.to_string(),
+            source,
+        }
+    }
+}
+
 /// Result alias of the crate.
 pub type Result<T> = std::result::Result<T, LmError>;
 

@@ -189,10 +189,7 @@ impl<B: Backend> TensorProvider<B> for RandomProvider<'_, B> {
         let values = self.normal(shape[0] * shape[1]);
         PackedMatrix::from_f32(&values, shape[0], shape[1], dtype.fitted(shape[1]))
             .map(Some)
-            .map_err(|source| LmError::Packed {
-                name: name.to_string(),
-                source,
-            })
+            .map_err(|source| LmError::packed(name, source))
     }
 }
 

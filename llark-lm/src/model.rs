@@ -387,10 +387,7 @@ impl<B: Backend> Llama<B> {
                     .into_vec()
                     .map_err(|e| LmError::Input(format!("resized output projection: {e:?}")))?;
                 let repacked = PackedMatrix::from_f32(&values, new_vocab, d, head.dtype())
-                    .map_err(|source| LmError::Packed {
-                        name: "lm_head.weight".to_string(),
-                        source,
-                    })?;
+                    .map_err(|source| LmError::packed("lm_head.weight", source))?;
                 self.packed_head = Some(Arc::new(repacked));
             }
             self.embed_tokens = self.embed_tokens.map(resize);

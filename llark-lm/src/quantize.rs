@@ -72,10 +72,10 @@ pub fn quantize_checkpoint(
         .collect();
     for (name, &[_, cols]) in &matrices {
         if group == 0 || cols % group != 0 {
-            return Err(LmError::Packed {
-                name: name.clone(),
-                source: llark_kernels::KernelError::Group { group, cols },
-            });
+            return Err(LmError::packed(
+                name,
+                llark_kernels::KernelError::Group { group, cols },
+            ));
         }
     }
 

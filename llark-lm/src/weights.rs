@@ -156,10 +156,7 @@ impl WeightSource {
         dtype: PackedDtype,
     ) -> Result<PackedMatrix> {
         let [rows, cols] = shape;
-        let packed_err = |source| LmError::Packed {
-            name: name.to_string(),
-            source,
-        };
+        let packed_err = |source| LmError::packed(name, source);
         let stored = self.set.raw(name)?.dtype;
         let result = match (stored, dtype) {
             (Dtype::BF16, PackedDtype::Bf16) => {
@@ -219,10 +216,7 @@ impl WeightSource {
         self.set.release(name);
         let scale_name = int8_scale_name(name);
         let (scales, scale_shape) = self.read_f32(&scale_name)?;
-        let packed_err = |source| LmError::Packed {
-            name: name.to_string(),
-            source,
-        };
+        let packed_err = |source| LmError::packed(name, source);
         let groups = match scale_shape[..] {
             [r, g] if r == rows && g > 0 && cols % g == 0 => g,
             _ => {

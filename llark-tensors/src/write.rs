@@ -295,7 +295,7 @@ pub fn write_shards(
         max_shard_bytes,
         metadata,
         |name| match next.next() {
-            Some((n, t)) if n == name => Ok(t.clone()),
+            Some((n, t)) if n == name => Ok(t),
             _ => Err(TensorError::Values {
                 name: name.to_string(),
                 reason: "tensors out of plan order".into(),
@@ -306,15 +306,16 @@ pub fn write_shards(
 
 /// As [`write_shards`], for tensors made one shard at a time: `plan` lists every tensor's name and
 /// byte size in order, and `make(name)` is called for each when its shard is written, so at most
-/// one shard's tensors are in memory (a checkpoint larger than memory can be written). A tensor
+/// one shard's tensors are in memory (a checkpoint larger than memory can be written); `make` may
+/// hand out owned buffers or references to buffers the caller keeps. A tensor
 /// whose size differs from its plan entry is an error.
-pub fn write_shards_streaming(
+pub fn write_shards_streaming<T: std::borrow::Borrow<TensorBuf>>(
     dir: impl AsRef<Path>,
     prefix: &str,
     plan: &[(String, u64)],
     max_shard_bytes: u64,
     metadata: &BTreeMap<String, String>,
-    mut make: impl FnMut(&str) -> Result<TensorBuf>,
+    mut make: impl FnMut(&str) -> Result<T>,
 ) -> Result<ShardSet> {
     let dir = dir.as_ref();
     let mut groups: Vec<Vec<&(String, u64)>> = Vec::new();
@@ -341,10 +342,11 @@ pub fn write_shards_streaming(
             .iter()
             .map(|(k, size)| {
                 let buf = make(k)?;
-                if buf.bytes.len() as u64 != *size {
+                let len = buf.borrow().bytes.len();
+                if len as u64 != *size {
                     return Err(TensorError::Values {
                         name: k.clone(),
-                        reason: format!("{} bytes, {size} planned", buf.bytes.len()),
+                        reason: format!("{len} bytes, {size} planned"),
                     });
                 }
                 Ok(buf)
@@ -352,7 +354,10 @@ pub fn write_shards_streaming(
             .collect::<Result<Vec<_>>>()?;
         write_file(
             &path,
-            group.iter().zip(&bufs).map(|((k, _), v)| (k.as_str(), v)),
+            group
+                .iter()
+                .zip(&bufs)
+                .map(|((k, _), v)| (k.as_str(), v.borrow())),
             metadata,
         )?;
         for (k, _) in group {
