@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use llark::backend::{backend_name, default_device, TrainBackend};
-use llark_jobs::quickstart::{run, QuickstartConfig};
+use llark_jobs::quickstart::{run, write_development_set, QuickstartConfig};
 
 /// Train and evaluate a small LLark on composed and real music.
 #[derive(Parser, Debug)]
@@ -30,6 +30,10 @@ struct Args {
     /// Held-out clips.
     #[arg(long)]
     eval_clips: Option<usize>,
+    /// Clips of each held-out corpus piece in the real-music check (and of each training piece
+    /// in a development set).
+    #[arg(long)]
+    real_variants: Option<usize>,
     /// Optimizer steps.
     #[arg(long)]
     steps: Option<usize>,
@@ -49,6 +53,11 @@ struct Args {
     /// Fixed clip length in seconds (default: drawn from 5-30 s; evaluation at 23.78 s).
     #[arg(long)]
     clip_seconds: Option<f64>,
+    /// Only write a development set into this directory (training pieces and composed clips
+    /// from unused seeds, as WAVs with `clips.jsonl`), for designing encoders; nothing is
+    /// trained.
+    #[arg(long)]
+    development_set: Option<PathBuf>,
     /// No progress bars.
     #[arg(long)]
     quiet: bool,
@@ -57,11 +66,13 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     let defaults = QuickstartConfig::default();
+    let args_development_set = args.development_set.clone();
     let config = QuickstartConfig {
         out: args.out,
         train_clips: args.train_clips.unwrap_or(defaults.train_clips),
         eval_clips: args.eval_clips.unwrap_or(defaults.eval_clips),
         steps: args.steps.unwrap_or(defaults.steps),
+        real_variants: args.real_variants.unwrap_or(defaults.real_variants),
         seed: args.seed.unwrap_or(defaults.seed),
         soundfonts: if args.soundfonts.is_empty() {
             defaults.soundfonts.clone()
@@ -80,6 +91,21 @@ fn main() -> ExitCode {
         progress: !args.quiet,
         ..defaults
     };
+    if let Some(dir) = &args_development_set {
+        return match write_development_set(&config, dir) {
+            Ok(n) => {
+                println!(
+                    "{n} development clips in {}",
+                    dir.join("clips.jsonl").display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     println!(
         "llark quickstart on {} -> {}",
         backend_name(),

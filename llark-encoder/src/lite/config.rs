@@ -88,6 +88,18 @@ pub struct LiteConfig {
     pub tempo_salience: bool,
     /// Mel-band groups whose onset envelopes the salience averages.
     pub tempo_onset_bands: usize,
+    /// Mel bands of the spectrum the tempo salience's band onset envelopes are taken from
+    /// (`None`: the `n_mels` bands of the timbre blocks, as configurations written before the
+    /// field have it; 96 by default: finer bands catch the note changes of legato parts).
+    #[serde(default)]
+    pub tempo_onset_mels: Option<usize>,
+    /// Fills the tempo-salience block with the tempo ranker's posterior
+    /// ([`crate::lite::RANKER_WEIGHTS`]): each tempo scored by the periodicity at it and at its
+    /// metrical relatives, with fitted weights, over a window placed inside the clip (so every
+    /// frame of a clip up to the window long shares one estimate). `false` (configurations
+    /// written before it): the beat + half-tempo score with its prior.
+    #[serde(default)]
+    pub tempo_ranker: bool,
     /// Onset-envelope window of the salience, seconds (24 s: a whole LLark window).
     pub tempo_salience_window_seconds: f64,
     /// Centre of the salience's log-normal tempo prior, BPM.
@@ -127,6 +139,8 @@ impl Default for LiteConfig {
             tempo_window_seconds: 8.0,
             tempo_salience: true,
             tempo_onset_bands: 6,
+            tempo_onset_mels: Some(96),
+            tempo_ranker: true,
             tempo_salience_window_seconds: 24.0,
             tempo_prior_bpm: 100.0,
             tempo_prior_octaves: 1.0,
@@ -207,6 +221,12 @@ impl LiteConfig {
     /// Onset-envelope frames per second (`sample_rate / onset_hop`).
     pub fn onset_rate(&self) -> f64 {
         f64::from(self.sample_rate) / self.onset_hop as f64
+    }
+
+    /// Mel bands the tempo salience's onset envelopes are taken from: `tempo_onset_mels`, or
+    /// `n_mels` when unset.
+    pub fn tempo_onset_mels(&self) -> usize {
+        self.tempo_onset_mels.unwrap_or(self.n_mels)
     }
 
     /// Ratio between neighbouring tempo bins (≈ 1.0256 by default, 2.56 % spacing).
@@ -333,10 +353,22 @@ impl LiteConfig {
                 "needs tempo_salience, whose best tempo it spells".to_string(),
             );
         }
-        if !(1..=self.n_mels).contains(&self.tempo_onset_bands) {
+        if self.tempo_ranker && !self.tempo_salience {
+            return fail(
+                "tempo_ranker",
+                "needs tempo_salience, whose block it fills".to_string(),
+            );
+        }
+        if let Some(mels) = self.tempo_onset_mels {
+            if !(1..=1024).contains(&mels) {
+                return fail("tempo_onset_mels", format!("{mels} is outside 1..=1024"));
+            }
+        }
+        let onset_mels = self.tempo_onset_mels();
+        if !(1..=onset_mels).contains(&self.tempo_onset_bands) {
             return fail(
                 "tempo_onset_bands",
-                format!("{} is outside 1..={}", self.tempo_onset_bands, self.n_mels),
+                format!("{} is outside 1..={onset_mels}", self.tempo_onset_bands),
             );
         }
         for (field, value) in [

@@ -13,7 +13,7 @@
 //! | key correlation | 12..36 | Pearson correlation of the chroma summed over `key_window_seconds` with the 24 key profiles |
 //! | key posterior | 36..60 | `softmax(key_sharpness * correlation)` |
 //! | tempo | 60..132 | local tempogram: onset-envelope autocorrelation over `tempo_window_seconds`, 72 log-spaced bins 40–240 BPM |
-//! | tempo salience | 132..204 | clip-level tempo estimate on the same bins: onset envelopes of 6 mel-band groups over 24 s, scored at the beat and at half tempo, times a prior around 100 BPM, softmax (absent from configurations without `tempo_salience`) |
+//! | tempo salience | 132..204 | clip-level tempo posterior on the same bins: onset envelopes of 6 groups of 96 mel bands over 24 s (the whole clip when shorter), each tempo scored by the [tempo ranker](RANKER_WEIGHTS) from its periodicity and that of its metrical relatives, softmax (configurations without `tempo_ranker`: scored at the beat and at half tempo, times a prior around 100 BPM; absent without `tempo_salience`) |
 //! | tempo digits | 204..234 | the salience's best tempo in whole BPM as one-hot hundreds, tens and units (absent without `tempo_digits`) |
 //! | log-mel | 234..266 | 32 mel band energies, `dB / 80 + 1` clipped at 0 |
 //! | MFCC | 266..279 | DCT-II of the log-mel block |
@@ -32,6 +32,7 @@
 
 mod chroma;
 mod config;
+mod ranker;
 mod rhythm;
 mod spectrum;
 mod timbre;
@@ -44,12 +45,14 @@ pub use config::{
     KeyProfile, LiteConfig, LiteLayout, CHROMA_BINS, KEY_COUNT, LITE_ENCODER_NAME, SCALAR_COUNT,
     TEMPO_DIGIT_WIDTH,
 };
+pub use ranker::{RANKER_FEATURES, RANKER_MULTIPLES, RANKER_PRIOR_BPM, RANKER_WEIGHTS};
 
 use crate::encoder::check_input;
 use burn::tensor::{backend::Backend, Tensor};
 
 use crate::{AudioEncoder, EncoderError, EncoderInfo, Frames};
 use chroma::KeyEvidence;
+use ranker::TempoRanker;
 use rhythm::{band_onsets, SalienceParams, TempoSalience, Tempogram};
 use spectrum::{db_unit, PowerSpectrum};
 use timbre::MelBank;
@@ -67,7 +70,9 @@ pub struct LiteEncoder {
     dct: Vec<Vec<f32>>,
     key: KeyEvidence,
     tempogram: Tempogram,
-    salience: Option<TempoSalience>,
+    salience: Option<ClipTempo>,
+    /// Mel bands of the tempo salience's onset envelopes, when they differ from `mel`.
+    onset_mel: Option<MelBank>,
     /// Centres of the tempo bins, BPM.
     tempo_bpm: Vec<f64>,
 }
@@ -83,6 +88,42 @@ impl std::fmt::Debug for LiteEncoder {
             .field("width", &self.layout.width)
             .finish()
     }
+}
+
+/// The clip-level tempo estimate that fills the tempo-salience block.
+enum ClipTempo {
+    /// Beat + half-tempo periodicity times a prior (configurations without `tempo_ranker`).
+    Salience(TempoSalience),
+    /// The fitted tempo ranker.
+    Ranker(TempoRanker),
+}
+
+impl ClipTempo {
+    /// The onset frames the estimate for a frame centred on `centre` reads.
+    fn bounds(&self, centre: usize, len: usize) -> (usize, usize) {
+        match self {
+            Self::Salience(s) => s.bounds(centre, len),
+            Self::Ranker(r) => r.bounds(centre, len),
+        }
+    }
+
+    /// The estimate for a frame centred on onset frame `centre`, into `out`.
+    fn compute(&self, bands: &[Vec<f32>], centre: usize, out: &mut [f32]) {
+        match self {
+            Self::Salience(s) => s.compute(bands, centre, out),
+            Self::Ranker(r) => r.compute(bands, centre, out),
+        }
+    }
+}
+
+/// What the tempo ranker reads for one clip (see [`LiteEncoder::tempo_features`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TempoFeatures {
+    /// Centre of each tempo bin, BPM.
+    pub bpm: Vec<f64>,
+    /// For each bin, its [`RANKER_FEATURES`] features: the periodicity at each of
+    /// [`RANKER_MULTIPLES`] times its tempo, then `z = log2(bpm / RANKER_PRIOR_BPM)` and `z²`.
+    pub features: Vec<[f32; RANKER_FEATURES]>,
 }
 
 /// Intermediate results of the onset-rate analysis of one clip.
@@ -125,12 +166,22 @@ impl LiteEncoder {
             config.tempo_ratio(),
         );
         let tempo_bpm = config.tempo_bin_bpm();
+        let salience_window =
+            ((config.tempo_salience_window_seconds * config.onset_rate()).round() as usize).max(2);
         let salience = config.tempo_salience.then(|| {
-            let window = config.tempo_salience_window_seconds * config.onset_rate();
-            TempoSalience::new(
+            if config.tempo_ranker {
+                return ClipTempo::Ranker(TempoRanker::new(
+                    &mut planner,
+                    salience_window,
+                    config.onset_rate(),
+                    &tempo_bpm,
+                    config.tempo_ratio(),
+                ));
+            }
+            ClipTempo::Salience(TempoSalience::new(
                 &mut planner,
                 &SalienceParams {
-                    window: (window.round() as usize).max(2),
+                    window: salience_window,
                     onset_rate: config.onset_rate(),
                     bpm: &tempo_bpm,
                     ratio: config.tempo_ratio(),
@@ -138,8 +189,20 @@ impl LiteEncoder {
                     prior_octaves: config.tempo_prior_octaves,
                     sharpness: config.tempo_salience_sharpness,
                 },
-            )
+            ))
         });
+        let onset_mel = config
+            .tempo_onset_mels
+            .filter(|&m| m != config.n_mels)
+            .map(|m| {
+                MelBank::new(
+                    m,
+                    config.mel_fmin,
+                    config.mel_fmax,
+                    onset_spectrum.bins(),
+                    onset_bin_hz,
+                )
+            });
         Ok(Self {
             layout: config.layout(),
             config,
@@ -150,6 +213,7 @@ impl LiteEncoder {
             key,
             tempogram,
             salience,
+            onset_mel,
             tempo_bpm,
         })
     }
@@ -204,6 +268,8 @@ impl LiteEncoder {
         let mut frame_mel = vec![vec![0f32; c.n_mels]; frames];
         let mut log_mel = Vec::with_capacity(onset_frames);
         let mut mel = vec![0f32; c.n_mels];
+        let mut onset_log_mel = Vec::new();
+        let mut onset_mel = vec![0f32; c.tempo_onset_mels()];
         let scale = 1.0 / per_frame as f32;
         for j in 0..onset_frames {
             spectrum.compute(samples, j * c.onset_hop + c.onset_hop / 2, &mut power);
@@ -213,10 +279,19 @@ impl LiteEncoder {
                 add_scaled(&mut frame_mel[t], &mel, scale);
             }
             log_mel.push(mel.iter().map(|&p| db_unit(p)).collect::<Vec<f32>>());
+            if let Some(bank) = self.onset_mel.as_ref().filter(|_| self.salience.is_some()) {
+                bank.apply(&power, &mut onset_mel);
+                onset_log_mel.push(onset_mel.iter().map(|&p| db_unit(p)).collect::<Vec<f32>>());
+            }
         }
         let (flux, percussive) = timbre::onset_strength(&log_mel);
+        let band_source = if self.onset_mel.is_some() {
+            &onset_log_mel
+        } else {
+            &log_mel
+        };
         let bands = match self.salience {
-            Some(_) => band_onsets(&log_mel, c.tempo_onset_bands, c.onset_rate()),
+            Some(_) => band_onsets(band_source, c.tempo_onset_bands, c.onset_rate()),
             None => Vec::new(),
         };
         OnsetAnalysis {
@@ -226,6 +301,32 @@ impl LiteEncoder {
             percussive,
             bands,
         }
+    }
+
+    /// What the tempo ranker reads for the window at the middle of a clip (the whole clip when
+    /// it is no longer than `tempo_salience_window_seconds`): the features its weights are
+    /// fitted on (`tools/reference/fit_tempo_ranker.py`). Needs a configuration with
+    /// `tempo_ranker`.
+    pub fn tempo_features(
+        &self,
+        samples: &[f32],
+        sample_rate: u32,
+    ) -> Result<TempoFeatures, EncoderError> {
+        check_input(samples, sample_rate, self.config.sample_rate)?;
+        let Some(ClipTempo::Ranker(ranker)) = &self.salience else {
+            return Err(EncoderError::Config {
+                origin: "LiteEncoder".to_string(),
+                field: "tempo_ranker".to_string(),
+                message: "tempo features need a configuration with the tempo ranker".to_string(),
+            });
+        };
+        let frames = samples.len() / self.config.hop_length;
+        let onset = self.onset_analysis(samples, frames);
+        let centre = onset.flux.len() / 2;
+        Ok(TempoFeatures {
+            bpm: self.tempo_bpm.clone(),
+            features: ranker.features(&onset.bands, centre),
+        })
     }
 
     /// Writes the timbre blocks (log-mel, MFCC, scalars) of frame `t` into `row`.

@@ -60,8 +60,15 @@ impl Tempogram {
     /// lag-0 value, each bin taking the largest value over its lag interval. All zeros when the
     /// window's envelope is constant.
     pub(crate) fn compute(&self, onset: &[f32], centre: usize, out: &mut [f32]) {
-        out.iter_mut().for_each(|v| *v = 0.0);
         let (lo, hi) = self.bounds(centre, onset.len());
+        self.compute_range(onset, lo, hi, out);
+    }
+
+    /// The tempogram of the onset frames `lo..hi` (at most the window long), as
+    /// [`Self::compute`].
+    pub(crate) fn compute_range(&self, onset: &[f32], lo: usize, hi: usize, out: &mut [f32]) {
+        out.iter_mut().for_each(|v| *v = 0.0);
+        let hi = hi.min(onset.len()).min(lo + self.window);
         if hi <= lo + 1 {
             return;
         }

@@ -222,7 +222,10 @@ pub fn run<B: AutodiffBackend>(
             evaluation,
             written_and_encoded(&real_dir, &front_end, &mut real_set),
         )?;
-        write_clip_list(&real_dir, &real_set)?;
+        write_clip_list(
+            &real_dir,
+            real_set.iter().map(|c| (c.id.as_str(), &c.truth)),
+        )?;
     }
     println!(
         "  {} composed clips ({}), {} real-composition clips ({})",
@@ -432,26 +435,67 @@ fn written_and_encoded<'a, B: burn::tensor::backend::Backend>(
 
 /// Writes `dir/clips.jsonl`: each clip's audio file and truth, the input of the baseline
 /// scripts in `tools/baselines/`.
-fn write_clip_list<B: burn::tensor::backend::Backend>(
+fn write_clip_list<'a>(
     dir: &Path,
-    clips: &[Encoded<B>],
+    clips: impl Iterator<Item = (&'a str, &'a Truth)>,
 ) -> Result<()> {
     let mut text = String::new();
-    for clip in clips {
+    for (id, truth) in clips {
         let line = serde_json::json!({
-            "id": clip.id,
-            "audio": format!("{}.wav", clip.id),
-            "key": clip.truth.key,
-            "tempo_bpm": clip.truth.tempo_bpm,
-            "time_signature": clip.truth.time_signature,
-            "instruments": clip.truth.instruments,
-            "source": clip.truth.source,
-            "soundfont": clip.truth.soundfont,
+            "id": id,
+            "audio": format!("{id}.wav"),
+            "key": truth.key,
+            "tempo_bpm": truth.tempo_bpm,
+            "time_signature": truth.time_signature,
+            "instruments": truth.instruments,
+            "source": truth.source,
+            "soundfont": truth.soundfont,
         });
         text.push_str(&line.to_string());
         text.push('\n');
     }
     write_file(&dir.join("clips.jsonl"), &text)
+}
+
+/// Writes a development set into `dir` (WAVs and `clips.jsonl`, as the real-music check's
+/// `audio/real/`), for designing and checking encoders without looking at held-out music:
+/// `config.real_variants` LLark-window clips of every *training* piece of the corpus and
+/// `config.eval_clips` composed clips from seeds the quickstart never uses, all rendered with
+/// the training SoundFonts, unaugmented. Returns the number of clips written.
+pub fn write_development_set(config: &QuickstartConfig, dir: &Path) -> Result<usize> {
+    create_dir(dir)?;
+    let fonts = load_fonts(&config.soundfonts)?;
+    let variation = Variation {
+        fixed_seconds: Some(config.clip_seconds.unwrap_or_else(llark_window_seconds)),
+        augment: false,
+    };
+    let mut truths: Vec<(String, Truth)> = Vec::new();
+    let mut keep = |clip: music::Clip| {
+        write_clip(dir, &clip)?;
+        truths.push((clip.id, clip.truth));
+        Ok(())
+    };
+    composed(
+        config.eval_clips,
+        config.seed.wrapping_add(3_000_003),
+        &fonts,
+        variation,
+        &mut keep,
+    )?;
+    if let Some(corpus_dir) = &config.corpus {
+        let corpus = Corpus::open(corpus_dir).map_err(|e| JobError::Midi(Box::new(e)))?;
+        from_corpus(
+            &corpus,
+            false,
+            config.real_variants,
+            config.seed.wrapping_add(4_000_003),
+            &fonts,
+            variation,
+            &mut keep,
+        )?;
+    }
+    write_clip_list(dir, truths.iter().map(|(id, t)| (id.as_str(), t)))?;
+    Ok(truths.len())
 }
 
 fn stage(n: usize, what: &str) {

@@ -1,0 +1,48 @@
+//! Writes what the lite encoder's tempo ranker reads for each clip of a `clips.jsonl` file (one
+//! clip a line with `"audio"`, a WAV path relative to the file, and `"tempo_bpm"`, as the
+//! quickstart's development set), the input of `tools/reference/fit_tempo_ranker.py`.
+//!
+//! ```text
+//! cargo run --release --example quickstart -- --development-set dev
+//! cargo run --release -p llark-encoder --example tempo_features -- dev/clips.jsonl dev/tempo.jsonl
+//! ```
+//!
+//! Each output line: the clip's `id`, `source`, `tempo_bpm`, the bins' `bpm` and their
+//! `features` (`RANKER_FEATURES` numbers per bin).
+
+use std::io::Write;
+use std::path::Path;
+
+use llark_encoder::{LiteConfig, LiteEncoder};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let (Some(input), Some(output)) = (args.next(), args.next()) else {
+        return Err("usage: tempo_features CLIPS.jsonl OUT.jsonl".into());
+    };
+    let encoder = LiteEncoder::new(LiteConfig::default())?;
+    let dir = Path::new(&input).parent().unwrap_or(Path::new("."));
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&output)?);
+    let mut count = 0usize;
+    for line in std::fs::read_to_string(&input)?
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+    {
+        let clip: serde_json::Value = serde_json::from_str(line)?;
+        let audio = clip["audio"].as_str().ok_or("a clip lacks \"audio\"")?;
+        let audio = llark_audio::load_resampled(dir.join(audio), encoder.config().sample_rate)?;
+        let found = encoder.tempo_features(audio.samples(), audio.sample_rate())?;
+        let row = serde_json::json!({
+            "id": clip["id"],
+            "source": clip["source"],
+            "tempo_bpm": clip["tempo_bpm"],
+            "bpm": found.bpm,
+            "features": found.features.iter().map(|f| f.to_vec()).collect::<Vec<_>>(),
+        });
+        writeln!(out, "{row}")?;
+        count += 1;
+    }
+    out.flush()?;
+    println!("{count} clips -> {output}");
+    Ok(())
+}
