@@ -58,6 +58,10 @@ struct Args {
     /// trained.
     #[arg(long)]
     development_set: Option<PathBuf>,
+    /// Augment the development set's clips as the training music is (instrument substitution,
+    /// effects, EQ tilt, noise).
+    #[arg(long, requires = "development_set")]
+    augmented: bool,
     /// No progress bars.
     #[arg(long)]
     quiet: bool,
@@ -66,7 +70,7 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     let defaults = QuickstartConfig::default();
-    let args_development_set = args.development_set.clone();
+    let (args_development_set, args_augmented) = (args.development_set.clone(), args.augmented);
     let config = QuickstartConfig {
         out: args.out,
         train_clips: args.train_clips.unwrap_or(defaults.train_clips),
@@ -92,7 +96,7 @@ fn main() -> ExitCode {
         ..defaults
     };
     if let Some(dir) = &args_development_set {
-        return match write_development_set(&config, dir) {
+        return match write_development_set(&config, dir, args_augmented) {
             Ok(n) => {
                 println!(
                     "{n} development clips in {}",

@@ -89,13 +89,32 @@ fn tempo_summary(hits: &[usize; 4], count: usize) -> String {
     )
 }
 
-/// Reads the clips of a `clips.jsonl` file and prints the tempo figures.
+/// Counts of the instrument tagger's named instruments (probability above 0.5, averaged over
+/// frames) against the truth: (true positives, false positives, false negatives).
+fn tagger_counts(mean: &[f64], encoder: &LiteEncoder, truth: &[&str]) -> [usize; 3] {
+    let names = llark_music::Instrument::all().map(|i| i.name());
+    let mut counts = [0usize; 3];
+    for (name, &p) in names.zip(&mean[encoder.layout().instruments.clone()]) {
+        let (named, plays) = (p > 0.5, truth.contains(&name));
+        match (named, plays) {
+            (true, true) => counts[0] += 1,
+            (true, false) => counts[1] += 1,
+            (false, true) => counts[2] += 1,
+            (false, false) => {}
+        }
+    }
+    counts
+}
+
+/// Reads the clips of a `clips.jsonl` file and prints the tempo figures (and the instrument
+/// tagger's micro F1 when the clips list their instruments).
 fn clips_eval(
     path: &std::path::Path,
     encoder: &LiteEncoder,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let dir = path.parent().unwrap_or(std::path::Path::new("."));
     let mut hits = [0usize; 4];
+    let mut tagged = [0usize; 3];
     let mut count = 0usize;
     for line in std::fs::read_to_string(path)?
         .lines()
@@ -108,11 +127,22 @@ fn clips_eval(
             .ok_or("a clip lacks \"tempo_bpm\"")?;
         let audio = llark_audio::load_resampled(dir.join(audio), encoder.config().sample_rate)?;
         let frames = encoder.encode_frames(audio.samples(), audio.sample_rate())?;
-        let found = tempo_hits(&clip_mean(&frames), encoder, tempo);
+        let mean = clip_mean(&frames);
+        let found = tempo_hits(&mean, encoder, tempo);
         hits.iter_mut().zip(found).for_each(|(h, f)| *h += f);
+        if let Some(list) = clip["instruments"].as_array() {
+            let truth: Vec<&str> = list.iter().filter_map(|v| v.as_str()).collect();
+            let found = tagger_counts(&mean, encoder, &truth);
+            tagged.iter_mut().zip(found).for_each(|(t, f)| *t += f);
+        }
         count += 1;
     }
-    println!("{count} clips: {}", tempo_summary(&hits, count));
+    let [tp, fp, fnn] = tagged;
+    let f1 = 2.0 * tp as f64 / (2 * tp + fp + fnn).max(1) as f64;
+    println!(
+        "{count} clips: {} | instrument tagger micro F1 {f1:.3}",
+        tempo_summary(&hits, count)
+    );
     Ok(())
 }
 

@@ -3,8 +3,8 @@
 
 use burn::backend::Flex;
 use llark_encoder::lite::{
-    LiteConfig, LiteEncoder, CONFIG_FILE, KEY_COUNT, RANKER_MULTIPLES, RANKER_PRIOR_BPM,
-    RANKER_WEIGHTS,
+    statistic_count, LiteConfig, LiteEncoder, CONFIG_FILE, KEY_COUNT, RANKER_MULTIPLES,
+    RANKER_PRIOR_BPM, RANKER_WEIGHTS,
 };
 use llark_encoder::{AudioEncoder, EncoderError, EncoderInfo, Frames};
 
@@ -96,7 +96,7 @@ fn frame_counts_and_width_follow_the_length() {
     let enc = encoder();
     let layout = enc.layout().clone();
     assert_eq!(enc.width(), layout.width);
-    assert_eq!(layout.width, 12 + 24 + 24 + 72 + 72 + 30 + 32 + 13 + 7);
+    assert_eq!(layout.width, 12 + 24 + 24 + 72 + 72 + 30 + 32 + 13 + 7 + 37);
     assert_eq!(enc.frame_rate(), 44_100.0 / 4096.0);
     assert_eq!(enc.sample_rate(), SR);
     assert_eq!(enc.max_input_samples(), None);
@@ -504,6 +504,8 @@ fn config_round_trips_through_an_encoder_directory() {
         n_mels: 24,
         n_mfcc: 10,
         tempo_bins: 60,
+        // The shipped instrument tagger is fitted for 32 bands and 13 MFCCs.
+        instrument_tagger: false,
         ..LiteConfig::default()
     };
     let enc = LiteEncoder::new(config.clone()).unwrap();
@@ -526,6 +528,7 @@ fn config_round_trips_through_an_encoder_directory() {
         tempo_digits: false,
         tempo_ranker: false,
         tempo_onset_mels: None,
+        instrument_tagger: false,
         ..LiteConfig::default()
     };
     assert_eq!(minimal, first);
@@ -605,4 +608,81 @@ fn encoder_is_a_shareable_trait_object() {
     let frames = Frames::from_tensor(tensor.unwrap()).unwrap();
     assert_eq!(frames.width, boxed.width());
     assert_eq!(frames, expected, "the device tensor holds the host frames");
+}
+
+#[test]
+fn instrument_block_is_the_tagger_of_the_clip_window() {
+    let enc = encoder();
+    let layout = enc.layout().clone();
+    assert_eq!(layout.instruments.len(), 37);
+    assert_eq!(layout.instruments.end, enc.width());
+    let audio = waltz(110.0, 12.0);
+    let frames = enc.encode_frames(&audio, SR).unwrap();
+    let first = frames.row(0)[layout.instruments.clone()].to_vec();
+    assert!(first.iter().all(|p| (0.0..=1.0).contains(p)));
+    for t in 1..frames.frames {
+        assert_eq!(
+            frames.row(t)[layout.instruments.clone()],
+            first[..],
+            "frame {t}"
+        );
+    }
+    assert_eq!(
+        enc.timbre_statistics(&audio, SR).unwrap().len(),
+        statistic_count(32, 13)
+    );
+    let old = LiteEncoder::new(LiteConfig {
+        instrument_tagger: false,
+        ..LiteConfig::default()
+    })
+    .unwrap();
+    assert_eq!(old.width(), enc.width() - 37);
+    match old.timbre_statistics(&audio, SR) {
+        Err(EncoderError::Config { field, .. }) => assert_eq!(field, "instrument_tagger"),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}
+
+/// Renders the first 10 s of a training piece of the shipped corpus with the training font.
+fn render_training_piece(id: &str) -> Vec<f32> {
+    use llark_midi::{
+        shipped, shipped_corpus, Corpus, RenderOptions, SoundFont, TRAINING_SOUNDFONT,
+    };
+    let corpus = Corpus::open(shipped_corpus()).unwrap();
+    let piece = corpus.split(false).find(|p| p.id == id).unwrap();
+    let performance = corpus
+        .read(piece)
+        .unwrap()
+        .performance
+        .window(0.0, 10.0)
+        .unwrap();
+    let font = SoundFont::load(shipped(TRAINING_SOUNDFONT)).unwrap();
+    let mut audio = font
+        .render(&performance, &RenderOptions::default())
+        .unwrap();
+    audio.peak_normalise().unwrap();
+    assert_eq!(audio.sample_rate(), SR);
+    audio.samples().to_vec()
+}
+
+#[test]
+fn the_tagger_names_what_plays_in_training_music() {
+    // Wiring check of the shipped weights on music of the kind they were fitted on (name order,
+    // standardisation, window): each piece's instruments are the likeliest ones.
+    let enc = encoder();
+    let names: Vec<&str> = llark_music::Instrument::all().map(|i| i.name()).collect();
+    for (id, truth) in [
+        ("clara-schumann-op1no3", vec!["piano"]),
+        ("mozart-k80-mvt1", vec!["violin", "viola", "cello"]),
+        ("monteverdi-madrigal-4-1", vec!["choir"]),
+    ] {
+        let frames = enc.encode_frames(&render_training_piece(id), SR).unwrap();
+        let p = &frames.row(0)[enc.layout().instruments.clone()];
+        let mut ranked: Vec<usize> = (0..p.len()).collect();
+        ranked.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
+        let top: Vec<&str> = ranked[..truth.len()].iter().map(|&j| names[j]).collect();
+        for name in &truth {
+            assert!(top.contains(name), "{id}: top {top:?}, truth {truth:?}");
+        }
+    }
 }

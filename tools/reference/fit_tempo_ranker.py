@@ -9,10 +9,10 @@ SoundFont), never the held-out pieces or the held-out SoundFont.
     cargo run --release --example quickstart -- --development-set dev11 --seed 11 \
         --real-variants 4 --eval-clips 200
     for d in dev7 dev11; do
-        cargo run --release -p llark-encoder --example tempo_features -- $d/clips.jsonl $d/tempo.jsonl
+        cargo run --release -p llark-encoder --example clip_features -- $d/clips.jsonl $d/features.jsonl
     done
-    cat dev11/tempo.jsonl dev7/tempo.jsonl > tempo.jsonl
-    python tools/reference/fit_tempo_ranker.py tempo.jsonl [CHECK.jsonl ...]
+    cat dev11/features.jsonl dev7/features.jsonl > features.jsonl
+    python tools/reference/fit_tempo_ranker.py features.jsonl [CHECK.jsonl ...]
 
 (The committed weights: 758 clips, 4-fold ACC2 0.942, ACC1 0.669.)
 

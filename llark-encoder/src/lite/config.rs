@@ -113,6 +113,13 @@ pub struct LiteConfig {
     /// before it (`false`), present by default.
     #[serde(default)]
     pub tempo_digits: bool,
+    /// Adds the instrument block ([`LiteLayout::instruments`]): the shipped instrument
+    /// tagger's probability for each of the vocabulary's instruments, from timbre statistics
+    /// over `tempo_salience_window_seconds` (the whole clip when shorter). Needs the default
+    /// `n_mels` (32) and `n_mfcc` (13), which it was fitted for. Absent from configurations
+    /// written before it (`false`), present by default.
+    #[serde(default)]
+    pub instrument_tagger: bool,
 }
 
 impl Default for LiteConfig {
@@ -146,6 +153,7 @@ impl Default for LiteConfig {
             tempo_prior_octaves: 1.0,
             tempo_salience_sharpness: 10.0,
             tempo_digits: true,
+            instrument_tagger: true,
         }
     }
 }
@@ -184,6 +192,10 @@ pub struct LiteLayout {
     /// frames, averaged), spectral centroid (`log2(c / 20 Hz) / 10`), spectral flatness,
     /// zero-crossing rate.
     pub scalars: Range<usize>,
+    /// Probability that each instrument of the vocabulary plays (`llark_music::Instrument::all`
+    /// order: piano, electric piano, ...), from the instrument tagger's logistic detectors over
+    /// timbre statistics of the clip's window. Empty unless [`LiteConfig::instrument_tagger`].
+    pub instruments: Range<usize>,
     /// The frame width: the end of the last block.
     pub width: usize,
 }
@@ -267,6 +279,11 @@ impl LiteConfig {
         let log_mel = block(self.n_mels);
         let mfcc = block(self.n_mfcc);
         let scalars = block(SCALAR_COUNT);
+        let instruments = block(if self.instrument_tagger {
+            super::tagger::tagged_instruments()
+        } else {
+            0
+        });
         LiteLayout {
             chroma,
             key_correlation,
@@ -277,6 +294,7 @@ impl LiteConfig {
             log_mel,
             mfcc,
             scalars,
+            instruments,
             width: end,
         }
     }

@@ -4,7 +4,7 @@
 //! time on one CPU core.
 //!
 //! Input: mono audio at 44.1 kHz (configurable). Output: one frame per `hop_length` samples
-//! (4,096: 10.7666 Hz), `floor(n / hop_length)` frames, each [`LiteLayout::width`] wide (286 with
+//! (4,096: 10.7666 Hz), `floor(n / hop_length)` frames, each [`LiteLayout::width`] wide (323 with
 //! the default configuration):
 //!
 //! | block | default range | what |
@@ -18,6 +18,7 @@
 //! | log-mel | 234..266 | 32 mel band energies, `dB / 80 + 1` clipped at 0 |
 //! | MFCC | 266..279 | DCT-II of the log-mel block |
 //! | scalars | 279..286 | loudness, onset mean, onset peak, percussiveness, centroid, flatness, zero-crossing rate |
+//! | instruments | 286..323 | the instrument tagger's probability for each of the vocabulary's 37 instruments (`llark_music::Instrument::all` order), logistic detectors over timbre statistics of the clip's 24 s window (absent without `instrument_tagger`) |
 //!
 //! ```
 //! use llark_encoder::lite::{LiteConfig, LiteEncoder};
@@ -35,6 +36,7 @@ mod config;
 mod ranker;
 mod rhythm;
 mod spectrum;
+mod tagger;
 mod timbre;
 
 use std::path::Path;
@@ -46,15 +48,17 @@ pub use config::{
     TEMPO_DIGIT_WIDTH,
 };
 pub use ranker::{RANKER_FEATURES, RANKER_MULTIPLES, RANKER_PRIOR_BPM, RANKER_WEIGHTS};
+pub use tagger::statistic_count;
 
 use crate::encoder::check_input;
 use burn::tensor::{backend::Backend, Tensor};
 
 use crate::{AudioEncoder, EncoderError, EncoderInfo, Frames};
 use chroma::KeyEvidence;
-use ranker::TempoRanker;
+use ranker::{window_inside, TempoRanker};
 use rhythm::{band_onsets, SalienceParams, TempoSalience, Tempogram};
 use spectrum::{db_unit, PowerSpectrum};
+use tagger::InstrumentTagger;
 use timbre::MelBank;
 
 /// The name of the configuration file of an encoder directory.
@@ -73,6 +77,10 @@ pub struct LiteEncoder {
     salience: Option<ClipTempo>,
     /// Mel bands of the tempo salience's onset envelopes, when they differ from `mel`.
     onset_mel: Option<MelBank>,
+    /// The instrument tagger (with `instrument_tagger`).
+    tagger: Option<InstrumentTagger>,
+    /// Onset frames of the clip-level window (tempo salience and instruments).
+    clip_window: usize,
     /// Centres of the tempo bins, BPM.
     tempo_bpm: Vec<f64>,
 }
@@ -138,6 +146,8 @@ struct OnsetAnalysis {
     percussive: Vec<f32>,
     /// Band onset envelopes of the tempo salience (empty without it).
     bands: Vec<Vec<f32>>,
+    /// `db_unit` log-mel energies of every onset frame (empty without the instrument tagger).
+    log_mel: Vec<Vec<f32>>,
 }
 
 impl LiteEncoder {
@@ -191,6 +201,10 @@ impl LiteEncoder {
                 },
             ))
         });
+        let tagger = match config.instrument_tagger {
+            true => Some(InstrumentTagger::shipped(config.n_mels, config.n_mfcc)?),
+            false => None,
+        };
         let onset_mel = config
             .tempo_onset_mels
             .filter(|&m| m != config.n_mels)
@@ -214,6 +228,8 @@ impl LiteEncoder {
             tempogram,
             salience,
             onset_mel,
+            tagger,
+            clip_window: salience_window,
             tempo_bpm,
         })
     }
@@ -294,12 +310,16 @@ impl LiteEncoder {
             Some(_) => band_onsets(band_source, c.tempo_onset_bands, c.onset_rate()),
             None => Vec::new(),
         };
+        if self.tagger.is_none() {
+            log_mel = Vec::new();
+        }
         OnsetAnalysis {
             frame_power,
             frame_mel,
             flux,
             percussive,
             bands,
+            log_mel,
         }
     }
 
@@ -327,6 +347,32 @@ impl LiteEncoder {
             bpm: self.tempo_bpm.clone(),
             features: ranker.features(&onset.bands, centre),
         })
+    }
+
+    /// The instrument tagger's timbre statistics ([`statistic_count`] values) for the window at
+    /// the middle of a clip (the whole clip when it is no longer than
+    /// `tempo_salience_window_seconds`): what its weights are fitted on
+    /// (`tools/reference/fit_instrument_tagger.py`). Needs a configuration with
+    /// `instrument_tagger`.
+    pub fn timbre_statistics(
+        &self,
+        samples: &[f32],
+        sample_rate: u32,
+    ) -> Result<Vec<f32>, EncoderError> {
+        check_input(samples, sample_rate, self.config.sample_rate)?;
+        let Some(tagger) = &self.tagger else {
+            return Err(EncoderError::Config {
+                origin: "LiteEncoder".to_string(),
+                field: "instrument_tagger".to_string(),
+                message: "timbre statistics need a configuration with the instrument tagger"
+                    .to_string(),
+            });
+        };
+        let frames = samples.len() / self.config.hop_length;
+        let onset = self.onset_analysis(samples, frames);
+        let len = onset.log_mel.len();
+        let (lo, hi) = window_inside(len / 2, len, self.clip_window);
+        Ok(tagger.statistics(&onset.log_mel, lo, hi))
     }
 
     /// Writes the timbre blocks (log-mel, MFCC, scalars) of frame `t` into `row`.
@@ -422,6 +468,7 @@ impl LiteEncoder {
         let per_frame = c.onset_per_frame();
         let step = ((SALIENCE_STEP_SECONDS * c.onset_rate()).round() as usize).max(1);
         let mut salience_cache: Option<((usize, usize), Vec<f32>)> = None;
+        let mut tagger_cache: Option<((usize, usize), Vec<f32>)> = None;
         let mut data = vec![0f32; frames * l.width];
         for (t, row) in data.chunks_exact_mut(l.width).enumerate() {
             row[l.chroma.clone()].copy_from_slice(&chroma[t]);
@@ -448,6 +495,19 @@ impl LiteEncoder {
                 row[l.tempo_salience.clone()].copy_from_slice(&values);
                 if !l.tempo_digits.is_empty() {
                     spell_tempo(&values, &self.tempo_bpm, &mut row[l.tempo_digits.clone()]);
+                }
+            }
+            if let Some(tagger) = &self.tagger {
+                let centre = (t * per_frame + per_frame / 2) / step * step + step / 2;
+                let bounds = window_inside(centre, onset.log_mel.len(), self.clip_window);
+                if tagger_cache.as_ref().is_none_or(|(b, _)| *b != bounds) {
+                    let mut values = vec![0f32; l.instruments.len()];
+                    let statistics = tagger.statistics(&onset.log_mel, bounds.0, bounds.1);
+                    tagger.probabilities(&statistics, &mut values);
+                    tagger_cache = Some((bounds, values));
+                }
+                if let Some((_, values)) = &tagger_cache {
+                    row[l.instruments.clone()].copy_from_slice(values);
                 }
             }
             self.timbre_row(samples, &onset, t, row);

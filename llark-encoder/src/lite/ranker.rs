@@ -9,7 +9,7 @@
 //! linear score over those periodicities (and a log-tempo prior) learns which patterns make a
 //! beat; the weights come from `tools/reference/fit_tempo_ranker.py`, fitted on composed clips
 //! and the *training* pieces of the shipped corpus rendered with the training SoundFont (never
-//! on held-out music), on features this module computes (`tempo_features` example).
+//! on held-out music), on features this module computes (`clip_features` example).
 
 use rustfft::FftPlanner;
 
@@ -50,6 +50,16 @@ pub const RANKER_WEIGHTS: [f32; RANKER_FEATURES] = [
     5.871, 5.669, 8.124, -0.801, -1.116, 7.767, 0.02408, -0.009178, 1.982, 1.571, 1.09, 0.2258,
     -1.594,
 ];
+
+/// The `window` frames centred on `centre` moved inside a clip of `len` frames, as `lo..hi`;
+/// the whole clip when it is no longer than the window.
+pub(crate) fn window_inside(centre: usize, len: usize, window: usize) -> (usize, usize) {
+    if len <= window {
+        return (0, len);
+    }
+    let lo = centre.saturating_sub(window / 2).min(len - window);
+    (lo, lo + window)
+}
 
 /// The ranker over a fixed set of tempo bins.
 pub(crate) struct TempoRanker {
@@ -92,13 +102,7 @@ impl TempoRanker {
     /// window centred on `centre` moved inside the clip. Every frame of a clip up to the window
     /// long thus shares one estimate.
     pub(crate) fn bounds(&self, centre: usize, len: usize) -> (usize, usize) {
-        if len <= self.window {
-            return (0, len);
-        }
-        let lo = centre
-            .saturating_sub(self.window / 2)
-            .min(len - self.window);
-        (lo, lo + self.window)
+        window_inside(centre, len, self.window)
     }
 
     /// The features of every bin for the window centred on `centre` (see [`Self::bounds`]) of

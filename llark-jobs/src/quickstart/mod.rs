@@ -461,13 +461,18 @@ fn write_clip_list<'a>(
 /// `audio/real/`), for designing and checking encoders without looking at held-out music:
 /// `config.real_variants` LLark-window clips of every *training* piece of the corpus and
 /// `config.eval_clips` composed clips from seeds the quickstart never uses, all rendered with
-/// the training SoundFonts, unaugmented. Returns the number of clips written.
-pub fn write_development_set(config: &QuickstartConfig, dir: &Path) -> Result<usize> {
+/// the training SoundFonts, with the training music's augmentation when `augment` (else
+/// unaugmented, as the held-out checks). Returns the number of clips written.
+pub fn write_development_set(
+    config: &QuickstartConfig,
+    dir: &Path,
+    augment: bool,
+) -> Result<usize> {
     create_dir(dir)?;
     let fonts = load_fonts(&config.soundfonts)?;
     let variation = Variation {
         fixed_seconds: Some(config.clip_seconds.unwrap_or_else(llark_window_seconds)),
-        augment: false,
+        augment,
     };
     let mut truths: Vec<(String, Truth)> = Vec::new();
     let mut keep = |clip: music::Clip| {

@@ -1,14 +1,16 @@
-//! Writes what the lite encoder's tempo ranker reads for each clip of a `clips.jsonl` file (one
-//! clip a line with `"audio"`, a WAV path relative to the file, and `"tempo_bpm"`, as the
-//! quickstart's development set), the input of `tools/reference/fit_tempo_ranker.py`.
+//! Writes what the lite encoder's fitted parts read for each clip of a `clips.jsonl` file (one
+//! clip a line with `"audio"`, a WAV path relative to the file, `"tempo_bpm"` and
+//! `"instruments"`, as the quickstart's development set): the tempo ranker's features and the
+//! instrument tagger's timbre statistics, the input of `tools/reference/fit_tempo_ranker.py` and
+//! `tools/reference/fit_instrument_tagger.py`.
 //!
 //! ```text
 //! cargo run --release --example quickstart -- --development-set dev
-//! cargo run --release -p llark-encoder --example tempo_features -- dev/clips.jsonl dev/tempo.jsonl
+//! cargo run --release -p llark-encoder --example clip_features -- dev/clips.jsonl dev/features.jsonl
 //! ```
 //!
-//! Each output line: the clip's `id`, `source`, `tempo_bpm`, the bins' `bpm` and their
-//! `features` (`RANKER_FEATURES` numbers per bin).
+//! Each output line: the clip's `id`, `source`, `tempo_bpm`, `instruments`, the bins' `bpm`
+//! and their `features` (`RANKER_FEATURES` numbers per bin), and the `timbre` statistics.
 
 use std::io::Write;
 use std::path::Path;
@@ -18,7 +20,7 @@ use llark_encoder::{LiteConfig, LiteEncoder};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let (Some(input), Some(output)) = (args.next(), args.next()) else {
-        return Err("usage: tempo_features CLIPS.jsonl OUT.jsonl".into());
+        return Err("usage: clip_features CLIPS.jsonl OUT.jsonl".into());
     };
     let encoder = LiteEncoder::new(LiteConfig::default())?;
     let dir = Path::new(&input).parent().unwrap_or(Path::new("."));
@@ -32,12 +34,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let audio = clip["audio"].as_str().ok_or("a clip lacks \"audio\"")?;
         let audio = llark_audio::load_resampled(dir.join(audio), encoder.config().sample_rate)?;
         let found = encoder.tempo_features(audio.samples(), audio.sample_rate())?;
+        let timbre = encoder.timbre_statistics(audio.samples(), audio.sample_rate())?;
         let row = serde_json::json!({
             "id": clip["id"],
             "source": clip["source"],
             "tempo_bpm": clip["tempo_bpm"],
+            "instruments": clip["instruments"],
             "bpm": found.bpm,
             "features": found.features.iter().map(|f| f.to_vec()).collect::<Vec<_>>(),
+            "timbre": timbre,
         });
         writeln!(out, "{row}")?;
         count += 1;
