@@ -17,12 +17,28 @@ use std::path::Path;
 
 use llark_encoder::{LiteConfig, LiteEncoder};
 
+/// The mean over frames of the columns `range`.
+fn block_mean(frames: &llark_encoder::Frames, range: std::ops::Range<usize>) -> Vec<f32> {
+    let mut mean = vec![0f32; range.len()];
+    for t in 0..frames.frames {
+        for (m, v) in mean.iter_mut().zip(&frames.row(t)[range.clone()]) {
+            *m += v / frames.frames.max(1) as f32;
+        }
+    }
+    mean
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let (Some(input), Some(output)) = (args.next(), args.next()) else {
         return Err("usage: clip_features CLIPS.jsonl OUT.jsonl".into());
     };
     let encoder = LiteEncoder::new(LiteConfig::default())?;
+    let bass = LiteEncoder::new(LiteConfig {
+        chroma_fmin: 40.0,
+        chroma_fmax: 260.0,
+        ..LiteConfig::default()
+    })?;
     let dir = Path::new(&input).parent().unwrap_or(Path::new("."));
     let mut out = std::io::BufWriter::new(std::fs::File::create(&output)?);
     let mut count = 0usize;
@@ -35,6 +51,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let audio = llark_audio::load_resampled(dir.join(audio), encoder.config().sample_rate)?;
         let found = encoder.tempo_features(audio.samples(), audio.sample_rate())?;
         let timbre = encoder.timbre_statistics(audio.samples(), audio.sample_rate())?;
+        let frames = encoder.encode_frames(audio.samples(), audio.sample_rate())?;
+        let bass_frames = bass.encode_frames(audio.samples(), audio.sample_rate())?;
+        let chroma = block_mean(&frames, encoder.layout().chroma.clone());
+        let bass_chroma = block_mean(&bass_frames, bass.layout().chroma.clone());
         let row = serde_json::json!({
             "id": clip["id"],
             "source": clip["source"],
@@ -43,6 +63,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "bpm": found.bpm,
             "features": found.features.iter().map(|f| f.to_vec()).collect::<Vec<_>>(),
             "timbre": timbre,
+            "key": clip["key"],
+            "chroma": chroma,
+            "bass_chroma": bass_chroma,
         });
         writeln!(out, "{row}")?;
         count += 1;

@@ -11,7 +11,9 @@
 //! of the tempo-salience block, the share of exact keys, the MIREX key score and the encoding
 //! speed. Given a `.jsonl` file instead (one clip a line with `"audio"`, a WAV path relative to
 //! the file, and `"tempo_bpm"`, as the quickstart's `audio/real/clips.jsonl`), reads those clips
-//! and prints the tempo figures only. With `CSV`, also writes one line per clip:
+//! and prints the tempo figures, the key posterior's MIREX score and the instrument tagger's
+//! micro F1 (from the clips' `"key"` and `"instruments"`, when they have them); with
+//! `LITE_EVAL_PER_CLIP` set, also each clip's salience peak and the tempo its digits spell. With `CSV`, also writes one line per clip:
 //! tempo, key index (0..12 major, 12..24 minor), instruments joined by `|`, then the clip-mean
 //! frame (the input of `tools/reference/lite_probe.py`).
 
@@ -115,6 +117,7 @@ fn clips_eval(
     let dir = path.parent().unwrap_or(std::path::Path::new("."));
     let mut hits = [0usize; 4];
     let mut tagged = [0usize; 3];
+    let (mut key_score, mut keyed) = (0.0, 0usize);
     let mut count = 0usize;
     for line in std::fs::read_to_string(path)?
         .lines()
@@ -128,8 +131,31 @@ fn clips_eval(
         let audio = llark_audio::load_resampled(dir.join(audio), encoder.config().sample_rate)?;
         let frames = encoder.encode_frames(audio.samples(), audio.sample_rate())?;
         let mean = clip_mean(&frames);
+        if std::env::var_os("LITE_EVAL_PER_CLIP").is_some() {
+            let salience = encoder.layout().tempo_salience.clone();
+            let bpm = encoder.config().tempo_bin_bpm()[argmax(&mean, salience)];
+            let digits = &mean[encoder.layout().tempo_digits.clone()];
+            let spelt: usize = digits
+                .chunks(10)
+                .map(|group| (0..10).max_by(|&a, &b| group[a].total_cmp(&group[b])))
+                .fold(0, |n, d| n * 10 + d.unwrap_or(0));
+            println!(
+                "{} truth {tempo} salience {bpm:.1} digits {spelt}",
+                clip["id"]
+            );
+        }
         let found = tempo_hits(&mean, encoder, tempo);
         hits.iter_mut().zip(found).for_each(|(h, f)| *h += f);
+        if let Some(key) = clip["key"].as_str().and_then(llark_music::Key::parse) {
+            let truth = usize::from(key.tonic().index())
+                + if key.mode() == llark_music::Mode::Minor {
+                    12
+                } else {
+                    0
+                };
+            key_score += mirex(argmax(&mean, encoder.layout().key_posterior.clone()), truth);
+            keyed += 1;
+        }
         if let Some(list) = clip["instruments"].as_array() {
             let truth: Vec<&str> = list.iter().filter_map(|v| v.as_str()).collect();
             let found = tagger_counts(&mean, encoder, &truth);
@@ -140,8 +166,9 @@ fn clips_eval(
     let [tp, fp, fnn] = tagged;
     let f1 = 2.0 * tp as f64 / (2 * tp + fp + fnn).max(1) as f64;
     println!(
-        "{count} clips: {} | instrument tagger micro F1 {f1:.3}",
-        tempo_summary(&hits, count)
+        "{count} clips: {} | key posterior MIREX {:.3} | instrument tagger micro F1 {f1:.3}",
+        tempo_summary(&hits, count),
+        key_score / keyed.max(1) as f64
     );
     Ok(())
 }

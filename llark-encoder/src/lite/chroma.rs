@@ -129,18 +129,40 @@ fn pearson(x: &[f64; 12], y: &[f64; 12]) -> f64 {
     }
 }
 
+/// Key profiles fitted on training music (major, then minor; index 0 is the tonic): a key
+/// scores the dot product of its mode's profile with the standardised window chroma rotated to
+/// its tonic, and the posterior is the softmax of the 24 scores. Fitted by
+/// `tools/reference/fit_key_profiles.py` on the development sets of the quickstart (composed
+/// clips and the corpus's training pieces, TimGM6mb, with and without augmentation), never on
+/// held-out music: 1,298 clips, cross-validated by piece MIREX 0.904 (exact key 0.856) against
+/// 0.713 for the Krumhansl-Kessler profiles on the same chroma.
+pub const FITTED_KEY_PROFILES: [[f32; 12]; 2] = [
+    [
+        1.584, -1.557, 1.362, -0.518, 1.7, -0.5863, -1.715, 2.113, -1.019, 0.1634, -1.874, 0.3472,
+    ],
+    [
+        2.512, -2.781, 0.5513, 1.644, -1.142, 0.003705, -0.3253, 1.636, -0.146, -0.9735, -0.7808,
+        -0.1992,
+    ],
+];
+
 /// Key correlations and posterior of one frame, written into `correlation` and `posterior`.
 pub(crate) struct KeyEvidence {
     templates: [[f64; 12]; KEY_COUNT],
     sharpness: f64,
+    /// Posterior from [`FITTED_KEY_PROFILES`] over windows placed inside the clip, instead of
+    /// the softmax of the sharpened correlations over windows clipped to it.
+    fitted: bool,
 }
 
 impl KeyEvidence {
-    /// Key evidence with the given profiles and posterior inverse temperature.
-    pub(crate) fn new(profile: KeyProfile, sharpness: f64) -> Self {
+    /// Key evidence with the given profiles and posterior inverse temperature; `fitted`: the
+    /// posterior comes from the fitted profiles (see [`FITTED_KEY_PROFILES`]).
+    pub(crate) fn new(profile: KeyProfile, sharpness: f64, fitted: bool) -> Self {
         Self {
             templates: key_templates(profile),
             sharpness,
+            fitted,
         }
     }
 
@@ -159,10 +181,20 @@ impl KeyEvidence {
         let half = window / 2;
         (0..chroma.len())
             .map(|t| {
-                let lo = t.saturating_sub(half);
-                let hi = (t + window - half).min(chroma.len());
+                let (lo, hi) = if self.fitted {
+                    super::ranker::window_inside(t, chroma.len(), window)
+                } else {
+                    (
+                        t.saturating_sub(half),
+                        (t + window - half).min(chroma.len()),
+                    )
+                };
                 let sum: [f64; 12] = std::array::from_fn(|i| prefix[hi][i] - prefix[lo][i]);
-                self.evidence(&sum)
+                let (correlation, mut posterior) = self.evidence(&sum);
+                if self.fitted && sum.iter().any(|&v| v > 0.0) {
+                    posterior = fitted_posterior(&sum);
+                }
+                (correlation, posterior)
             })
             .collect()
     }
@@ -185,4 +217,27 @@ impl KeyEvidence {
         }
         (correlation, posterior)
     }
+}
+
+/// The posterior of [`FITTED_KEY_PROFILES`] for a summed chroma vector (not all zeros).
+fn fitted_posterior(chroma: &[f64; 12]) -> [f32; KEY_COUNT] {
+    let mean = chroma.iter().sum::<f64>() / 12.0;
+    let std = (chroma.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 12.0).sqrt();
+    let z: [f64; 12] = std::array::from_fn(|i| {
+        if std > 1e-12 {
+            (chroma[i] - mean) / std
+        } else {
+            0.0
+        }
+    });
+    let scores: [f64; KEY_COUNT] = std::array::from_fn(|key| {
+        let (mode, tonic) = (key / 12, key % 12);
+        (0..12)
+            .map(|i| f64::from(FITTED_KEY_PROFILES[mode][i]) * z[(i + tonic) % 12])
+            .sum()
+    });
+    let best = scores.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+    let weights: [f64; KEY_COUNT] = std::array::from_fn(|k| (scores[k] - best).exp());
+    let total: f64 = weights.iter().sum();
+    std::array::from_fn(|k| (weights[k] / total) as f32)
 }

@@ -71,8 +71,16 @@ pub struct LiteConfig {
     /// Chroma is summed over a window of this many seconds centred on each frame before it is
     /// correlated with the key profiles (30 s: the whole clip for LLark-length clips).
     pub key_window_seconds: f64,
-    /// Inverse temperature of the key posterior `softmax(key_sharpness * correlations)`.
+    /// Inverse temperature of the key posterior `softmax(key_sharpness * correlations)`
+    /// (configurations without `key_fitted`).
     pub key_sharpness: f64,
+    /// The key posterior comes from the fitted key profiles
+    /// ([`crate::lite::FITTED_KEY_PROFILES`]) over the standardised chroma of a window placed
+    /// inside the clip, so every frame of a clip up to `key_window_seconds` long shares one
+    /// posterior. `false` (configurations written before it): the softmax of the sharpened
+    /// correlations with `key_profile`.
+    #[serde(default)]
+    pub key_fitted: bool,
     /// Slowest tempo of the tempogram, BPM.
     pub tempo_min_bpm: f64,
     /// Fastest tempo of the tempogram, BPM.
@@ -140,6 +148,7 @@ impl Default for LiteConfig {
             key_profile: KeyProfile::Krumhansl,
             key_window_seconds: 30.0,
             key_sharpness: 20.0,
+            key_fitted: true,
             tempo_min_bpm: 40.0,
             tempo_max_bpm: 240.0,
             tempo_bins: 72,
@@ -166,7 +175,8 @@ pub struct LiteLayout {
     /// Pearson correlations of the windowed chroma with the 24 key profiles (C major .. B major,
     /// C minor .. B minor), in `[-1, 1]`.
     pub key_correlation: Range<usize>,
-    /// `softmax(key_sharpness * key_correlation)`, same key order.
+    /// Posterior over the 24 keys, same order: from the fitted key profiles with
+    /// [`LiteConfig::key_fitted`], else `softmax(key_sharpness * key_correlation)`.
     pub key_posterior: Range<usize>,
     /// Local tempogram on log-spaced BPM bins ([`LiteConfig::tempo_bin_bpm`]): onset-envelope
     /// autocorrelation divided by its lag-0 value, in `[-1, 1]`.

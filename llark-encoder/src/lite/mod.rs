@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | chroma | 0..12 | spectral-peak chroma of a 8,192-point frame, max-normalised |
 //! | key correlation | 12..36 | Pearson correlation of the chroma summed over `key_window_seconds` with the 24 key profiles |
-//! | key posterior | 36..60 | `softmax(key_sharpness * correlation)` |
+//! | key posterior | 36..60 | softmax of the 24 keys' scores under the [fitted key profiles](FITTED_KEY_PROFILES) over the standardised chroma of the clip's 30 s window (the whole clip when shorter; configurations without `key_fitted`: `softmax(key_sharpness * correlation)` over windows clipped to the clip) |
 //! | tempo | 60..132 | local tempogram: onset-envelope autocorrelation over `tempo_window_seconds`, 72 log-spaced bins 40–240 BPM |
 //! | tempo salience | 132..204 | clip-level tempo posterior on the same bins: onset envelopes of 6 groups of 96 mel bands over 24 s (the whole clip when shorter), each tempo scored by the [tempo ranker](RANKER_WEIGHTS) from its periodicity and that of its metrical relatives, softmax (configurations without `tempo_ranker`: scored at the beat and at half tempo, times a prior around 100 BPM; absent without `tempo_salience`) |
 //! | tempo digits | 204..234 | the salience's best tempo in whole BPM as one-hot hundreds, tens and units (absent without `tempo_digits`) |
@@ -43,6 +43,7 @@ use std::path::Path;
 
 use rustfft::FftPlanner;
 
+pub use chroma::FITTED_KEY_PROFILES;
 pub use config::{
     KeyProfile, LiteConfig, LiteLayout, CHROMA_BINS, KEY_COUNT, LITE_ENCODER_NAME, SCALAR_COUNT,
     TEMPO_DIGIT_WIDTH,
@@ -115,10 +116,22 @@ impl ClipTempo {
         }
     }
 
-    /// The estimate for a frame centred on onset frame `centre`, into `out`.
-    fn compute(&self, bands: &[Vec<f32>], centre: usize, out: &mut [f32]) {
+    /// The estimate for a frame centred on onset frame `centre` (bins at `bpm`), into `out`;
+    /// returns the tempo the digits block spells: the ranker's refined best tempo, or the
+    /// older salience's best bin.
+    fn compute(
+        &self,
+        bands: &[Vec<f32>],
+        centre: usize,
+        bpm: &[f64],
+        out: &mut [f32],
+    ) -> Option<f64> {
         match self {
-            Self::Salience(s) => s.compute(bands, centre, out),
+            Self::Salience(s) => {
+                s.compute(bands, centre, out);
+                let best = (0..out.len()).max_by(|&a, &b| out[a].total_cmp(&out[b]));
+                best.filter(|&b| out[b] > 0.0).map(|b| bpm[b])
+            }
             Self::Ranker(r) => r.compute(bands, centre, out),
         }
     }
@@ -166,7 +179,7 @@ impl LiteEncoder {
             onset_bin_hz,
         );
         let dct = timbre::dct_matrix(config.n_mfcc, config.n_mels);
-        let key = KeyEvidence::new(config.key_profile, config.key_sharpness);
+        let key = KeyEvidence::new(config.key_profile, config.key_sharpness, config.key_fitted);
         let tempo_window = (config.tempo_window_seconds * config.onset_rate()).round() as usize;
         let tempogram = Tempogram::new(
             &mut planner,
@@ -399,15 +412,14 @@ impl LiteEncoder {
     }
 }
 
-/// Writes the best tempo of `salience` (bins at `bpm`), rounded to a whole BPM, into `out` as
-/// one-hot hundreds, tens and units ([`TEMPO_DIGIT_WIDTH`] slots); zeros when `salience` is.
-fn spell_tempo(salience: &[f32], bpm: &[f64], out: &mut [f32]) {
+/// Writes `tempo`, rounded to a whole BPM, into `out` as one-hot hundreds, tens and units
+/// ([`TEMPO_DIGIT_WIDTH`] slots); zeros without a tempo.
+fn spell_tempo(tempo: Option<f64>, out: &mut [f32]) {
     out.iter_mut().for_each(|v| *v = 0.0);
-    let best = (0..salience.len()).max_by(|&a, &b| salience[a].total_cmp(&salience[b]));
-    let Some(best) = best.filter(|&b| salience[b] > 0.0) else {
+    let Some(tempo) = tempo else {
         return;
     };
-    let tempo = (bpm[best].round() as usize).min(999);
+    let tempo = (tempo.round().max(0.0) as usize).min(999);
     for (group, digit) in [tempo / 100, tempo / 10 % 10, tempo % 10]
         .into_iter()
         .enumerate()
@@ -467,7 +479,7 @@ impl LiteEncoder {
         let keys = self.key.frames(&chroma, key_window);
         let per_frame = c.onset_per_frame();
         let step = ((SALIENCE_STEP_SECONDS * c.onset_rate()).round() as usize).max(1);
-        let mut salience_cache: Option<((usize, usize), Vec<f32>)> = None;
+        let mut salience_cache: Option<((usize, usize), Vec<f32>, Option<f64>)> = None;
         let mut tagger_cache: Option<((usize, usize), Vec<f32>)> = None;
         let mut data = vec![0f32; frames * l.width];
         for (t, row) in data.chunks_exact_mut(l.width).enumerate() {
@@ -482,19 +494,17 @@ impl LiteEncoder {
             if let Some(salience) = &self.salience {
                 let centre = (t * per_frame + per_frame / 2) / step * step + step / 2;
                 let bounds = salience.bounds(centre, onset.flux.len());
-                let cached = salience_cache.as_ref().filter(|(b, _)| *b == bounds);
-                let values = match cached {
-                    Some((_, values)) => values.clone(),
-                    None => {
-                        let mut values = vec![0f32; l.tempo_salience.len()];
-                        salience.compute(&onset.bands, centre, &mut values);
-                        salience_cache = Some((bounds, values.clone()));
-                        values
+                if salience_cache.as_ref().is_none_or(|(b, ..)| *b != bounds) {
+                    let mut values = vec![0f32; l.tempo_salience.len()];
+                    let tempo =
+                        salience.compute(&onset.bands, centre, &self.tempo_bpm, &mut values);
+                    salience_cache = Some((bounds, values, tempo));
+                }
+                if let Some((_, values, tempo)) = &salience_cache {
+                    row[l.tempo_salience.clone()].copy_from_slice(values);
+                    if !l.tempo_digits.is_empty() {
+                        spell_tempo(*tempo, &mut row[l.tempo_digits.clone()]);
                     }
-                };
-                row[l.tempo_salience.clone()].copy_from_slice(&values);
-                if !l.tempo_digits.is_empty() {
-                    spell_tempo(&values, &self.tempo_bpm, &mut row[l.tempo_digits.clone()]);
                 }
             }
             if let Some(tagger) = &self.tagger {

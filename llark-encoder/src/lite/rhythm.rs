@@ -67,10 +67,18 @@ impl Tempogram {
     /// The tempogram of the onset frames `lo..hi` (at most the window long), as
     /// [`Self::compute`].
     pub(crate) fn compute_range(&self, onset: &[f32], lo: usize, hi: usize, out: &mut [f32]) {
-        out.iter_mut().for_each(|v| *v = 0.0);
+        match self.autocorrelation(onset, lo, hi) {
+            Some(ac) => self.read(&ac, out),
+            None => out.iter_mut().for_each(|v| *v = 0.0),
+        }
+    }
+
+    /// The autocorrelation of the mean-removed onset frames `lo..hi` (at most the window long)
+    /// at lags `0..=max_lag`, divided by its lag-0 value; `None` when the envelope is constant.
+    pub(crate) fn autocorrelation(&self, onset: &[f32], lo: usize, hi: usize) -> Option<Vec<f32>> {
         let hi = hi.min(onset.len()).min(lo + self.window);
         if hi <= lo + 1 {
-            return;
+            return None;
         }
         let segment = &onset[lo..hi];
         let mean = segment.iter().sum::<f32>() / segment.len() as f32;
@@ -84,19 +92,39 @@ impl Tempogram {
             .iter_mut()
             .for_each(|c| *c = Complex::new(c.norm_sqr(), 0.0));
         self.inverse.process(&mut buffer);
-        let ac: Vec<f32> = buffer[..=self.max_lag].iter().map(|c| c.re).collect();
-        if ac[0] <= 1e-12 * size as f32 {
+        let zero = buffer[0].re;
+        if zero <= 1e-12 * size as f32 {
+            return None;
+        }
+        Some(
+            buffer[..=self.max_lag]
+                .iter()
+                .map(|c| c.re / zero)
+                .collect(),
+        )
+    }
+
+    /// The bins of a normalised autocorrelation `ac` (from a tempogram whose lags reach at
+    /// least this one's), into `out`: each bin the largest value over its lag interval, in
+    /// `[-1, 1]`. Bins beyond the lags of `ac` read 0.
+    pub(crate) fn read(&self, ac: &[f32], out: &mut [f32]) {
+        out.iter_mut().for_each(|v| *v = 0.0);
+        if ac.len() < 2 {
             return;
         }
+        let last = ac.len() - 1;
         let at = |lag: f64| {
-            let i = (lag.floor() as usize).min(self.max_lag - 1);
-            let frac = (lag - i as f64) as f32;
+            let i = (lag.floor() as usize).min(last - 1);
+            let frac = ((lag - i as f64) as f32).clamp(0.0, 1.0);
             ac[i] * (1.0 - frac) + ac[i + 1] * frac
         };
         for (o, &(a, b)) in out.iter_mut().zip(&self.spans) {
+            if b.ceil() as usize > last {
+                continue;
+            }
             let inner = (a.ceil() as usize..=b.floor() as usize).map(|i| ac[i]);
             let best = inner.fold(at(a).max(at(b)), f32::max);
-            *o = (best / ac[0]).clamp(-1.0, 1.0);
+            *o = best.clamp(-1.0, 1.0);
         }
     }
 }
