@@ -20,12 +20,15 @@ pub(super) struct Encoded<B: Backend> {
 }
 
 /// Runs a rendered clip (peak-normalised already) through the front end, resampling it only
-/// when the encoder takes another rate.
+/// when the encoder takes another rate; a clip encoded where it was rendered (by the front
+/// end's encoder configuration) is only pooled.
 pub(super) fn encode<B: Backend>(front_end: &AudioFrontEnd<B>, clip: Clip) -> Result<Encoded<B>> {
-    let encodings = if clip.audio.sample_rate() == front_end.encoder().sample_rate() {
-        front_end.encode(&clip.audio)?
-    } else {
-        front_end.encode(&front_end.prepare(&clip.audio)?)?
+    let encodings = match clip.frames {
+        Some(frames) => front_end.pool(frames.into_tensor(front_end.device()))?,
+        None if clip.audio.sample_rate() == front_end.encoder().sample_rate() => {
+            front_end.encode(&clip.audio)?
+        }
+        None => front_end.encode(&front_end.prepare(&clip.audio)?)?,
     };
     Ok(Encoded {
         encodings,

@@ -35,7 +35,7 @@ use crate::error::{JobError, Result};
 use crate::progress::bar;
 use data::{encode, instructions, train_tokenizer, Encoded};
 use evaluate::{evaluate, print_table, SetReport};
-use music::{composed, from_corpus, load_fonts, write_clip, Variation};
+use music::{composed, from_corpus, load_fonts, write_clip, Renderer, Variation};
 pub use music::{llark_window_seconds, Truth, CLIP_SECONDS};
 
 /// The question asked about tempo in the evaluation (one of the training phrasings).
@@ -106,7 +106,7 @@ impl Default for QuickstartConfig {
             hidden_size: 128,
             layers: 2,
             heads: 4,
-            steps: 2000,
+            steps: 3500,
             batch_size: 16,
             learning_rate: 2e-3,
             progress: true,
@@ -161,6 +161,9 @@ pub fn run<B: AutodiffBackend>(
         device,
     )?;
     let width = front_end.encoder().width();
+    // The same encoder on the rendering threads: each clip is encoded where it is rendered and
+    // only pooled here, as the front end would (the rendered audio is at the encoder's rate).
+    let host_encoder = LiteEncoder::new(encoder_config.clone()).map_err(LlarkError::from)?;
 
     stage(1, "rendering and encoding training music");
     let training = Variation {
@@ -176,15 +179,19 @@ pub fn run<B: AutodiffBackend>(
         progress.inc(1);
         Ok(())
     };
-    composed(config.train_clips, config.seed, &fonts, training, &mut keep)?;
+    let renderer = Renderer {
+        fonts: &fonts,
+        variation: training,
+        encoder: Some(&host_encoder),
+    };
+    composed(config.train_clips, config.seed, &renderer, &mut keep)?;
     if let Some(corpus) = &corpus {
         from_corpus(
             corpus,
             false,
             config.corpus_variants,
             config.seed,
-            &fonts,
-            training,
+            &renderer,
             &mut keep,
         )?;
     }
@@ -203,11 +210,15 @@ pub fn run<B: AutodiffBackend>(
     };
     let composed_dir = out.join("audio/eval");
     let mut composed_set = Vec::new();
+    let renderer = Renderer {
+        fonts: &fonts,
+        variation: evaluation,
+        encoder: Some(&host_encoder),
+    };
     composed(
         config.eval_clips,
         config.seed.wrapping_add(1_000_003),
-        &fonts,
-        evaluation,
+        &renderer,
         written_and_encoded(&composed_dir, &front_end, &mut composed_set),
     )?;
     let real_dir = out.join("audio/real");
@@ -218,8 +229,10 @@ pub fn run<B: AutodiffBackend>(
             true,
             config.real_variants,
             config.seed.wrapping_add(2_000_003),
-            &held_out_font,
-            evaluation,
+            &Renderer {
+                fonts: &held_out_font,
+                ..renderer
+            },
             written_and_encoded(&real_dir, &front_end, &mut real_set),
         )?;
         write_clip_list(
@@ -480,11 +493,15 @@ pub fn write_development_set(
         truths.push((clip.id, clip.truth));
         Ok(())
     };
+    let renderer = Renderer {
+        fonts: &fonts,
+        variation,
+        encoder: None,
+    };
     composed(
         config.eval_clips,
         config.seed.wrapping_add(3_000_003),
-        &fonts,
-        variation,
+        &renderer,
         &mut keep,
     )?;
     if let Some(corpus_dir) = &config.corpus {
@@ -494,8 +511,7 @@ pub fn write_development_set(
             false,
             config.real_variants,
             config.seed.wrapping_add(4_000_003),
-            &fonts,
-            variation,
+            &renderer,
             &mut keep,
         )?;
     }
