@@ -244,10 +244,11 @@ fn waltz(beat_bpm: f64, seconds: f64) -> Vec<f32> {
     let mut out = vec![0f32; n];
     let eighth = 60.0 / beat_bpm / 2.0;
     let mut add = |start: f64, freq: f64, amp: f32, decay: f64| {
-        let first = (start * f64::from(SR)) as usize;
-        for i in first..(first + (0.4 * f64::from(SR)) as usize).min(n) {
-            let t = (i - first) as f64 / f64::from(SR);
-            out[i] += amp * ((std::f64::consts::TAU * freq * t).sin() * (-t / decay).exp()) as f32;
+        let first = ((start * f64::from(SR)) as usize).min(n);
+        let last = (first + (0.4 * f64::from(SR)) as usize).min(n);
+        for (j, sample) in out[first..last].iter_mut().enumerate() {
+            let t = j as f64 / f64::from(SR);
+            *sample += amp * ((std::f64::consts::TAU * freq * t).sin() * (-t / decay).exp()) as f32;
         }
     };
     let mut k = 0usize;

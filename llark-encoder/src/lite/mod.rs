@@ -137,6 +137,30 @@ impl ClipTempo {
     }
 }
 
+/// The last clip-level estimate computed and the window of onset frames it was computed for:
+/// frames reading the same window reuse it.
+#[derive(Default)]
+struct WindowCache {
+    bounds: Option<(usize, usize)>,
+    values: Vec<f32>,
+    tempo: Option<f64>,
+}
+
+impl WindowCache {
+    /// The estimate for the window `bounds`, computed by `compute` unless it is the cached one.
+    fn get(
+        &mut self,
+        bounds: (usize, usize),
+        compute: impl FnOnce() -> (Vec<f32>, Option<f64>),
+    ) -> (&[f32], Option<f64>) {
+        if self.bounds != Some(bounds) {
+            (self.values, self.tempo) = compute();
+            self.bounds = Some(bounds);
+        }
+        (&self.values, self.tempo)
+    }
+}
+
 /// What the tempo ranker reads for one clip (see [`LiteEncoder::tempo_features`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TempoFeatures {
@@ -479,8 +503,8 @@ impl LiteEncoder {
         let keys = self.key.frames(&chroma, key_window);
         let per_frame = c.onset_per_frame();
         let step = ((SALIENCE_STEP_SECONDS * c.onset_rate()).round() as usize).max(1);
-        let mut salience_cache: Option<((usize, usize), Vec<f32>, Option<f64>)> = None;
-        let mut tagger_cache: Option<((usize, usize), Vec<f32>)> = None;
+        let mut salience_cache = WindowCache::default();
+        let mut tagger_cache = WindowCache::default();
         let mut data = vec![0f32; frames * l.width];
         for (t, row) in data.chunks_exact_mut(l.width).enumerate() {
             row[l.chroma.clone()].copy_from_slice(&chroma[t]);
@@ -491,34 +515,30 @@ impl LiteEncoder {
                 t * per_frame + per_frame / 2,
                 &mut row[l.tempo.clone()],
             );
+            // Clip-level blocks are computed on a grid of window centres, once per window.
+            let centre = (t * per_frame + per_frame / 2) / step * step + step / 2;
             if let Some(salience) = &self.salience {
-                let centre = (t * per_frame + per_frame / 2) / step * step + step / 2;
                 let bounds = salience.bounds(centre, onset.flux.len());
-                if salience_cache.as_ref().is_none_or(|(b, ..)| *b != bounds) {
+                let (values, tempo) = salience_cache.get(bounds, || {
                     let mut values = vec![0f32; l.tempo_salience.len()];
                     let tempo =
                         salience.compute(&onset.bands, centre, &self.tempo_bpm, &mut values);
-                    salience_cache = Some((bounds, values, tempo));
-                }
-                if let Some((_, values, tempo)) = &salience_cache {
-                    row[l.tempo_salience.clone()].copy_from_slice(values);
-                    if !l.tempo_digits.is_empty() {
-                        spell_tempo(*tempo, &mut row[l.tempo_digits.clone()]);
-                    }
+                    (values, tempo)
+                });
+                row[l.tempo_salience.clone()].copy_from_slice(values);
+                if !l.tempo_digits.is_empty() {
+                    spell_tempo(tempo, &mut row[l.tempo_digits.clone()]);
                 }
             }
             if let Some(tagger) = &self.tagger {
-                let centre = (t * per_frame + per_frame / 2) / step * step + step / 2;
                 let bounds = window_inside(centre, onset.log_mel.len(), self.clip_window);
-                if tagger_cache.as_ref().is_none_or(|(b, _)| *b != bounds) {
+                let (values, _) = tagger_cache.get(bounds, || {
                     let mut values = vec![0f32; l.instruments.len()];
                     let statistics = tagger.statistics(&onset.log_mel, bounds.0, bounds.1);
                     tagger.probabilities(&statistics, &mut values);
-                    tagger_cache = Some((bounds, values));
-                }
-                if let Some((_, values)) = &tagger_cache {
-                    row[l.instruments.clone()].copy_from_slice(values);
-                }
+                    (values, None)
+                });
+                row[l.instruments.clone()].copy_from_slice(values);
             }
             self.timbre_row(samples, &onset, t, row);
         }
