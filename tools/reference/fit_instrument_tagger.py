@@ -28,6 +28,8 @@ import sys
 import numpy as np
 from scipy.optimize import minimize
 
+from fitting import FOLDS, group_of, piece_folds
+
 PENALTIES = (1e-4, 3e-4, 1e-3, 1e-2)
 ABSENT_BIAS = -6.0
 
@@ -41,7 +43,7 @@ def load(paths):
             row = json.loads(line)
             stats.append(row["timbre"])
             labels.append(row["instruments"])
-            groups.append(row["id"] if row["source"] == "composed" else row["source"])
+            groups.append(group_of(row))
     return np.array(stats, dtype=np.float64), labels, np.array(groups)
 
 
@@ -97,14 +99,11 @@ def main():
     scale = stats.std(axis=0)
     scale[scale < 1e-6] = 1.0
     x = (stats - mean) / scale
-    rng = np.random.default_rng(0)
-    unique = sorted(set(groups))
-    fold_of = {g: i % 4 for i, g in enumerate(rng.permutation(unique))}
-    folds = np.array([fold_of[g] for g in groups])
+    folds = piece_folds(groups)
     best = None
     for penalty in PENALTIES:
         p = np.zeros(m.shape)
-        for k in range(4):
+        for k in range(FOLDS):
             train, test = folds != k, folds == k
             w, b = fit_all(x[train], m[train], penalty)
             p[test] = 1.0 / (1.0 + np.exp(-(x[test] @ w.T + b)))

@@ -20,6 +20,8 @@ import sys
 import numpy as np
 from scipy.optimize import minimize
 
+from fitting import FOLDS, group_of, piece_folds
+
 L2 = 1e-3
 TONICS = {"C": 0, "C#": 1, "Db": 1, "D": 2, "D#": 3, "Eb": 3, "E": 4, "Fb": 4, "E#": 5, "F": 5,
           "F#": 6, "Gb": 6, "G": 7, "G#": 8, "Ab": 8, "A": 9, "A#": 10, "Bb": 10, "B": 11,
@@ -66,7 +68,7 @@ def load(paths):
                 f[k, k // 12] = np.roll(chroma, -(k % 12))
             feats.append(f.reshape(24, 24))
             keys.append(key_index(row["key"]))
-            groups.append(row["id"] if row["source"] == "composed" else row["source"])
+            groups.append(group_of(row))
     return np.array(feats), np.array(keys), np.array(groups)
 
 
@@ -95,12 +97,9 @@ def main():
     x, y, groups = load(sys.argv[1:])
     kk = np.concatenate([standardise(KK[0]), standardise(KK[1])])
     print("Krumhansl-Kessler: MIREX %.3f exact %.3f" % score(kk, x, y))
-    rng = np.random.default_rng(0)
-    unique = sorted(set(groups))
-    fold_of = {g: i % 4 for i, g in enumerate(rng.permutation(unique))}
-    folds = np.array([fold_of[g] for g in groups])
+    folds = piece_folds(groups)
     total = exact = 0.0
-    for k in range(4):
+    for k in range(FOLDS):
         train, test = folds != k, folds == k
         m, e = score(fit(x[train], y[train]), x[test], y[test])
         total += m * test.sum()

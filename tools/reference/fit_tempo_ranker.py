@@ -30,6 +30,8 @@ import sys
 import numpy as np
 from scipy.optimize import minimize
 
+from fitting import FOLDS, group_of, piece_folds
+
 ACC1_WEIGHT = 0.3
 L2 = 1e-3
 OCTAVES = (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0)
@@ -46,8 +48,7 @@ def load(path):
         feats.append(np.array(row["features"], dtype=np.float64))
         acc1.append(np.abs(bpm - tempo) <= 0.04 * tempo)
         acc2.append(np.any([np.abs(bpm - tempo * m) <= 0.04 * tempo * m for m in OCTAVES], axis=0))
-        # composed clips are independent pieces; corpus clips group by piece
-        groups.append(row["id"] if row["source"] == "composed" else row["source"])
+        groups.append(group_of(row))
     return np.array(feats), np.array(acc1), np.array(acc2), np.array(groups)
 
 
@@ -77,12 +78,9 @@ def score(w, x, t1, t2):
 
 def main():
     x, t1, t2, groups = load(sys.argv[1])
-    rng = np.random.default_rng(0)
-    unique = sorted(set(groups))
-    fold_of = {g: i % 4 for i, g in enumerate(rng.permutation(unique))}
-    folds = np.array([fold_of[g] for g in groups])
+    folds = piece_folds(groups)
     hits1 = hits2 = 0.0
-    for k in range(4):
+    for k in range(FOLDS):
         train, test = folds != k, folds == k
         a1, a2 = score(fit(x[train], t1[train], t2[train]), x[test], t1[test], t2[test])
         hits1 += a1 * test.sum()
