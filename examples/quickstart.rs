@@ -59,7 +59,7 @@ struct Args {
     #[arg(long)]
     development_set: Option<PathBuf>,
     /// Augment the development set's clips as the training music is (instrument substitution,
-    /// effects, EQ tilt, noise).
+    /// effects, detune, EQ tilt, noise).
     #[arg(long, requires = "development_set")]
     augmented: bool,
     /// No progress bars.

@@ -11,6 +11,11 @@
 //!
 //! Each output line: the clip's `id`, `source`, `tempo_bpm`, `instruments`, the bins' `bpm`
 //! and their `features` (`RANKER_FEATURES` numbers per bin), and the `timbre` statistics.
+//!
+//! With a third argument `ENVELOPES.f32`, the tempo ranker's band onset envelopes of each clip
+//! go there too, as little-endian `f32`, band after band; each line then names where its own
+//! start (`envelope_offset`, in values), how many `envelope_bands` and `envelope_frames` it
+//! has, and the `onset_rate` in frames per second.
 
 use std::io::Write;
 use std::path::Path;
@@ -31,8 +36,13 @@ fn block_mean(frames: &llark_encoder::Frames, range: std::ops::Range<usize>) -> 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let (Some(input), Some(output)) = (args.next(), args.next()) else {
-        return Err("usage: clip_features CLIPS.jsonl OUT.jsonl".into());
+        return Err("usage: clip_features CLIPS.jsonl OUT.jsonl [ENVELOPES.f32]".into());
     };
+    let mut envelopes = match args.next() {
+        Some(path) => Some(std::io::BufWriter::new(std::fs::File::create(path)?)),
+        None => None,
+    };
+    let mut envelope_offset = 0usize;
     let encoder = LiteEncoder::new(LiteConfig::default())?;
     let bass = LiteEncoder::new(LiteConfig {
         chroma_fmin: 40.0,
@@ -55,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let bass_frames = bass.encode_frames(audio.samples(), audio.sample_rate())?;
         let chroma = block_mean(&frames, encoder.layout().chroma.clone());
         let bass_chroma = block_mean(&bass_frames, bass.layout().chroma.clone());
-        let row = serde_json::json!({
+        let mut row = serde_json::json!({
             "id": clip["id"],
             "source": clip["source"],
             "tempo_bpm": clip["tempo_bpm"],
@@ -67,10 +77,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "chroma": chroma,
             "bass_chroma": bass_chroma,
         });
+        if let Some(sink) = envelopes.as_mut() {
+            let bands = encoder.tempo_envelopes(audio.samples(), audio.sample_rate())?;
+            let frames = bands.first().map_or(0, Vec::len);
+            for value in bands.iter().flatten() {
+                sink.write_all(&value.to_le_bytes())?;
+            }
+            row["envelope_offset"] = envelope_offset.into();
+            row["envelope_bands"] = bands.len().into();
+            row["envelope_frames"] = frames.into();
+            row["onset_rate"] = encoder.config().onset_rate().into();
+            envelope_offset += bands.len() * frames;
+        }
         writeln!(out, "{row}")?;
         count += 1;
     }
     out.flush()?;
+    if let Some(mut sink) = envelopes {
+        sink.flush()?;
+    }
     println!("{count} clips -> {output}");
     Ok(())
 }

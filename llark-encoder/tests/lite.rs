@@ -4,7 +4,7 @@
 use burn::backend::Flex;
 use llark_encoder::lite::{
     statistic_count, LiteConfig, LiteEncoder, CONFIG_FILE, KEY_COUNT, RANKER_MULTIPLES,
-    RANKER_PRIOR_BPM, RANKER_WEIGHTS,
+    RANKER_PRIOR_BPM, RANKER_WEIGHTS, TEMPO_DIGIT_WIDTH, TEMPO_RELATIVES,
 };
 use llark_encoder::{AudioEncoder, EncoderError, EncoderInfo, Frames};
 
@@ -169,13 +169,6 @@ fn click_track_tempo_is_the_tempogram_peak() {
         assert!(octave, "{tempo} BPM: salience peak at {estimate:.1} BPM");
         // The digits block spells that estimate in whole BPM, one digit per group of ten.
         let digits = &frames.row(0)[enc.layout().tempo_digits.clone()];
-        let spelt: Vec<usize> = digits
-            .chunks(10)
-            .map(|group| {
-                assert_eq!(group.iter().sum::<f32>(), 1.0, "one-hot groups");
-                group.iter().position(|&v| v == 1.0).unwrap()
-            })
-            .collect();
         let peak = frames.row(0)[enc.layout().tempo_salience.clone()].to_vec();
         let best = (0..peak.len())
             .max_by(|&a, &b| peak[a].total_cmp(&peak[b]))
@@ -183,13 +176,36 @@ fn click_track_tempo_is_the_tempogram_peak() {
         // The digits spell the best bin's tempo refined to a whole BPM: within half a bin of
         // its centre, and within 1 BPM of the click tempo (or its octave), which the bins'
         // 2.6 % spacing alone could not give.
-        let spelt = (spelt[0] * 100 + spelt[1] * 10 + spelt[2]) as f64;
+        let spelt = read_digits(digits);
         assert!((spelt / bpm[best]).ln().abs() <= 0.5 * enc.config().tempo_ratio().ln() + 0.01);
         let exact = [tempo, tempo * 2.0, tempo / 2.0]
             .iter()
             .any(|t| (spelt - t).abs() <= 1.0);
         assert!(exact, "{tempo} BPM spelt as {spelt}");
+        // The relative digits spell half, twice, a third and three times the tempo behind the
+        // digits (within half a BPM of `spelt`, so within half a BPM times the multiple, plus
+        // the rounding, of `spelt` times it).
+        let relatives = &frames.row(0)[enc.layout().tempo_relative_digits.clone()];
+        assert_eq!(relatives.len(), TEMPO_RELATIVES.len() * TEMPO_DIGIT_WIDTH);
+        for (block, multiple) in relatives.chunks(TEMPO_DIGIT_WIDTH).zip(TEMPO_RELATIVES) {
+            let relative = read_digits(block);
+            assert!(
+                (relative - spelt * multiple).abs() <= 0.5 * multiple + 0.5,
+                "{tempo} BPM: {spelt} x {multiple} spelt as {relative}"
+            );
+        }
     }
+}
+
+/// The whole BPM a digits block spells (one-hot hundreds, tens, units).
+fn read_digits(block: &[f32]) -> f64 {
+    block
+        .chunks(10)
+        .map(|group| {
+            assert_eq!(group.iter().sum::<f32>(), 1.0, "one-hot groups");
+            group.iter().position(|&v| v == 1.0).unwrap() as f64
+        })
+        .fold(0.0, |n, d| n * 10.0 + d)
 }
 
 #[test]
@@ -356,7 +372,7 @@ fn configs_without_the_salience_fields_keep_their_width() {
     // The default writes the field, so a saved default reopens with the block.
     let text = LiteConfig::default().to_json_string();
     let reopened = LiteConfig::from_json_str(&text, "inline").unwrap();
-    assert!(reopened.tempo_salience && reopened.tempo_digits);
+    assert!(reopened.tempo_salience && reopened.tempo_digits && reopened.tempo_relative_digits);
 }
 
 #[test]
@@ -532,7 +548,7 @@ fn config_round_trips_through_an_encoder_directory() {
     assert_eq!(json["encoder"], "lite");
     let reopened = LiteEncoder::from_dir(dir.path().join("lite")).unwrap();
     assert_eq!(reopened.config(), &config);
-    assert_eq!(reopened.width(), 12 + 48 + 60 + 60 + 30 + 24 + 10 + 7);
+    assert_eq!(reopened.width(), 12 + 48 + 60 + 60 + 30 + 24 + 10 + 7 + 120);
     let audio = progression(5);
     assert_eq!(
         enc.encode_frames(&audio, SR).unwrap(),
@@ -543,6 +559,7 @@ fn config_round_trips_through_an_encoder_directory() {
     let first = LiteConfig {
         tempo_salience: false,
         tempo_digits: false,
+        tempo_relative_digits: false,
         tempo_ranker: false,
         tempo_onset_mels: None,
         instrument_tagger: false,
@@ -586,6 +603,10 @@ fn invalid_configs_name_the_field() {
         (
             r#"{"encoder": "lite", "tempo_salience": false, "tempo_digits": true}"#,
             "tempo_digits",
+        ),
+        (
+            r#"{"encoder": "lite", "tempo_digits": false, "tempo_relative_digits": true}"#,
+            "tempo_relative_digits",
         ),
         (
             r#"{"encoder": "lite", "tempo_salience": false, "tempo_ranker": true}"#,

@@ -33,5 +33,6 @@ pub use smf::{
     MAX_MIDI_BYTES, WRITTEN_TICKS_PER_QUARTER,
 };
 pub use soundfont::{
-    shipped, RenderOptions, SoundFont, HELD_OUT_SOUNDFONT, MAX_SOUNDFONT_BYTES, TRAINING_SOUNDFONT,
+    shipped, RenderOptions, SoundFont, HELD_OUT_SOUNDFONT, MAX_DETUNE_CENTS, MAX_SOUNDFONT_BYTES,
+    TRAINING_SOUNDFONT,
 };

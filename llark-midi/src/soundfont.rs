@@ -41,7 +41,17 @@ pub struct RenderOptions {
     pub effects: bool,
     /// Seconds rendered after the performance's end, so releases and reverb ring out.
     pub tail_seconds: f64,
+    /// Every channel tuned this many cents away from concert pitch (A4 = 440 Hz), within
+    /// [`MAX_DETUNE_CENTS`] either way: a band tuned a little sharp or flat. Sent as a pitch
+    /// bend at the start (General MIDI's default bend range, two semitones).
+    pub detune_cents: f64,
 }
+
+/// The largest [`RenderOptions::detune_cents`] either way: a semitone.
+pub const MAX_DETUNE_CENTS: f64 = 100.0;
+
+/// General MIDI's default pitch-bend range, cents either way.
+const BEND_RANGE_CENTS: f64 = 200.0;
 
 impl Default for RenderOptions {
     fn default() -> Self {
@@ -49,6 +59,7 @@ impl Default for RenderOptions {
             sample_rate: llark_audio::LLARK_SAMPLE_RATE,
             effects: true,
             tail_seconds: 0.0,
+            detune_cents: 0.0,
         }
     }
 }
@@ -142,6 +153,15 @@ impl SoundFont {
                 detail: format!("{} is not within [0, 60]", options.tail_seconds),
             });
         }
+        if !(options.detune_cents.is_finite() && options.detune_cents.abs() <= MAX_DETUNE_CENTS) {
+            return Err(MidiError::InvalidArgument {
+                name: "detune_cents",
+                detail: format!(
+                    "{} is not within [-{MAX_DETUNE_CENTS}, {MAX_DETUNE_CENTS}]",
+                    options.detune_cents
+                ),
+            });
+        }
         let rate = options.sample_rate;
         let mut settings = SynthesizerSettings::new(rate as i32);
         settings.enable_reverb_and_chorus = options.effects;
@@ -153,7 +173,13 @@ impl SoundFont {
             ((performance.duration + options.tail_seconds) * f64::from(rate)).round() as usize;
         let events = schedule(performance, rate);
         let samples = catch_unwind(AssertUnwindSafe(|| {
-            play(&mut synth, performance, &events, total)
+            play(
+                &mut synth,
+                performance,
+                options.detune_cents,
+                &events,
+                total,
+            )
         }))
         .map_err(|_| MidiError::Render {
             detail: format!("the synthesizer failed on a preset of {}", self.name),
@@ -201,17 +227,32 @@ fn schedule(performance: &Performance, rate: u32) -> Vec<Event> {
     events
 }
 
+/// The 14-bit pitch-bend value (centre 8,192) that tunes a channel `cents` away, as the
+/// message's two 7-bit data bytes (least significant first).
+fn pitch_bend(cents: f64) -> (i32, i32) {
+    let value = (8192.0 + cents / BEND_RANGE_CENTS * 8192.0)
+        .round()
+        .clamp(0.0, 16383.0) as i32;
+    (value & 0x7F, value >> 7)
+}
+
 fn play(
     synth: &mut Synthesizer,
     performance: &Performance,
+    detune_cents: f64,
     events: &[Event],
     total: usize,
 ) -> Vec<f32> {
     const PROGRAM_CHANGE: i32 = 0xC0;
+    const PITCH_BEND: i32 = 0xE0;
     for channel in 0..CHANNELS {
         if channel != usize::from(DRUM_CHANNEL) {
             let program = performance.programs[channel].unwrap_or(0);
             synth.process_midi_message(channel as i32, PROGRAM_CHANGE, i32::from(program), 0);
+        }
+        if detune_cents != 0.0 {
+            let (low, high) = pitch_bend(detune_cents);
+            synth.process_midi_message(channel as i32, PITCH_BEND, low, high);
         }
     }
     let mut left = vec![0.0f32; total];
@@ -261,6 +302,15 @@ mod tests {
             SoundFont::load("/nonexistent/font.sf2"),
             Err(MidiError::Io { .. })
         ));
+    }
+
+    #[test]
+    fn pitch_bends_span_the_default_range() {
+        assert_eq!(pitch_bend(0.0), (0, 64));
+        assert_eq!(pitch_bend(-200.0), (0, 0));
+        assert_eq!(pitch_bend(200.0), (127, 127));
+        // +50 cents: a quarter of the upper range, 8192 + 2048.
+        assert_eq!(pitch_bend(50.0), (10240 & 0x7F, 10240 >> 7));
     }
 
     #[test]

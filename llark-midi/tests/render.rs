@@ -62,7 +62,7 @@ fn notes_sound_at_their_pitch_on_both_fonts() {
     let options = RenderOptions {
         sample_rate: 16_000,
         effects: false,
-        tail_seconds: 0.0,
+        ..RenderOptions::default()
     };
     // A4 (440 Hz) on flute, violin and organ: the fundamental dominates.
     for font in fonts() {
@@ -100,6 +100,7 @@ fn drums_sound_and_the_tail_rings_out() {
         sample_rate: 22_050,
         effects: true,
         tail_seconds: 0.5,
+        ..RenderOptions::default()
     };
     let audio = font.render(&performance, &options).unwrap();
     assert_eq!(audio.len(), 22_050);
@@ -107,4 +108,36 @@ fn drums_sound_and_the_tail_rings_out() {
     assert!(tail.iter().any(|s| s.abs() > 1e-5), "the release is cut");
     // The same input renders bit-identically.
     assert_eq!(audio, font.render(&performance, &options).unwrap());
+}
+
+#[test]
+fn detuned_renders_sound_off_concert_pitch() {
+    let font = &fonts()[0];
+    let performance = single_note(73, 69, 0.6);
+    let at = |cents: f64| {
+        let options = RenderOptions {
+            sample_rate: 16_000,
+            effects: false,
+            detune_cents: cents,
+            ..RenderOptions::default()
+        };
+        dominant_frequency(
+            font.render(&performance, &options).unwrap().samples(),
+            16_000,
+        )
+    };
+    // A flute's A4 a semitone up is Bb4 (466.2 Hz), a semitone down G#4 (415.3 Hz); 50 cents
+    // up, 452.9 Hz.
+    for (cents, hz) in [(100.0, 466.2), (-100.0, 415.3), (50.0, 452.9), (0.0, 440.0)] {
+        let f = at(cents);
+        assert!((f - hz).abs() <= 2.0, "{cents} cents: {f} Hz, not {hz}");
+    }
+    for bad in [f64::NAN, 150.0, -101.0] {
+        let options = RenderOptions {
+            detune_cents: bad,
+            ..RenderOptions::default()
+        };
+        let error = font.render(&performance, &options).unwrap_err().to_string();
+        assert!(error.contains("detune_cents"), "{error}");
+    }
 }

@@ -23,6 +23,12 @@ pub const SCALAR_COUNT: usize = 7;
 /// Width of the tempo-digits block: hundreds, tens and units, ten one-hot slots each.
 pub const TEMPO_DIGIT_WIDTH: usize = 30;
 
+/// The metrical relatives of the best tempo that [`LiteLayout::tempo_relative_digits`] spells,
+/// as multiples of it: half, twice, a third and three times. With them a language model can
+/// answer the beat a listener taps when the estimate sits an octave or a triple away from it by
+/// copying a block, rather than by halving or tripling digits.
+pub const TEMPO_RELATIVES: [f64; 4] = [0.5, 2.0, 1.0 / 3.0, 3.0];
+
 /// Key profiles the key-evidence block correlates the chroma with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -121,6 +127,12 @@ pub struct LiteConfig {
     /// before it (`false`), present by default.
     #[serde(default)]
     pub tempo_digits: bool,
+    /// Adds the relative-digits block ([`LiteLayout::tempo_relative_digits`]): the digits
+    /// block's tempo times each of [`TEMPO_RELATIVES`], spelt the same way. Needs
+    /// `tempo_digits`; absent from configurations written before it (`false`), present by
+    /// default.
+    #[serde(default)]
+    pub tempo_relative_digits: bool,
     /// Adds the instrument block ([`LiteLayout::instruments`]): the shipped instrument
     /// tagger's probability for each of the vocabulary's instruments, from timbre statistics
     /// over `tempo_salience_window_seconds` (the whole clip when shorter). Needs the default
@@ -162,6 +174,7 @@ impl Default for LiteConfig {
             tempo_prior_octaves: 1.0,
             tempo_salience_sharpness: 10.0,
             tempo_digits: true,
+            tempo_relative_digits: true,
             instrument_tagger: true,
         }
     }
@@ -206,6 +219,10 @@ pub struct LiteLayout {
     /// order: piano, electric piano, ...), from the instrument tagger's logistic detectors over
     /// timbre statistics of the clip's window. Empty unless [`LiteConfig::instrument_tagger`].
     pub instruments: Range<usize>,
+    /// The digits block's tempo times each of [`TEMPO_RELATIVES`] (half, twice, a third, three
+    /// times), rounded to a whole BPM, each spelt as [`Self::tempo_digits`] is. Empty unless
+    /// [`LiteConfig::tempo_relative_digits`].
+    pub tempo_relative_digits: Range<usize>,
     /// The frame width: the end of the last block.
     pub width: usize,
 }
@@ -294,6 +311,11 @@ impl LiteConfig {
         } else {
             0
         });
+        let tempo_relative_digits = block(if self.tempo_relative_digits {
+            TEMPO_RELATIVES.len() * TEMPO_DIGIT_WIDTH
+        } else {
+            0
+        });
         LiteLayout {
             chroma,
             key_correlation,
@@ -305,6 +327,7 @@ impl LiteConfig {
             mfcc,
             scalars,
             instruments,
+            tempo_relative_digits,
             width: end,
         }
     }
@@ -379,6 +402,12 @@ impl LiteConfig {
             return fail(
                 "tempo_digits",
                 "needs tempo_salience, whose best tempo it spells".to_string(),
+            );
+        }
+        if self.tempo_relative_digits && !self.tempo_digits {
+            return fail(
+                "tempo_relative_digits",
+                "needs tempo_digits, whose tempo's relatives it spells".to_string(),
             );
         }
         if self.tempo_ranker && !self.tempo_salience {

@@ -4,7 +4,7 @@
 //! time on one CPU core.
 //!
 //! Input: mono audio at 44.1 kHz (configurable). Output: one frame per `hop_length` samples
-//! (4,096: 10.7666 Hz), `floor(n / hop_length)` frames, each [`LiteLayout::width`] wide (323 with
+//! (4,096: 10.7666 Hz), `floor(n / hop_length)` frames, each [`LiteLayout::width`] wide (443 with
 //! the default configuration):
 //!
 //! | block | default range | what |
@@ -19,6 +19,7 @@
 //! | MFCC | 266..279 | DCT-II of the log-mel block |
 //! | scalars | 279..286 | loudness, onset mean, onset peak, percussiveness, centroid, flatness, zero-crossing rate |
 //! | instruments | 286..323 | the instrument tagger's probability for each of the vocabulary's 37 instruments (`llark_music::Instrument::all` order), logistic detectors over timbre statistics of the clip's 24 s window (absent without `instrument_tagger`) |
+//! | tempo relative digits | 323..443 | the digits block's tempo at half, twice, a third and three times, each spelt the same way ([`TEMPO_RELATIVES`]; absent without `tempo_relative_digits`) |
 //!
 //! ```
 //! use llark_encoder::lite::{LiteConfig, LiteEncoder};
@@ -46,7 +47,7 @@ use rustfft::FftPlanner;
 pub use chroma::FITTED_KEY_PROFILES;
 pub use config::{
     KeyProfile, LiteConfig, LiteLayout, CHROMA_BINS, KEY_COUNT, LITE_ENCODER_NAME, SCALAR_COUNT,
-    TEMPO_DIGIT_WIDTH,
+    TEMPO_DIGIT_WIDTH, TEMPO_RELATIVES,
 };
 pub use ranker::{RANKER_FEATURES, RANKER_MULTIPLES, RANKER_PRIOR_BPM, RANKER_WEIGHTS};
 pub use tagger::statistic_count;
@@ -370,13 +371,7 @@ impl LiteEncoder {
         sample_rate: u32,
     ) -> Result<TempoFeatures, EncoderError> {
         check_input(samples, sample_rate, self.config.sample_rate)?;
-        let Some(ClipTempo::Ranker(ranker)) = &self.salience else {
-            return Err(EncoderError::Config {
-                origin: "LiteEncoder".to_string(),
-                field: "tempo_ranker".to_string(),
-                message: "tempo features need a configuration with the tempo ranker".to_string(),
-            });
-        };
+        let ranker = self.ranker("tempo features")?;
         let frames = samples.len() / self.config.hop_length;
         let onset = self.onset_analysis(samples, frames);
         let centre = onset.flux.len() / 2;
@@ -384,6 +379,40 @@ impl LiteEncoder {
             bpm: self.tempo_bpm.clone(),
             features: ranker.features(&onset.bands, centre),
         })
+    }
+
+    /// The tempo ranker, or the error saying that `what` needs it.
+    fn ranker(&self, what: &str) -> Result<&TempoRanker, EncoderError> {
+        match &self.salience {
+            Some(ClipTempo::Ranker(ranker)) => Ok(ranker),
+            _ => Err(EncoderError::Config {
+                origin: "LiteEncoder".to_string(),
+                field: "tempo_ranker".to_string(),
+                message: format!("{what} need a configuration with the tempo ranker"),
+            }),
+        }
+    }
+
+    /// The band onset envelopes the tempo ranker reads for the window at the middle of a clip
+    /// (the whole clip when it is no longer than `tempo_salience_window_seconds`): one row per
+    /// band, [`LiteConfig::onset_rate`] frames per second. For designing tempo estimators on
+    /// the encoder's own onset analysis. Needs a configuration with `tempo_ranker`.
+    pub fn tempo_envelopes(
+        &self,
+        samples: &[f32],
+        sample_rate: u32,
+    ) -> Result<Vec<Vec<f32>>, EncoderError> {
+        check_input(samples, sample_rate, self.config.sample_rate)?;
+        let ranker = self.ranker("tempo envelopes")?;
+        let frames = samples.len() / self.config.hop_length;
+        let onset = self.onset_analysis(samples, frames);
+        let len = onset.flux.len();
+        let (lo, hi) = ranker.bounds(len / 2, len);
+        Ok(onset
+            .bands
+            .iter()
+            .map(|band| band[lo.min(band.len())..hi.min(band.len())].to_vec())
+            .collect())
     }
 
     /// The instrument tagger's timbre statistics ([`statistic_count`] values) for the window at
@@ -528,6 +557,11 @@ impl LiteEncoder {
                 row[l.tempo_salience.clone()].copy_from_slice(values);
                 if !l.tempo_digits.is_empty() {
                     spell_tempo(tempo, &mut row[l.tempo_digits.clone()]);
+                }
+                let relatives =
+                    row[l.tempo_relative_digits.clone()].chunks_exact_mut(TEMPO_DIGIT_WIDTH);
+                for (slots, multiple) in relatives.zip(TEMPO_RELATIVES) {
+                    spell_tempo(tempo.map(|t| t * multiple), slots);
                 }
             }
             if let Some(tagger) = &self.tagger {

@@ -89,7 +89,7 @@ pub(super) struct Variation {
     /// Clip lengths are drawn from [`CLIP_SECONDS`], a quarter of them LLark's window; `Some`:
     /// this length.
     pub fixed_seconds: Option<f64>,
-    /// Augment: instrument substitution, effects on or off, EQ tilt, noise.
+    /// Augment: instrument substitution, effects on or off, detune, EQ tilt, noise.
     pub augment: bool,
 }
 
@@ -175,7 +175,12 @@ fn heard(performance: &Performance) -> Vec<String> {
         .collect()
 }
 
-/// Renders with `font`, then (when augmenting) tilts the spectrum and adds noise; normalised.
+/// The largest detune of augmented renders, cents either way (half of them are detuned): a
+/// band tuned a little off A4 = 440 Hz, well short of the quarter tone that would blur the key.
+const DETUNE_CENTS: f64 = 30.0;
+
+/// Renders with `font` (when augmenting: effects on or off, detuned or not), then (when
+/// augmenting) tilts the spectrum and adds noise; normalised.
 fn render(
     font: &SoundFont,
     performance: &Performance,
@@ -185,6 +190,11 @@ fn render(
     let midi = |e| JobError::Midi(Box::new(e));
     let options = RenderOptions {
         effects: !augment || rng.random_bool(0.7),
+        detune_cents: if augment && rng.random_bool(0.5) {
+            rng.random_range(-DETUNE_CENTS..=DETUNE_CENTS)
+        } else {
+            0.0
+        },
         ..RenderOptions::default()
     };
     let mut audio = font.render(performance, &options).map_err(midi)?;
