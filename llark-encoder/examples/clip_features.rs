@@ -12,7 +12,8 @@
 //! Each output line: the clip's `id`, `source`, `tempo_bpm`, `instruments`, the bins' `bpm`
 //! and their `features` (`RANKER_FEATURES` numbers per bin), and the `timbre` statistics.
 //!
-//! With a third argument `ENVELOPES.f32`, the tempo ranker's band onset envelopes of each clip
+//! `--config config.json` takes the encoder's configuration from a file (default: the
+//! default configuration). With a third argument `ENVELOPES.f32`, the tempo ranker's band onset envelopes of each clip
 //! go there too, as little-endian `f32`, band after band; each line then names where its own
 //! start (`envelope_offset`, in values), how many `envelope_bands` and `envelope_frames` it
 //! has, and the `onset_rate` in frames per second.
@@ -34,20 +35,29 @@ fn block_mean(frames: &llark_encoder::Frames, range: std::ops::Range<usize>) -> 
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    let config = if args.peek().map(String::as_str) == Some("--config") {
+        let path = args.nth(1).ok_or("--config needs a config.json path")?;
+        LiteConfig::from_json_file(path)?
+    } else {
+        LiteConfig::default()
+    };
     let (Some(input), Some(output)) = (args.next(), args.next()) else {
-        return Err("usage: clip_features CLIPS.jsonl OUT.jsonl [ENVELOPES.f32]".into());
+        return Err(
+            "usage: clip_features [--config config.json] CLIPS.jsonl OUT.jsonl [ENVELOPES.f32]"
+                .into(),
+        );
     };
     let mut envelopes = match args.next() {
         Some(path) => Some(std::io::BufWriter::new(std::fs::File::create(path)?)),
         None => None,
     };
     let mut envelope_offset = 0usize;
-    let encoder = LiteEncoder::new(LiteConfig::default())?;
+    let encoder = LiteEncoder::new(config.clone())?;
     let bass = LiteEncoder::new(LiteConfig {
         chroma_fmin: 40.0,
         chroma_fmax: 260.0,
-        ..LiteConfig::default()
+        ..config
     })?;
     let dir = Path::new(&input).parent().unwrap_or(Path::new("."));
     let mut out = std::io::BufWriter::new(std::fs::File::create(&output)?);

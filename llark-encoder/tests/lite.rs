@@ -96,7 +96,10 @@ fn frame_counts_and_width_follow_the_length() {
     let enc = encoder();
     let layout = enc.layout().clone();
     assert_eq!(enc.width(), layout.width);
-    assert_eq!(layout.width, 12 + 24 + 24 + 72 + 72 + 30 + 32 + 13 + 7 + 37);
+    assert_eq!(
+        layout.width,
+        12 + 24 + 24 + 72 + 72 + 30 + 32 + 13 + 7 + 37 + 120
+    );
     assert_eq!(enc.frame_rate(), 44_100.0 / 4096.0);
     assert_eq!(enc.sample_rate(), SR);
     assert_eq!(enc.max_input_samples(), None);
@@ -391,6 +394,62 @@ fn progression_key_is_the_key_evidence_peak_for_all_24_keys() {
     }
 }
 
+/// `samples` played `cents` sharp (and as much faster): read at a step of `2^(cents/1200)`,
+/// linearly interpolated.
+fn detuned(samples: &[f32], cents: f64) -> Vec<f32> {
+    let step = 2f64.powf(cents / 1200.0);
+    let n = ((samples.len() - 1) as f64 / step) as usize;
+    (0..n)
+        .map(|i| {
+            let x = i as f64 * step;
+            let (j, frac) = (x as usize, (x - x.floor()) as f32);
+            samples[j] * (1.0 - frac) + samples[(j + 1).min(samples.len() - 1)] * frac
+        })
+        .collect()
+}
+
+#[test]
+fn refined_chroma_holds_its_pitch_classes_when_the_band_is_detuned() {
+    let refined = encoder();
+    let plain = LiteEncoder::new(LiteConfig {
+        chroma_refined: false,
+        ..LiteConfig::default()
+    })
+    .unwrap();
+    for key in [0, 7, 15] {
+        let audio = progression(key);
+        for cents in [-40.0, 35.0] {
+            let shifted = detuned(&audio, cents);
+            let drift = |enc: &LiteEncoder| {
+                let chroma = |a: &[f32]| {
+                    let frames = enc.encode_frames(a, SR).unwrap();
+                    mean_block(&frames, enc.layout().chroma.clone())
+                };
+                let (at_pitch, off_pitch) = (chroma(&audio), chroma(&shifted));
+                at_pitch
+                    .iter()
+                    .zip(&off_pitch)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f64::max)
+            };
+            let (fine, smeared) = (drift(&refined), drift(&plain));
+            // Folded at the clip's own tuning the chroma barely moves; at concert pitch a third
+            // or more of each class slides into its neighbour.
+            assert!(
+                fine < 0.08,
+                "key {key}, {cents} cents: refined chroma moved {fine}"
+            );
+            assert!(
+                smeared > 0.2,
+                "key {key}, {cents} cents: plain chroma moved {smeared}"
+            );
+            let frames = refined.encode_frames(&shifted, SR).unwrap();
+            let posterior = mean_block(&frames, refined.layout().key_posterior.clone());
+            assert_eq!(argmax(&posterior), key, "key {key}, {cents} cents");
+        }
+    }
+}
+
 #[test]
 fn synthetic_pieces_tempo_and_key_are_the_block_peaks() {
     use llark_audio::synth::{clip_seeds, generate, Mode, SynthConfig};
@@ -560,6 +619,7 @@ fn config_round_trips_through_an_encoder_directory() {
         tempo_salience: false,
         tempo_digits: false,
         tempo_relative_digits: false,
+        chroma_refined: false,
         tempo_ranker: false,
         tempo_onset_mels: None,
         instrument_tagger: false,
@@ -654,7 +714,7 @@ fn instrument_block_is_the_tagger_of_the_clip_window() {
     let enc = encoder();
     let layout = enc.layout().clone();
     assert_eq!(layout.instruments.len(), 37);
-    assert_eq!(layout.instruments.end, enc.width());
+    assert_eq!(layout.instruments.end, layout.tempo_relative_digits.start);
     let audio = waltz(110.0, 12.0);
     let frames = enc.encode_frames(&audio, SR).unwrap();
     let first = frames.row(0)[layout.instruments.clone()].to_vec();

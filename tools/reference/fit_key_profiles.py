@@ -1,10 +1,13 @@
-"""Fits the lite encoder's key profiles (`FITTED_KEY_PROFILES` in
-llark-encoder/src/lite/chroma.rs) on the clip chroma the encoder itself computes.
+"""Fits the lite encoder's key profiles (`REFINED_KEY_PROFILES` in
+llark-encoder/src/lite/chroma.rs, for the default refined chroma; `FITTED_KEY_PROFILES` for
+configurations without `chroma_refined`, from the clip_features example run with such a
+`--config`) on the clip chroma the encoder itself computes.
 
 Only training music goes in: the quickstart's development sets (see fit_instrument_tagger.py for
 the commands; the `chroma` field of the clip_features example's output), never held-out music.
 
-    python tools/reference/fit_key_profiles.py dev7/features.jsonl dev11/features.jsonl ...
+    python tools/reference/fit_key_profiles.py [--name REFINED_KEY_PROFILES] \
+        dev7/features.jsonl dev11/features.jsonl ...
 
 The model: a clip's chroma (mean over frames) is standardised over its 12 pitch classes; a key
 of tonic t and mode m scores the dot product of profile m with the chroma rotated to start at t;
@@ -94,7 +97,11 @@ def score(w, x, y):
 
 
 def main():
-    x, y, groups = load(sys.argv[1:])
+    args = sys.argv[1:]
+    name = "REFINED_KEY_PROFILES"
+    if args[:1] == ["--name"]:
+        name, args = args[1], args[2:]
+    x, y, groups = load(args)
     kk = np.concatenate([standardise(KK[0]), standardise(KK[1])])
     print("Krumhansl-Kessler: MIREX %.3f exact %.3f" % score(kk, x, y))
     folds = piece_folds(groups)
@@ -107,7 +114,7 @@ def main():
     print(f"{len(y)} clips, 4-fold by piece: MIREX {total / len(y):.3f} exact {exact / len(y):.3f}")
     w = fit(x, y)
     print("fit on all: MIREX %.3f exact %.3f" % score(w, x, y))
-    print("pub const FITTED_KEY_PROFILES: [[f32; 12]; 2] = [")
+    print(f"pub const {name}: [[f32; 12]; 2] = [")
     for mode in range(2):
         print("    [" + ", ".join(f"{v:.4}" for v in w[12 * mode:12 * (mode + 1)]) + "],")
     print("];")

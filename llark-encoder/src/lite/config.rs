@@ -60,6 +60,14 @@ pub struct LiteConfig {
     pub chroma_fmin: f64,
     /// Highest spectral peak mapped to chroma, Hz.
     pub chroma_fmax: f64,
+    /// Refines the chroma before folding: the harmonics of lower peaks taken off each spectral
+    /// peak (so a note's partials stop voting for its fifth and third), and the peaks folded
+    /// relative to the input's own tuning (estimated from all its peaks), so a band tuned a
+    /// little sharp or flat gives the chroma it would at A4 = 440 Hz. The fitted key profiles
+    /// used then are those fitted on this chroma. Absent from configurations written before it
+    /// (`false`), on by default.
+    #[serde(default)]
+    pub chroma_refined: bool,
     /// FFT size of the onset / mel analysis (2,048).
     pub onset_fft: usize,
     /// Hop of the onset / mel analysis in samples (256: 172.3 Hz); must divide `hop_length`.
@@ -81,7 +89,8 @@ pub struct LiteConfig {
     /// (configurations without `key_fitted`).
     pub key_sharpness: f64,
     /// The key posterior comes from the fitted key profiles
-    /// ([`crate::lite::FITTED_KEY_PROFILES`]) over the standardised chroma of a window placed
+    /// ([`crate::lite::REFINED_KEY_PROFILES`] with `chroma_refined`, else
+    /// [`crate::lite::FITTED_KEY_PROFILES`]) over the standardised chroma of a window placed
     /// inside the clip, so every frame of a clip up to `key_window_seconds` long shares one
     /// posterior. `false` (configurations written before it): the softmax of the sharpened
     /// correlations with `key_profile`.
@@ -151,6 +160,7 @@ impl Default for LiteConfig {
             chroma_fft: 8192,
             chroma_fmin: 55.0,
             chroma_fmax: 5000.0,
+            chroma_refined: true,
             onset_fft: 2048,
             onset_hop: 256,
             n_mels: 32,

@@ -9,9 +9,9 @@
 //!
 //! | block | default range | what |
 //! |---|---|---|
-//! | chroma | 0..12 | spectral-peak chroma of a 8,192-point frame, max-normalised |
+//! | chroma | 0..12 | spectral-peak chroma of a 8,192-point frame, max-normalised; by default with harmonics of lower peaks suppressed and folded at the input's own tuning (`chroma_refined`) |
 //! | key correlation | 12..36 | Pearson correlation of the chroma summed over `key_window_seconds` with the 24 key profiles |
-//! | key posterior | 36..60 | softmax of the 24 keys' scores under the [fitted key profiles](FITTED_KEY_PROFILES) over the standardised chroma of the clip's 30 s window (the whole clip when shorter; configurations without `key_fitted`: `softmax(key_sharpness * correlation)` over windows clipped to the clip) |
+//! | key posterior | 36..60 | softmax of the 24 keys' scores under the fitted key profiles ([`REFINED_KEY_PROFILES`]; [`FITTED_KEY_PROFILES`] without `chroma_refined`) over the standardised chroma of the clip's 30 s window (the whole clip when shorter; configurations without `key_fitted`: `softmax(key_sharpness * correlation)` over windows clipped to the clip) |
 //! | tempo | 60..132 | local tempogram: onset-envelope autocorrelation over `tempo_window_seconds`, 72 log-spaced bins 40–240 BPM |
 //! | tempo salience | 132..204 | clip-level tempo posterior on the same bins: onset envelopes of 6 groups of 96 mel bands over 24 s (the whole clip when shorter), each tempo scored by the [tempo ranker](RANKER_WEIGHTS) from its periodicity and that of its metrical relatives, softmax (configurations without `tempo_ranker`: scored at the beat and at half tempo, times a prior around 100 BPM; absent without `tempo_salience`) |
 //! | tempo digits | 204..234 | the salience's best tempo in whole BPM as one-hot hundreds, tens and units (absent without `tempo_digits`) |
@@ -44,7 +44,7 @@ use std::path::Path;
 
 use rustfft::FftPlanner;
 
-pub use chroma::FITTED_KEY_PROFILES;
+pub use chroma::{FITTED_KEY_PROFILES, REFINED_KEY_PROFILES};
 pub use config::{
     KeyProfile, LiteConfig, LiteLayout, CHROMA_BINS, KEY_COUNT, LITE_ENCODER_NAME, SCALAR_COUNT,
     TEMPO_DIGIT_WIDTH, TEMPO_RELATIVES,
@@ -204,7 +204,12 @@ impl LiteEncoder {
             onset_bin_hz,
         );
         let dct = timbre::dct_matrix(config.n_mfcc, config.n_mels);
-        let key = KeyEvidence::new(config.key_profile, config.key_sharpness, config.key_fitted);
+        let fitted_profiles = match (config.key_fitted, config.chroma_refined) {
+            (false, _) => None,
+            (true, false) => Some(&FITTED_KEY_PROFILES),
+            (true, true) => Some(&REFINED_KEY_PROFILES),
+        };
+        let key = KeyEvidence::new(config.key_profile, config.key_sharpness, fitted_profiles);
         let tempo_window = (config.tempo_window_seconds * config.onset_rate()).round() as usize;
         let tempogram = Tempogram::new(
             &mut planner,
@@ -527,6 +532,7 @@ impl LiteEncoder {
             c.hop_length,
             chroma_bin_hz,
             (c.chroma_fmin, c.chroma_fmax),
+            c.chroma_refined,
         );
         let key_window = (c.key_window_seconds * c.frame_rate()).round().max(1.0) as usize;
         let keys = self.key.frames(&chroma, key_window);
