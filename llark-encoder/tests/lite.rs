@@ -98,7 +98,7 @@ fn frame_counts_and_width_follow_the_length() {
     assert_eq!(enc.width(), layout.width);
     assert_eq!(
         layout.width,
-        12 + 24 + 24 + 72 + 72 + 30 + 32 + 13 + 7 + 37 + 120
+        12 + 24 + 24 + 72 + 72 + 30 + 32 + 13 + 7 + 37 + 180
     );
     assert_eq!(enc.frame_rate(), 44_100.0 / 4096.0);
     assert_eq!(enc.sample_rate(), SR);
@@ -185,8 +185,7 @@ fn click_track_tempo_is_the_tempogram_peak() {
             .iter()
             .any(|t| (spelt - t).abs() <= 1.0);
         assert!(exact, "{tempo} BPM spelt as {spelt}");
-        // The relative digits spell half, twice, a third and three times the tempo behind the
-        // digits (within half a BPM of `spelt`, so within half a BPM times the multiple, plus
+        // The relative digits spell the tempo behind the digits at each of its relatives (within half a BPM of `spelt`, so within half a BPM times the multiple, plus
         // the rounding, of `spelt` times it).
         let relatives = &frames.row(0)[enc.layout().tempo_relative_digits.clone()];
         assert_eq!(relatives.len(), TEMPO_RELATIVES.len() * TEMPO_DIGIT_WIDTH);
@@ -607,7 +606,7 @@ fn config_round_trips_through_an_encoder_directory() {
     assert_eq!(json["encoder"], "lite");
     let reopened = LiteEncoder::from_dir(dir.path().join("lite")).unwrap();
     assert_eq!(reopened.config(), &config);
-    assert_eq!(reopened.width(), 12 + 48 + 60 + 60 + 30 + 24 + 10 + 7 + 120);
+    assert_eq!(reopened.width(), 12 + 48 + 60 + 60 + 30 + 24 + 10 + 7 + 180);
     let audio = progression(5);
     assert_eq!(
         enc.encode_frames(&audio, SR).unwrap(),

@@ -24,10 +24,11 @@ pub const SCALAR_COUNT: usize = 7;
 pub const TEMPO_DIGIT_WIDTH: usize = 30;
 
 /// The metrical relatives of the best tempo that [`LiteLayout::tempo_relative_digits`] spells,
-/// as multiples of it: half, twice, a third and three times. With them a language model can
-/// answer the beat a listener taps when the estimate sits an octave or a triple away from it by
-/// copying a block, rather than by halving or tripling digits.
-pub const TEMPO_RELATIVES: [f64; 4] = [0.5, 2.0, 1.0 / 3.0, 3.0];
+/// as multiples of it: half, twice, a third, three times, two thirds and three halves. With them
+/// a language model can answer the beat a listener taps when the estimate sits an octave, a
+/// triple or a 2:3 step (a dotted pulse, a 6/8 heard as 3/4) away from it by copying a block,
+/// rather than by doing arithmetic on digits.
+pub const TEMPO_RELATIVES: [f64; 6] = [0.5, 2.0, 1.0 / 3.0, 3.0, 2.0 / 3.0, 1.5];
 
 /// Key profiles the key-evidence block correlates the chroma with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -230,7 +231,7 @@ pub struct LiteLayout {
     /// timbre statistics of the clip's window. Empty unless [`LiteConfig::instrument_tagger`].
     pub instruments: Range<usize>,
     /// The digits block's tempo times each of [`TEMPO_RELATIVES`] (half, twice, a third, three
-    /// times), rounded to a whole BPM, each spelt as [`Self::tempo_digits`] is. Empty unless
+    /// times, two thirds, three halves), rounded to a whole BPM, each spelt as [`Self::tempo_digits`] is. Empty unless
     /// [`LiteConfig::tempo_relative_digits`].
     pub tempo_relative_digits: Range<usize>,
     /// The frame width: the end of the last block.

@@ -4,7 +4,7 @@
 //! time on one CPU core.
 //!
 //! Input: mono audio at 44.1 kHz (configurable). Output: one frame per `hop_length` samples
-//! (4,096: 10.7666 Hz), `floor(n / hop_length)` frames, each [`LiteLayout::width`] wide (443 with
+//! (4,096: 10.7666 Hz), `floor(n / hop_length)` frames, each [`LiteLayout::width`] wide (503 with
 //! the default configuration):
 //!
 //! | block | default range | what |
@@ -19,7 +19,7 @@
 //! | MFCC | 266..279 | DCT-II of the log-mel block |
 //! | scalars | 279..286 | loudness, onset mean, onset peak, percussiveness, centroid, flatness, zero-crossing rate |
 //! | instruments | 286..323 | the instrument tagger's probability for each of the vocabulary's 37 instruments (`llark_music::Instrument::all` order), logistic detectors over timbre statistics of the clip's 24 s window (absent without `instrument_tagger`) |
-//! | tempo relative digits | 323..443 | the digits block's tempo at half, twice, a third and three times, each spelt the same way ([`TEMPO_RELATIVES`]; absent without `tempo_relative_digits`) |
+//! | tempo relative digits | 323..503 | the digits block's tempo at half, twice, a third, three times, two thirds and three halves, each spelt the same way ([`TEMPO_RELATIVES`]; absent without `tempo_relative_digits`) |
 //!
 //! ```
 //! use llark_encoder::lite::{LiteConfig, LiteEncoder};
