@@ -13,10 +13,10 @@
 //! and their `features` (`RANKER_FEATURES` numbers per bin), and the `timbre` statistics.
 //!
 //! `--config config.json` takes the encoder's configuration from a file (default: the
-//! default configuration). With a third argument `ENVELOPES.f32`, the tempo ranker's band onset envelopes of each clip
-//! go there too, as little-endian `f32`, band after band; each line then names where its own
-//! start (`envelope_offset`, in values), how many `envelope_bands` and `envelope_frames` it
-//! has, and the `onset_rate` in frames per second.
+//! default configuration). With a third argument `ENVELOPES.f32`, the tempo ranker's band onset
+//! envelopes of each clip go there too, as little-endian `f32`, band after band; each line then
+//! names where its own start (`envelope_offset`, in values), how many `envelope_bands` and
+//! `envelope_frames` it has, and the `onset_rate` in frames per second.
 
 use std::io::Write;
 use std::path::Path;

@@ -185,8 +185,9 @@ fn click_track_tempo_is_the_tempogram_peak() {
             .iter()
             .any(|t| (spelt - t).abs() <= 1.0);
         assert!(exact, "{tempo} BPM spelt as {spelt}");
-        // The relative digits spell the tempo behind the digits at each of its relatives (within half a BPM of `spelt`, so within half a BPM times the multiple, plus
-        // the rounding, of `spelt` times it).
+        // The relative digits spell the tempo behind the digits at each of its relatives: that
+        // tempo is within half a BPM of `spelt`, so each relative is within half a BPM times
+        // the multiple, plus the rounding, of `spelt` times it.
         let relatives = &frames.row(0)[enc.layout().tempo_relative_digits.clone()];
         assert_eq!(relatives.len(), TEMPO_RELATIVES.len() * TEMPO_DIGIT_WIDTH);
         for (block, multiple) in relatives.chunks(TEMPO_DIGIT_WIDTH).zip(TEMPO_RELATIVES) {

@@ -260,16 +260,18 @@ pub(crate) struct KeyEvidence {
 
 impl KeyEvidence {
     /// Key evidence with the given profiles and posterior inverse temperature; `fitted`: the
-    /// posterior comes from these fitted profiles.
-    pub(crate) fn new(
-        profile: KeyProfile,
-        sharpness: f64,
-        fitted: Option<&'static [[f32; 12]; 2]>,
-    ) -> Self {
+    /// posterior comes from the fitted profiles of the chroma in use ([`REFINED_KEY_PROFILES`]
+    /// for the `refined` chroma, else [`FITTED_KEY_PROFILES`]).
+    pub(crate) fn new(profile: KeyProfile, sharpness: f64, fitted: bool, refined: bool) -> Self {
+        let profiles = if refined {
+            &REFINED_KEY_PROFILES
+        } else {
+            &FITTED_KEY_PROFILES
+        };
         Self {
             templates: key_templates(profile),
             sharpness,
-            fitted,
+            fitted: fitted.then_some(profiles),
         }
     }
 

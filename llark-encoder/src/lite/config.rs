@@ -231,8 +231,8 @@ pub struct LiteLayout {
     /// timbre statistics of the clip's window. Empty unless [`LiteConfig::instrument_tagger`].
     pub instruments: Range<usize>,
     /// The digits block's tempo times each of [`TEMPO_RELATIVES`] (half, twice, a third, three
-    /// times, two thirds, three halves), rounded to a whole BPM, each spelt as [`Self::tempo_digits`] is. Empty unless
-    /// [`LiteConfig::tempo_relative_digits`].
+    /// times, two thirds, three halves), rounded to a whole BPM, each spelt as
+    /// [`Self::tempo_digits`] is. Empty unless [`LiteConfig::tempo_relative_digits`].
     pub tempo_relative_digits: Range<usize>,
     /// The frame width: the end of the last block.
     pub width: usize,

@@ -204,12 +204,12 @@ impl LiteEncoder {
             onset_bin_hz,
         );
         let dct = timbre::dct_matrix(config.n_mfcc, config.n_mels);
-        let fitted_profiles = match (config.key_fitted, config.chroma_refined) {
-            (false, _) => None,
-            (true, false) => Some(&FITTED_KEY_PROFILES),
-            (true, true) => Some(&REFINED_KEY_PROFILES),
-        };
-        let key = KeyEvidence::new(config.key_profile, config.key_sharpness, fitted_profiles);
+        let key = KeyEvidence::new(
+            config.key_profile,
+            config.key_sharpness,
+            config.key_fitted,
+            config.chroma_refined,
+        );
         let tempo_window = (config.tempo_window_seconds * config.onset_rate()).round() as usize;
         let tempogram = Tempogram::new(
             &mut planner,
