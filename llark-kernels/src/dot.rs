@@ -1,7 +1,8 @@
-//! Fused dot products of an f32 vector with one stored row: each element is widened to f32 in
-//! registers, so a row is read once in its stored width. AVX2 + FMA (+ F16C for f16) when the CPU
-//! has them (AVX-512F for int8 rows with groups of 64), portable code otherwise; all give the same
-//! sums up to the order of additions.
+//! Fused dot products of an f32 vector with one stored bf16 or f16 row: each element is widened
+//! to f32 in registers, so a row is read once in its stored width. AVX-512F or AVX2 + FMA + F16C
+//! when the CPU has them, portable code otherwise; all give the same sums up to the order of
+//! additions. (Int8 rows are multiplied with int8 activations by [`crate::int8`]; this module
+//! widens them for the tiled product and keeps their f32 reference.)
 
 use crate::packed::{PackedMatrix, Row};
 
@@ -88,41 +89,29 @@ mod simd {
         }
     }
 
-    /// One row with the AVX2 kernels (portable code for int8 groups that are not a multiple of
-    /// 32).
+    /// One row with the AVX2 kernels (portable code for int8 rows).
     #[target_feature(enable = "avx2,fma,f16c")]
     #[inline]
     unsafe fn row_256(row: Row<'_>, x: &[f32]) -> f32 {
         match row {
             Row::Bf16(r) => dot_half::<true>(r, x),
             Row::F16(r) => dot_half::<false>(r, x),
-            Row::Int8 {
-                values,
-                scales,
-                group,
-            } if group.is_multiple_of(STEP) => dot_int8(values, scales, group, x),
             row => super::portable(row, x),
         }
     }
 
-    /// One row with the AVX-512 kernels (AVX2 for int8 groups that are not a multiple of 64).
+    /// One row with the AVX-512 kernels (portable code for int8 rows).
     #[target_feature(enable = "avx512f,avx2,fma,f16c")]
     #[inline]
     unsafe fn row_512(row: Row<'_>, x: &[f32]) -> f32 {
         match row {
             Row::Bf16(r) => dot_half_512::<true>(r, x),
             Row::F16(r) => dot_half_512::<false>(r, x),
-            Row::Int8 {
-                values,
-                scales,
-                group,
-            } if group.is_multiple_of(STEP_512) => dot_int8_512(values, scales, group, x),
-            row => row_256(row, x),
+            row => super::portable(row, x),
         }
     }
 
-    /// The AVX-512 kernels over rows `start..start + out.len()` of `w` (AVX2 for int8 groups
-    /// that are not a multiple of 64).
+    /// The AVX-512 kernels over rows `start..start + out.len()` of `w`.
     #[target_feature(enable = "avx512f,avx2,fma,f16c")]
     pub(super) unsafe fn rows_512(w: &PackedMatrix, start: usize, x: &[f32], out: &mut [f32]) {
         // Four rows at a time share each load of `x` (a long row's `x` does not fit in L1).
@@ -135,25 +124,6 @@ mod simd {
                 }
                 [Row::F16(a), Row::F16(b), Row::F16(c), Row::F16(d)] => {
                     Some(dot4_half_512::<false>([a, b, c, d], x))
-                }
-                [Row::Int8 {
-                    values: a,
-                    scales: sa,
-                    group,
-                }, Row::Int8 {
-                    values: b,
-                    scales: sb,
-                    ..
-                }, Row::Int8 {
-                    values: c,
-                    scales: sc,
-                    ..
-                }, Row::Int8 {
-                    values: d,
-                    scales: sd,
-                    ..
-                }] if group.is_multiple_of(STEP_512) => {
-                    Some(dot4_int8_512([a, b, c, d], [sa, sb, sc, sd], group, x))
                 }
                 _ => None,
             };
@@ -207,54 +177,6 @@ mod simd {
             *o = sums[r] + half_tail::<BF16>(&w[r][i..k], &x[i..k]);
         }
         out
-    }
-
-    /// Dot products of f32 `x` with four group-wise int8 rows (`group` a multiple of 64):
-    /// each load of `x` serves four rows.
-    #[target_feature(enable = "avx512f,avx2,fma,f16c")]
-    #[inline]
-    unsafe fn dot4_int8_512(
-        w: [&[i8]; 4],
-        scales: [&[f32]; 4],
-        group: usize,
-        x: &[f32],
-    ) -> [f32; 4] {
-        let xp = x.as_ptr();
-        let [p0, p1, p2, p3] = w.map(<[i8]>::as_ptr);
-        let widen = |p: *const i8, o: usize| {
-            _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(p.add(o).cast())))
-        };
-        let z = _mm512_setzero_ps();
-        let (mut t0, mut t1, mut t2, mut t3) = (z, z, z, z);
-        #[allow(clippy::needless_range_loop)] // `g` indexes four scale rows and the values
-        for g in 0..scales[0].len() {
-            let (mut a0, mut b0, mut a1, mut b1, mut a2, mut b2, mut a3, mut b3) =
-                (z, z, z, z, z, z, z, z);
-            let mut i = g * group;
-            let end = i + group;
-            while i < end {
-                if i.is_multiple_of(64) {
-                    for p in [p0, p1, p2, p3] {
-                        _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(i + PREFETCH_INT8).cast());
-                    }
-                }
-                let (xa, xb) = (_mm512_loadu_ps(xp.add(i)), _mm512_loadu_ps(xp.add(i + 16)));
-                a0 = _mm512_fmadd_ps(widen(p0, i), xa, a0);
-                b0 = _mm512_fmadd_ps(widen(p0, i + 16), xb, b0);
-                a1 = _mm512_fmadd_ps(widen(p1, i), xa, a1);
-                b1 = _mm512_fmadd_ps(widen(p1, i + 16), xb, b1);
-                a2 = _mm512_fmadd_ps(widen(p2, i), xa, a2);
-                b2 = _mm512_fmadd_ps(widen(p2, i + 16), xb, b2);
-                a3 = _mm512_fmadd_ps(widen(p3, i), xa, a3);
-                b3 = _mm512_fmadd_ps(widen(p3, i + 16), xb, b3);
-                i += 32;
-            }
-            t0 = _mm512_fmadd_ps(_mm512_add_ps(a0, b0), _mm512_set1_ps(scales[0][g]), t0);
-            t1 = _mm512_fmadd_ps(_mm512_add_ps(a1, b1), _mm512_set1_ps(scales[1][g]), t1);
-            t2 = _mm512_fmadd_ps(_mm512_add_ps(a2, b2), _mm512_set1_ps(scales[2][g]), t2);
-            t3 = _mm512_fmadd_ps(_mm512_add_ps(a3, b3), _mm512_set1_ps(scales[3][g]), t3);
-        }
-        [t0, t1, t2, t3].map(|t| _mm512_reduce_add_ps(t))
     }
 
     /// Sixteen bf16 (`BF16`) or f16 values at `p` as f32.
@@ -339,55 +261,14 @@ mod simd {
         })
     }
 
-    /// How far ahead (in elements) the four-row kernels prefetch each row: 1 KiB of bf16/f16,
-    /// 1 KiB of int8.
+    /// How far ahead (in elements) the four-row kernels prefetch each row: 1 KiB.
     const PREFETCH_HALF: usize = 512;
-    const PREFETCH_INT8: usize = 1024;
 
-    /// Elements per step of the AVX-512 int8 kernel: four vectors of sixteen.
-    pub(super) const STEP_512: usize = 64;
-
-    /// Whether the CPU has AVX-512F (checked once); int8 widening is the bottleneck of its dot
-    /// product, and sixteen lanes halve the instructions per weight.
+    /// Whether the CPU has AVX-512F (checked once): sixteen lanes halve the instructions per
+    /// weight.
     pub(super) fn available_512() -> bool {
         static HAS: OnceLock<bool> = OnceLock::new();
         *HAS.get_or_init(|| available() && is_x86_feature_detected!("avx512f"))
-    }
-
-    /// Dot product of f32 `x` with a group-wise int8 row (`group` a multiple of [`STEP_512`]).
-    #[target_feature(enable = "avx512f,avx2,fma,f16c")]
-    #[inline]
-    pub(super) unsafe fn dot_int8_512(
-        values: &[i8],
-        scales: &[f32],
-        group: usize,
-        x: &[f32],
-    ) -> f32 {
-        let (wp, xp) = (values.as_ptr(), x.as_ptr());
-        let mut total = _mm512_setzero_ps();
-        for (g, &scale) in scales.iter().enumerate() {
-            let widen = |o: usize| {
-                _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(wp.add(o).cast())))
-            };
-            let (mut a0, mut a1, mut a2, mut a3) = (
-                _mm512_setzero_ps(),
-                _mm512_setzero_ps(),
-                _mm512_setzero_ps(),
-                _mm512_setzero_ps(),
-            );
-            let mut i = g * group;
-            let end = i + group;
-            while i < end {
-                a0 = _mm512_fmadd_ps(widen(i), _mm512_loadu_ps(xp.add(i)), a0);
-                a1 = _mm512_fmadd_ps(widen(i + 16), _mm512_loadu_ps(xp.add(i + 16)), a1);
-                a2 = _mm512_fmadd_ps(widen(i + 32), _mm512_loadu_ps(xp.add(i + 32)), a2);
-                a3 = _mm512_fmadd_ps(widen(i + 48), _mm512_loadu_ps(xp.add(i + 48)), a3);
-                i += STEP_512;
-            }
-            let part = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
-            total = _mm512_fmadd_ps(part, _mm512_set1_ps(scale), total);
-        }
-        _mm512_reduce_add_ps(total)
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
@@ -490,36 +371,6 @@ mod simd {
                 i += 16;
             }
         }
-    }
-
-    /// Dot product of f32 `x` with a group-wise int8 row (`group` a multiple of [`STEP`]).
-    #[target_feature(enable = "avx2,fma,f16c")]
-    #[inline]
-    pub(super) unsafe fn dot_int8(values: &[i8], scales: &[f32], group: usize, x: &[f32]) -> f32 {
-        let (wp, xp) = (values.as_ptr(), x.as_ptr());
-        let mut total = _mm256_setzero_ps();
-        for (g, &scale) in scales.iter().enumerate() {
-            let (mut a0, mut a1, mut a2, mut a3) = (
-                _mm256_setzero_ps(),
-                _mm256_setzero_ps(),
-                _mm256_setzero_ps(),
-                _mm256_setzero_ps(),
-            );
-            let mut i = g * group;
-            let end = i + group;
-            while i < end {
-                let (a, b) = widen16_i8(wp.add(i));
-                let (c, d) = widen16_i8(wp.add(i + 16));
-                a0 = _mm256_fmadd_ps(a, _mm256_loadu_ps(xp.add(i)), a0);
-                a1 = _mm256_fmadd_ps(b, _mm256_loadu_ps(xp.add(i + 8)), a1);
-                a2 = _mm256_fmadd_ps(c, _mm256_loadu_ps(xp.add(i + 16)), a2);
-                a3 = _mm256_fmadd_ps(d, _mm256_loadu_ps(xp.add(i + 24)), a3);
-                i += STEP;
-            }
-            let part = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
-            total = _mm256_fmadd_ps(part, _mm256_set1_ps(scale), total);
-        }
-        hsum(total)
     }
 }
 

@@ -5,9 +5,12 @@
 //! A [`PackedMatrix`] is a `[rows, cols]` weight in the Hugging Face layout (`[out, in]`).
 //! [`matmul_transposed`] computes `x W^T` for `x` of `[t, cols]` f32 activations:
 //!
-//! - few rows of `x` (decoding, `t <= 4`): a fused kernel converts each stored element to f32 in
-//!   registers and accumulates it against every row of `x` (AVX2 + FMA + F16C when the CPU has
-//!   them, portable code otherwise), so the matrix is read once, in its stored width;
+//! - one row of `x` (decoding): a fused kernel reads the matrix once, in its stored width. bf16
+//!   and f16 elements are converted to f32 in registers and accumulated against `x` (AVX-512F or
+//!   AVX2 + FMA + F16C when the CPU has them, portable code otherwise). For int8, `x` is rounded
+//!   to int8 in the weights' groups (symmetric, `max |x| / 127`) and each group's dot product is
+//!   summed exactly in integers (AVX-512 VNNI or AVX2, portable code otherwise), then scaled by
+//!   both scales: this adds at most `scale_x / 2 * sum |w|` a group to the weights' own rounding;
 //! - many rows (prefill): tiles of the matrix are widened into a small scratch buffer that stays
 //!   in cache and multiplied with the `gemm` crate's f32 kernel.
 //!
@@ -29,6 +32,7 @@
 mod dot;
 pub mod dtype;
 pub mod error;
+mod int8;
 pub mod matmul;
 pub mod packed;
 pub mod probe;

@@ -4,6 +4,7 @@ use rayon::prelude::*;
 
 use crate::dot;
 use crate::error::{KernelError, Result};
+use crate::int8;
 use crate::packed::PackedMatrix;
 
 /// Rows of `W` one task widens at a time when `x` has several rows: at most this many f32 bytes
@@ -35,7 +36,8 @@ pub fn matmul_transposed(x: &[f32], t: usize, w: &PackedMatrix) -> Result<Vec<f3
 /// Writes `x W^T` (`[t, rows]`, row-major) into `out`.
 ///
 /// One row of `x` (decoding) goes through the fused kernels, which read `W` once in its stored
-/// width; several rows widen tiles of `W` into a cache-sized scratch and multiply them with the
+/// width (for int8 weights, `x` is rounded to int8 in the weights' groups and each group summed
+/// in integers: see the crate documentation for the error this adds); several rows widen tiles of `W` into a cache-sized scratch and multiply them with the
 /// `gemm` crate. Either way the rows of `W` are split over rayon's thread pool.
 pub fn matmul_transposed_into(
     x: &[f32],
@@ -71,13 +73,16 @@ pub fn matmul_transposed_into(
         return Ok(());
     }
     if t == 1 {
-        if !worth_splitting(w) {
-            dot::dot_rows(w, 0, x, out);
-            return Ok(());
+        match w.int8_parts() {
+            Some((values, scales, group)) => {
+                let x = int8::QuantisedRow::new(x, group);
+                let parts = int8::Int8Weights::new(values, scales, cols, group);
+                one_row(w, out, |start, chunk| {
+                    int8::dot_rows(&parts, start, &x, chunk)
+                });
+            }
+            None => one_row(w, out, |start, chunk| dot::dot_rows(w, start, x, chunk)),
         }
-        out.par_chunks_mut(ROWS_PER_TASK)
-            .enumerate()
-            .for_each(|(task, chunk)| dot::dot_rows(w, task * ROWS_PER_TASK, x, chunk));
         return Ok(());
     }
     // Several rows: out^T [rows, t] tile by tile (contiguous per task), then transposed.
@@ -109,6 +114,17 @@ pub fn matmul_transposed_into(
         }
     }
     Ok(())
+}
+
+/// Runs `kernel(first_row, out_chunk)` over the rows of a one-row product, on the calling
+/// thread or split over rayon's pool (see [`worth_splitting`]).
+fn one_row(w: &PackedMatrix, out: &mut [f32], kernel: impl Fn(usize, &mut [f32]) + Sync) {
+    if !worth_splitting(w) {
+        return kernel(0, out);
+    }
+    out.par_chunks_mut(ROWS_PER_TASK)
+        .enumerate()
+        .for_each(|(task, chunk)| kernel(task * ROWS_PER_TASK, chunk));
 }
 
 /// A matrix operand of [`gemm_f32`]: its pointer, column stride and row stride, in elements.

@@ -112,7 +112,7 @@ fn check_half_finite(
 }
 
 /// Symmetric int8 quantisation of one group: `scale = max|w| / 127`, `q = round(w / scale)`.
-fn quantise_group(values: &[f32], out: &mut Vec<i8>) -> f32 {
+pub(crate) fn quantise_group(values: &[f32], out: &mut Vec<i8>) -> f32 {
     let max = values.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     if max == 0.0 {
         out.extend(std::iter::repeat_n(0, values.len()));

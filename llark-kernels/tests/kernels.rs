@@ -35,6 +35,25 @@ fn reference(x: &[f32], t: usize, w: &[f32], rows: usize, cols: usize) -> (Vec<f
     (out, mag)
 }
 
+/// `x` (rows of `cols`) rounded to int8 in groups of `group` as the one-row int8 product rounds
+/// it (symmetric, `scale = max |x| / 127`), as the values it stands for, and each group's scale.
+fn rounded_activations(x: &[f32], group: usize) -> (Vec<f32>, Vec<f32>) {
+    let mut scales = Vec::new();
+    let mut rounded = Vec::with_capacity(x.len());
+    for g in x.chunks(group) {
+        let scale = g.iter().fold(0.0f32, |m, v| m.max(v.abs())) / 127.0;
+        scales.push(scale);
+        rounded.extend(g.iter().map(|&v| {
+            if scale == 0.0 {
+                0.0
+            } else {
+                (v / scale).round() * scale
+            }
+        }));
+    }
+    (rounded, scales)
+}
+
 const DTYPES: [PackedDtype; 5] = [
     PackedDtype::Bf16,
     PackedDtype::F16,
@@ -61,7 +80,12 @@ fn products_equal_the_product_of_the_stored_values() {
             for t in [1, 2, 5, 40] {
                 let x = values(t * cols, t as u64 + 7, 1.0);
                 let y = matmul_transposed(&x, t, &packed).unwrap();
-                let (expected, mag) = reference(&x, t, &stored, rows, cols);
+                // One int8 row multiplies the activations rounded to int8.
+                let used = match dtype {
+                    PackedDtype::Int8 { group } if t == 1 => rounded_activations(&x, group).0,
+                    _ => x.clone(),
+                };
+                let (expected, mag) = reference(&used, t, &stored, rows, cols);
                 for (i, ((&got, &want), &m)) in y.iter().zip(&expected).zip(&mag).enumerate() {
                     let err = (f64::from(got) - want).abs();
                     assert!(
@@ -76,7 +100,8 @@ fn products_equal_the_product_of_the_stored_values() {
 
 #[test]
 fn one_row_and_many_rows_agree() {
-    // The fused kernel (t = 1) and the tiled gemm path (t > 1) on the same activation row.
+    // The fused kernel (t = 1) and the tiled gemm path (t > 1) on the same activation row, within
+    // the rounding of the activations for int8.
     let (rows, cols) = (300, 4096);
     let w = values(rows * cols, 3, 0.05);
     let x = values(cols, 4, 1.0);
@@ -89,8 +114,19 @@ fn one_row_and_many_rows_agree() {
         let single = matmul_transposed(&x, 1, &packed).unwrap();
         let doubled: Vec<f32> = x.iter().chain(&x).copied().collect();
         let pair = matmul_transposed(&doubled, 2, &packed).unwrap();
+        let stored = packed.to_f32();
         for r in 0..rows {
-            let tol = 1e-4 * single[r].abs().max(1.0);
+            let mut tol = 1e-4 * single[r].abs().max(1.0);
+            if let PackedDtype::Int8 { group } = dtype {
+                // The one-row product rounds `x` to int8: half a step a value at most.
+                let (_, scales) = rounded_activations(&x, group);
+                let w_row = &stored[r * cols..(r + 1) * cols];
+                tol += w_row
+                    .chunks(group)
+                    .zip(&scales)
+                    .map(|(g, s)| s / 2.0 * g.iter().map(|v| v.abs()).sum::<f32>())
+                    .sum::<f32>();
+            }
             assert!((single[r] - pair[r]).abs() <= tol, "{dtype:?} row {r}");
             assert!(
                 (single[r] - pair[rows + r]).abs() <= tol,

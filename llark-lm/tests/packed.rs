@@ -105,13 +105,8 @@ fn packed_logits_stay_close_to_the_reference_on_every_fixture() {
     }
 }
 
-/// A 256-token greedy continuation of the f32 model, then the top-1 token of every position
-/// of that sequence under the f32 and the int8 model.
-fn int8_agreement(name: &str) -> (usize, usize) {
-    let dir = fixture(name);
-    let dense = load(&dir, WeightDtype::F32);
-    let int8 = load(&dir, WeightDtype::Int8);
-    let vocab = dense.vocab_size();
+/// A four-token prompt and the f32 model's greedy continuation of it (up to 256 tokens in all).
+fn greedy_sequence(dense: &Llama<B>) -> Vec<i64> {
     let mut ids: Vec<i64> = vec![1, 5, 9, 2];
     let config = llark_lm::GenerationConfig::greedy(252);
     let out = dense
@@ -122,13 +117,46 @@ fn int8_agreement(name: &str) -> (usize, usize) {
         )
         .unwrap();
     ids.extend(out.tokens[0].iter().map(|&v| i64::from(v)));
-    let (a, b) = (logits(&dense, &ids), logits(&int8, &ids));
-    let agree = a
-        .chunks(vocab)
+    ids
+}
+
+/// How many rows of `a` and `b` (`vocab` logits each) share their top-1 token.
+fn same_top1(a: &[f32], b: &[f32], vocab: usize) -> usize {
+    a.chunks(vocab)
         .zip(b.chunks(vocab))
         .filter(|(x, y)| argmax(x) == argmax(y))
-        .count();
-    (agree, ids.len())
+        .count()
+}
+
+/// The f32 model's greedy continuation, then the top-1 token of every position of that
+/// sequence under the f32 and the int8 model, both over the whole sequence at once (the tiled
+/// products, f32 activations).
+fn int8_agreement(name: &str) -> (usize, usize) {
+    let dir = fixture(name);
+    let dense = load(&dir, WeightDtype::F32);
+    let int8 = load(&dir, WeightDtype::Int8);
+    let ids = greedy_sequence(&dense);
+    let (a, b) = (logits(&dense, &ids), logits(&int8, &ids));
+    (same_top1(&a, &b, dense.vocab_size()), ids.len())
+}
+
+/// As [`int8_agreement`], with the int8 model fed the sequence one token at a time through its
+/// cache: the one-row products that decoding runs, which round the activations to int8 too.
+fn int8_decoding_agreement(name: &str) -> (usize, usize) {
+    let dir = fixture(name);
+    let dense = load(&dir, WeightDtype::F32);
+    let int8 = load(&dir, WeightDtype::Int8);
+    let ids = greedy_sequence(&dense);
+    let a = logits(&dense, &ids);
+    let mut cache = int8.new_cache(1, ids.len());
+    let mut b = Vec::with_capacity(a.len());
+    for &id in &ids {
+        let step =
+            Tensor::<B, 2, Int>::from_data(TensorData::new(vec![id], [1, 1]), &Default::default());
+        let out = int8.forward(step, None, Some(&mut cache)).unwrap();
+        b.extend(out.into_data().convert::<f32>().into_vec::<f32>().unwrap());
+    }
+    (same_top1(&a, &b, dense.vocab_size()), ids.len())
 }
 
 #[test]
@@ -141,14 +169,27 @@ fn int8_top1_agrees_with_f32_on_99_percent_of_a_trained_models_continuation() {
 }
 
 #[test]
+fn int8_decoding_top1_agrees_with_f32_on_99_percent_of_a_trained_models_continuation() {
+    let (agree, total) = int8_decoding_agreement("trained-tiny");
+    let rate = agree as f64 / total as f64;
+    println!("trained-tiny: int8 decoding top-1 agreement {agree}/{total} = {rate:.4}");
+    assert!(total >= 120, "the whole context of 128 positions: {total}");
+    assert!(rate >= 0.99, "{agree}/{total}");
+}
+
+#[test]
 fn int8_top1_agreement_on_random_weight_fixtures() {
     // Random weights give flat next-token distributions (a tenth of the top-2 gaps are under
     // 0.04 logits), where even bf16 flips 2 of 129 picks: a regression guard, not the target.
     for name in ["llama-tiny", "gqa-theta", "rope-llama3-tied"] {
-        let (agree, total) = int8_agreement(name);
-        let rate = agree as f64 / total as f64;
-        println!("{name}: int8 top-1 agreement {agree}/{total} = {rate:.4}");
-        assert!(rate >= 0.9, "{name}: {agree}/{total}");
+        for (path, (agree, total)) in [
+            ("whole sequence", int8_agreement(name)),
+            ("decoding", int8_decoding_agreement(name)),
+        ] {
+            let rate = agree as f64 / total as f64;
+            println!("{name} ({path}): int8 top-1 agreement {agree}/{total} = {rate:.4}");
+            assert!(rate >= 0.9, "{name} ({path}): {agree}/{total}");
+        }
     }
 }
 
