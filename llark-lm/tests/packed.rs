@@ -159,22 +159,22 @@ fn int8_decoding_agreement(name: &str) -> (usize, usize) {
     (same_top1(&a, &b, dense.vocab_size()), ids.len())
 }
 
+/// The 99 % target on the trained fixture, whose continuation fills the context.
+fn assert_trained_agreement(path: &str, (agree, total): (usize, usize)) {
+    let rate = agree as f64 / total as f64;
+    println!("trained-tiny ({path}): int8 top-1 agreement {agree}/{total} = {rate:.4}");
+    assert!(total >= 120, "the whole context of 128 positions: {total}");
+    assert!(rate >= 0.99, "{path}: {agree}/{total}");
+}
+
 #[test]
 fn int8_top1_agrees_with_f32_on_99_percent_of_a_trained_models_continuation() {
-    let (agree, total) = int8_agreement("trained-tiny");
-    let rate = agree as f64 / total as f64;
-    println!("trained-tiny: int8 top-1 agreement {agree}/{total} = {rate:.4}");
-    assert!(total >= 120, "the whole context of 128 positions: {total}");
-    assert!(rate >= 0.99, "{agree}/{total}");
+    assert_trained_agreement("whole sequence", int8_agreement("trained-tiny"));
 }
 
 #[test]
 fn int8_decoding_top1_agrees_with_f32_on_99_percent_of_a_trained_models_continuation() {
-    let (agree, total) = int8_decoding_agreement("trained-tiny");
-    let rate = agree as f64 / total as f64;
-    println!("trained-tiny: int8 decoding top-1 agreement {agree}/{total} = {rate:.4}");
-    assert!(total >= 120, "the whole context of 128 positions: {total}");
-    assert!(rate >= 0.99, "{agree}/{total}");
+    assert_trained_agreement("decoding", int8_decoding_agreement("trained-tiny"));
 }
 
 #[test]
