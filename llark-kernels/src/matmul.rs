@@ -37,8 +37,9 @@ pub fn matmul_transposed(x: &[f32], t: usize, w: &PackedMatrix) -> Result<Vec<f3
 ///
 /// One row of `x` (decoding) goes through the fused kernels, which read `W` once in its stored
 /// width (for int8 weights, `x` is rounded to int8 in the weights' groups and each group summed
-/// in integers: see the crate documentation for the error this adds); several rows widen tiles of `W` into a cache-sized scratch and multiply them with the
-/// `gemm` crate. Either way the rows of `W` are split over rayon's thread pool.
+/// in integers: see the crate documentation for the error this adds); several rows widen tiles
+/// of `W` into a cache-sized scratch and multiply them with the `gemm` crate. Either way the
+/// rows of `W` are split over rayon's thread pool.
 pub fn matmul_transposed_into(
     x: &[f32],
     t: usize,
@@ -73,12 +74,11 @@ pub fn matmul_transposed_into(
         return Ok(());
     }
     if t == 1 {
-        match w.int8_parts() {
-            Some((values, scales, group)) => {
-                let x = int8::QuantisedRow::new(x, group);
-                let parts = int8::Int8Weights::new(values, scales, cols, group);
+        match w.int8_view() {
+            Some(view) => {
+                let x = int8::QuantisedRow::new(x, view.group());
                 one_row(w, out, |start, chunk| {
-                    int8::dot_rows(&parts, start, &x, chunk)
+                    int8::dot_rows(&view, start, &x, chunk)
                 });
             }
             None => one_row(w, out, |start, chunk| dot::dot_rows(w, start, x, chunk)),

@@ -30,6 +30,38 @@ pub(crate) enum Row<'a> {
     },
 }
 
+/// The int8 storage of a [`PackedMatrix`], borrowed: what the int8 kernels read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Int8View<'a> {
+    values: &'a [i8],
+    scales: &'a [f32],
+    cols: usize,
+    group: usize,
+}
+
+/// One row of an [`Int8View`]: `cols` values and `cols / group` scales.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Int8Row<'a> {
+    pub(crate) values: &'a [i8],
+    pub(crate) scales: &'a [f32],
+}
+
+impl<'a> Int8View<'a> {
+    /// Weights that share one scale.
+    pub(crate) fn group(&self) -> usize {
+        self.group
+    }
+
+    /// Row `r`.
+    pub(crate) fn row(&self, r: usize) -> Int8Row<'a> {
+        let per_row = self.cols / self.group;
+        Int8Row {
+            values: &self.values[r * self.cols..(r + 1) * self.cols],
+            scales: &self.scales[r * per_row..(r + 1) * per_row],
+        }
+    }
+}
+
 /// A `[rows, cols]` matrix (Hugging Face `[out, in]` layout) in a compact storage type, read
 /// directly by [`crate::matmul_transposed`].
 #[derive(Debug, Clone, PartialEq)]
@@ -275,6 +307,23 @@ impl PackedMatrix {
         }
     }
 
+    /// The int8 storage, `None` for other storage.
+    pub(crate) fn int8_view(&self) -> Option<Int8View<'_>> {
+        match &self.storage {
+            Storage::Int8 {
+                values,
+                scales,
+                group,
+            } => Some(Int8View {
+                values,
+                scales,
+                cols: self.cols,
+                group: *group,
+            }),
+            _ => None,
+        }
+    }
+
     pub(crate) fn row(&self, r: usize) -> Row<'_> {
         let span = r * self.cols..(r + 1) * self.cols;
         match &self.storage {
@@ -285,10 +334,16 @@ impl PackedMatrix {
                 scales,
                 group,
             } => {
-                let per_row = self.cols / group;
+                let view = Int8View {
+                    values,
+                    scales,
+                    cols: self.cols,
+                    group: *group,
+                };
+                let Int8Row { values, scales } = view.row(r);
                 Row::Int8 {
-                    values: &values[span],
-                    scales: &scales[r * per_row..(r + 1) * per_row],
+                    values,
+                    scales,
                     group: *group,
                 }
             }
