@@ -152,8 +152,13 @@ mod simd {
         let mut i = 0;
         while i + 32 <= k {
             // Four short streams (one per row) do not train the hardware prefetcher in time.
+            // Past a row's end each stream goes on at the same place of the row four below
+            // (the next block's, rows being `k` apart in a packed matrix), not into the next
+            // row, which this block reads; a prefetch never faults.
+            let ahead = i + PREFETCH_HALF;
+            let ahead = ahead + usize::from(ahead >= k) * 3 * k;
             for p in [p0, p1, p2, p3] {
-                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(i + PREFETCH_HALF).cast());
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(ahead).cast());
             }
             let (xa, xb) = (_mm512_loadu_ps(xp.add(i)), _mm512_loadu_ps(xp.add(i + 16)));
             a0 = _mm512_fmadd_ps(widen16::<BF16>(p0.add(i)), xa, a0);

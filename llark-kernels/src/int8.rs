@@ -182,6 +182,7 @@ mod simd {
         x: &QuantisedRow,
     ) -> [f32; N] {
         let chunks = x.group / 64;
+        let cols = x.values.len();
         let flip = _mm512_set1_epi8(i8::MIN);
         let xp = x.values.as_ptr();
         let wp = rows.map(|r| r.values.as_ptr());
@@ -212,8 +213,12 @@ mod simd {
                 for c in 0..chunks {
                     let o = (g * chunks + c) * 64;
                     let xv = _mm512_loadu_si512(xp.add(o).cast());
+                    // Past a row's end the stream goes on at the same place of the row `N`
+                    // below (the next block's), not into row `j + 1`, which this block reads.
+                    let ahead = o + PREFETCH;
+                    let ahead = ahead + usize::from(ahead >= cols) * (N - 1) * cols;
                     for j in 0..N {
-                        _mm_prefetch::<_MM_HINT_T0>(wp[j].wrapping_add(o + PREFETCH).cast());
+                        _mm_prefetch::<_MM_HINT_T0>(wp[j].wrapping_add(ahead).cast());
                         let wv = _mm512_xor_si512(_mm512_loadu_si512(wp[j].add(o).cast()), flip);
                         lanes[j] = _mm512_dpbusd_epi32(lanes[j], wv, xv);
                     }

@@ -6,7 +6,9 @@
 //! under the system's temporary directory; kept for later runs and never committed), converts it
 //! to int8 with [`llark_lm::quantize_checkpoint`] when int8 is asked for, then loads each dtype in
 //! a child process (so that its peak resident memory, `VmHWM`, is its own) and times a 16-token
-//! prefill and `--tokens` decoding steps.
+//! prefill and `--tokens` decoding steps. The read bandwidth is probed before the children run
+//! and again in each child right after it decodes; the bound is the higher of the two, as the
+//! machine's bandwidth varies from minute to minute.
 //!
 //! ```text
 //! cargo run --release -p llark-lm --example packed_7b -- [--dtypes bf16,int8] [--tokens 8] [--dir DIR]
@@ -159,9 +161,10 @@ fn child(dir: &Path, dtype: WeightDtype, tokens: usize) {
             .into_data();
     }
     let decode_s = start.elapsed().as_secs_f64();
+    let run_peak = status_kib("VmHWM:") * 1024;
+    let bandwidth = probe::read_bandwidth(1 << 30, llark_kernels::threads(), 5);
     println!(
-        "result load_s={load_s:.1} load_peak={load_peak} run_peak={} read_per_token={read_per_token} prefill_tok_s={:.2} decode_tok_s={:.3}",
-        status_kib("VmHWM:") * 1024,
+        "result load_s={load_s:.1} load_peak={load_peak} run_peak={run_peak} read_per_token={read_per_token} prefill_tok_s={:.2} decode_tok_s={:.3} bandwidth={bandwidth:.0}",
         PROMPT as f64 / prefill_s,
         tokens as f64 / decode_s
     );
@@ -199,8 +202,8 @@ fn main() {
     let config = LlamaConfig::llama2_7b();
     let bf16_dir = root.join("bf16");
     write_checkpoint(&bf16_dir, &config);
-    println!("| dtype | stored GB | load peak RSS GB | peak / stored | load s | prefill tok/s | decode tok/s | bound tok/s | of bound |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("| dtype | stored GB | load peak RSS GB | peak / stored | load s | prefill tok/s | decode tok/s | probe after GB/s | bound tok/s | of bound |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for dtype in dtypes {
         let dir = if dtype == WeightDtype::Int8 {
             let dir = root.join("int8");
@@ -239,15 +242,16 @@ fn main() {
                 .unwrap_or(f64::NAN)
         };
         let stored = stored_bytes(&dir) as f64;
-        let bound = bandwidth / field("read_per_token");
+        let bound = bandwidth.max(field("bandwidth")) / field("read_per_token");
         println!(
-            "| {dtype} | {:.2} | {:.2} | {:.2} | {:.0} | {:.1} | {:.2} | {:.2} | {:.0} % |",
+            "| {dtype} | {:.2} | {:.2} | {:.2} | {:.0} | {:.1} | {:.2} | {:.1} | {:.2} | {:.0} % |",
             stored / 1e9,
             field("load_peak") / 1e9,
             field("load_peak") / stored,
             field("load_s"),
             field("prefill_tok_s"),
             field("decode_tok_s"),
+            field("bandwidth") / 1e9,
             bound,
             100.0 * field("decode_tok_s") / bound
         );
