@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use burn::module::{Module, Param};
-use burn::tensor::{activation, backend::Backend, Tensor, TensorData};
+use burn::tensor::{backend::Backend, Tensor, TensorData};
 use llark_kernels::PackedMatrix;
 
 use crate::cache::KvCache;
+use crate::fused;
 use crate::lora::{LoraAdapter, TargetModule};
 use crate::rope;
 
@@ -136,18 +137,11 @@ impl<B: Backend> RmsNorm<B> {
         }
     }
 
-    /// Normalises the last dimension of `[B, T, D]`.
-    ///
-    /// Computed on `[B * T, D]` with the scale repeated to that shape: burn-flex's binary ops
-    /// take a slow strided path when an operand is broadcast along leading dimensions of a
-    /// rank-3 tensor (about 50 times slower than equal shapes), forward and backward.
+    /// Normalises the last dimension of `[B, T, D]` (on `[B * T, D]` rows, through
+    /// [`fused::rms_norm_rows`]).
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         let [b, t, d] = x.dims();
-        let rows = x.reshape([b * t, d]);
-        let variance = (rows.clone() * rows.clone()).mean_dim(1);
-        let inv = variance.add_scalar(self.eps).sqrt().recip();
-        let scale = self.weight.val().unsqueeze::<2>().repeat_dim(0, b * t);
-        (rows * inv * scale).reshape([b, t, d])
+        fused::rms_norm_rows(x.reshape([b * t, d]), self.weight.val(), self.eps).reshape([b, t, d])
     }
 }
 
@@ -233,7 +227,7 @@ impl<B: Backend> Attention<B> {
         // On rows of a rank-2 tensor: the max and sum that softmax subtracts and divides by are
         // broadcast, which burn-flex does far faster in rank 2 than in rank 4 (and so does the
         // backward pass on an autodiff backend).
-        let probs = activation::softmax(scores.reshape([b * kvh * rep * t, s]), 1).reshape([
+        let probs = fused::softmax_rows(scores.reshape([b * kvh * rep * t, s])).reshape([
             b,
             kvh,
             rep * t,
@@ -279,8 +273,9 @@ pub struct Mlp<B: Backend> {
 impl<B: Backend> Mlp<B> {
     /// Applies the block to `[B, T, D]`.
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
-        let gate = activation::silu(self.gate_proj.forward(x.clone()));
-        self.down_proj.forward(gate * self.up_proj.forward(x))
+        let gate = self.gate_proj.forward(x.clone());
+        self.down_proj
+            .forward(fused::swiglu(gate, self.up_proj.forward(x)))
     }
 }
 

@@ -28,6 +28,7 @@ pub mod cache;
 pub mod config;
 pub mod error;
 pub mod export;
+pub mod fused;
 pub mod generate;
 pub mod layers;
 pub mod load;

@@ -1,8 +1,9 @@
 //! The causal language-modelling loss of transformers' `LlamaForCausalLM`.
 
-use burn::tensor::{activation, backend::Backend, Int, Tensor, TensorData};
+use burn::tensor::{backend::Backend, Int, Tensor};
 
 use crate::error::{LmError, Result};
+use crate::fused;
 
 /// Next-token cross-entropy: the logits at position `t` predict `labels[t + 1]`; labels equal to
 /// `ignore_index` are skipped and the loss is the mean over the counted positions (NaN when
@@ -45,14 +46,13 @@ pub fn causal_lm_loss<B: Backend>(
     // Every position of the contiguous [B * T, V] logits, with the next label as its target
     // and the last position of each row not counted: no strided copy of a shifted slice.
     let n = b * t;
-    let device = logits.device();
     let mut targets = Vec::with_capacity(n);
     let mut weights = Vec::with_capacity(n);
     for row in host.chunks(t) {
         for i in 0..t {
             match row.get(i + 1) {
                 Some(&label) if label != ignore_index => {
-                    targets.push(label);
+                    targets.push(label as usize);
                     weights.push(1.0f32);
                 }
                 _ => {
@@ -62,10 +62,7 @@ pub fn causal_lm_loss<B: Backend>(
             }
         }
     }
-    let targets = Tensor::<B, 2, Int>::from_data(TensorData::new(targets, [n, 1]), &device);
-    let weights = Tensor::<B, 2>::from_data(TensorData::new(weights, [n, 1]), &device);
-    let log_probs = activation::log_softmax(logits.reshape([n, v]), 1);
-    let picked = log_probs.gather(1, targets);
-    let total = (picked * weights.clone()).sum().neg();
-    Ok(total / weights.sum())
+    let counted: f32 = weights.iter().sum();
+    let total = fused::weighted_nll_rows(logits.reshape([n, v]), &targets, &weights);
+    Ok(total.div_scalar(counted))
 }

@@ -86,27 +86,12 @@ pub fn apply<B: Backend>(x: Tensor<B, 4>, cos: &Tensor<B, 4>, sin: &Tensor<B, 4>
 }
 
 /// [`apply`] for `x` in token-major layout `[B, T, H, head_dim]` (the projections' output
-/// reshaped, contiguous): the tables `[B, 1, T, head_dim]` are read as `[B, T, 1, head_dim]`
-/// (the same memory) and repeated over the heads, so every product has equal, contiguous
-/// operands.
+/// reshaped, contiguous), the tables `[B, 1, T, head_dim]` shared by the heads: one fused pass
+/// on burn-flex, equal contiguous operands elsewhere ([`crate::fused::rope_token_major`]).
 pub fn apply_token_major<B: Backend>(
     x: Tensor<B, 4>,
     cos: &Tensor<B, 4>,
     sin: &Tensor<B, 4>,
 ) -> Tensor<B, 4> {
-    let [b, t, h, d] = x.dims();
-    let half = d / 2;
-    let x1 = x.clone().slice([0..b, 0..t, 0..h, 0..half]);
-    let x2 = x.clone().slice([0..b, 0..t, 0..h, half..d]);
-    let rotated = Tensor::cat(vec![x2.neg(), x1], 3);
-    let table = |c: &Tensor<B, 4>| {
-        let [cb, _, ct, cd] = c.dims();
-        let c = c.clone().reshape([cb, ct, 1, cd]);
-        if h > 1 {
-            c.repeat_dim(2, h)
-        } else {
-            c
-        }
-    };
-    x * table(cos) + rotated * table(sin)
+    crate::fused::rope_token_major(x, cos, sin)
 }
