@@ -89,6 +89,19 @@ pub fn rope_token_major<B: Backend>(
     generic::rope_token_major(x, cos, sin)
 }
 
+/// `x W^T` for `x` `[N, in]` and a weight `W` `[out, in]` in the Hugging Face layout. On
+/// `Autodiff<Flex>` the weight's gradient `dy^T x` is computed directly in `W`'s layout, so the
+/// optimizer reads it contiguously (burn's transpose would hand it back as a transposed view,
+/// which every element-wise step of the optimizer then walks with burn-flex's strided iterator).
+pub fn matmul_transposed<B: Backend>(x: Tensor<B, 2>, weight: Tensor<B, 2>) -> Tensor<B, 2> {
+    #[cfg(feature = "flex")]
+    let (x, weight) = match flex::matmul_transposed(x, weight) {
+        Ok(y) => return y,
+        Err(inputs) => inputs,
+    };
+    generic::matmul_transposed(x, weight)
+}
+
 /// The generic compositions of burn operations the fused kernels replace (any backend).
 pub mod generic {
     use super::*;
@@ -111,6 +124,11 @@ pub mod generic {
         let inv = variance.add_scalar(eps).sqrt().recip();
         let scale = weight.unsqueeze::<2>().repeat_dim(0, n);
         x * inv * scale
+    }
+
+    /// `x W^T` through burn's transpose and matrix product.
+    pub fn matmul_transposed<B: Backend>(x: Tensor<B, 2>, weight: Tensor<B, 2>) -> Tensor<B, 2> {
+        x.matmul(weight.transpose())
     }
 
     /// The summed weighted negative log-likelihood, composed of burn operations.
@@ -304,7 +322,7 @@ mod flex {
     use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
     use burn::backend::flex::{Flex, FlexTensor};
     use burn::backend::Autodiff;
-    use burn::tensor::ops::FloatTensor;
+    use burn::tensor::ops::{FloatTensor, FloatTensorOps};
     use burn::tensor::TensorPrimitive;
     use burn::tensor::{backend::Backend, DType, Shape, Tensor, TensorData, TensorMetadata};
 
@@ -768,6 +786,62 @@ mod flex {
             }
             Target::Other => Err(x),
         }
+    }
+
+    // ---------------------------------------------------------------- x W^T
+
+    #[derive(Debug)]
+    struct MatmulTransposed;
+
+    impl Backward<Flex, 2> for MatmulTransposed {
+        /// `x` when the weight needs a gradient, the weight when `x` does.
+        type State = (Option<FlexTensor>, Option<FlexTensor>);
+
+        fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let dy = grads.consume::<Flex>(&ops.node);
+            let [x_parent, w_parent] = ops.parents;
+            let (x, w) = ops.state;
+            if let (Some(node), Some(w)) = (x_parent, w) {
+                grads.register::<Flex>(node.id, Flex::float_matmul(dy.clone(), w));
+            }
+            if let (Some(node), Some(x)) = (w_parent, x) {
+                let dw = Flex::float_matmul(Flex::float_transpose(dy), x);
+                grads.register::<Flex>(node.id, dw);
+            }
+        }
+    }
+
+    pub(super) fn matmul_transposed<B: Backend>(
+        x: Tensor<B, 2>,
+        weight: Tensor<B, 2>,
+    ) -> Result<Tensor<B, 2>, Pair<B, 2, 2>> {
+        if x.dims()[1] != weight.dims()[1] || !matches!(target::<B>(), Target::Grad) {
+            return Err((x, weight));
+        }
+        let (x, w): (GradTensor, GradTensor) = primitives::<B, FlexGrad, 2, 2>(x, weight)?;
+        if !(is_f32(&x.primitive) && is_f32(&w.primitive)) {
+            return Err((tensor::<B, FlexGrad, 2>(x), tensor::<B, FlexGrad, 2>(w)));
+        }
+        let y = Flex::float_matmul(
+            x.primitive.clone(),
+            Flex::float_transpose(w.primitive.clone()),
+        );
+        let (x_tracked, w_tracked) = (x.is_tracked(), w.is_tracked());
+        let out = match MatmulTransposed
+            .prepare::<NoCheckpointing>([x.node.clone(), w.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let state = (
+                    w_tracked.then_some(x.primitive),
+                    x_tracked.then_some(w.primitive),
+                );
+                prep.finish(state, y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(y),
+        };
+        Ok(tensor::<B, FlexGrad, 2>(out))
     }
 
     // ---------------------------------------------------------------- SwiGLU

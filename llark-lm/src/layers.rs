@@ -75,7 +75,7 @@ impl<B: Backend> Projection<B> {
     fn product(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
         match (&self.packed, &self.weight) {
             (Some(p), _) => packed_product(x, p),
-            (None, Some(w)) => x.matmul(w.val().transpose()),
+            (None, Some(w)) => fused::matmul_transposed(x, w.val()),
             (None, None) => {
                 let [n, _] = x.dims();
                 Tensor::zeros([n, 0], &x.device())
