@@ -413,6 +413,20 @@ mod flex {
         output(out, shape)
     }
 
+    /// The backward step of a one-input operation: registers `gradient(state, dy)` (with `dy`
+    /// contiguous) for the input when it needs a gradient.
+    fn backward_one<S>(
+        ops: Ops<S, 1>,
+        grads: &mut Gradients,
+        gradient: impl FnOnce(S, FlexTensor) -> FlexTensor,
+    ) {
+        let dy = values(&grads.consume::<Flex>(&ops.node));
+        let [parent] = ops.parents;
+        if let Some(parent) = parent {
+            grads.register::<Flex>(parent.id, gradient(ops.state, dy));
+        }
+    }
+
     // ---------------------------------------------------------------- softmax
 
     fn softmax_forward(x: FlexTensor) -> FlexTensor {
@@ -427,16 +441,12 @@ mod flex {
         type State = FlexTensor;
 
         fn backward(self, ops: Ops<FlexTensor, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-            let dy = values(&grads.consume::<Flex>(&ops.node));
-            let [parent] = ops.parents;
-            if let Some(parent) = parent {
-                let y = ops.state;
+            backward_one(ops, grads, |y, dy| {
                 let len = *y.shape().as_slice().last().unwrap_or(&1);
-                let dx = map_rows(&[&y, &dy], len, y.shape(), |r, o| {
+                map_rows(&[&y, &dy], len, y.shape(), |r, o| {
                     kernels::softmax_backward(r[0], r[1], o)
-                });
-                grads.register::<Flex>(parent.id, dx);
-            }
+                })
+            });
         }
     }
 
@@ -590,22 +600,18 @@ mod flex {
         type State = NllState;
 
         fn backward(self, ops: Ops<NllState, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-            let scale = values(&grads.consume::<Flex>(&ops.node));
-            let [parent] = ops.parents;
-            if let Some(parent) = parent {
-                let st = ops.state;
+            backward_one(ops, grads, |st, scale| {
                 let scale = scale.storage::<f32>().first().copied().unwrap_or(0.0);
                 let v = *st.logits.shape().as_slice().last().unwrap_or(&1);
                 let mut row = 0;
-                let dx = map_rows(&[&st.logits], v, st.logits.shape(), |r, o| {
+                map_rows(&[&st.logits], v, st.logits.shape(), |r, o| {
                     let (t, w) = (st.targets[row], st.weights[row]);
                     if w != 0.0 {
                         kernels::nll_backward(r[0], t, w, st.lse[row], scale, o);
                     }
                     row += 1;
-                });
-                grads.register::<Flex>(parent.id, dx);
-            }
+                })
+            });
         }
     }
 
@@ -714,13 +720,9 @@ mod flex {
         type State = (FlexTensor, FlexTensor);
 
         fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-            let dy = values(&grads.consume::<Flex>(&ops.node));
-            let [parent] = ops.parents;
-            if let Some(parent) = parent {
-                let (cos, sin) = ops.state;
-                let dx = rope_map(&dy, &cos, &sin, kernels::rope_backward);
-                grads.register::<Flex>(parent.id, dx);
-            }
+            backward_one(ops, grads, |(cos, sin), dy| {
+                rope_map(&dy, &cos, &sin, kernels::rope_backward)
+            });
         }
     }
 

@@ -3,9 +3,9 @@
 
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::{backend::Backend, Tensor, TensorData};
+use llark_lm::fused::{self, generic};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use llark_lm::fused::{self, generic};
 
 type Grad = Autodiff<Flex>;
 
@@ -41,6 +41,53 @@ fn weighted_sum<const D: usize>(y: Tensor<Grad, D>, seed: u64) -> Tensor<Grad, 1
     (y * w).sum()
 }
 
+/// Tolerances of a comparison: values, the first input's gradient, the second's.
+struct Tolerances(f32, f32, f32);
+
+/// Runs a two-input operation fused and generic on the same inputs, each tracked as asked, and
+/// checks the values and each tracked input's gradient; an untracked input gets no gradient.
+fn check_pair<const D: usize, const E: usize, const F: usize>(
+    (a0, b0): (Tensor<Grad, D>, Tensor<Grad, E>),
+    (a_on, b_on): (bool, bool),
+    fused_op: impl Fn(Tensor<Grad, D>, Tensor<Grad, E>) -> Tensor<Grad, F>,
+    generic_op: impl Fn(Tensor<Grad, D>, Tensor<Grad, E>) -> Tensor<Grad, F>,
+    tol: Tolerances,
+) {
+    fn track<const R: usize>(t: Tensor<Grad, R>, on: bool) -> Tensor<Grad, R> {
+        if on {
+            t.require_grad()
+        } else {
+            t
+        }
+    }
+    let (aa, ab) = (track(a0.clone(), a_on), track(a0, a_on));
+    let (ba, bb) = (track(b0.clone(), b_on), track(b0, b_on));
+    let ya = fused_op(aa.clone(), ba.clone());
+    let yb = generic_op(ab.clone(), bb.clone());
+    let d = max_diff(&values(ya.clone()), &values(yb.clone()));
+    assert!(d < tol.0, "values: {d}");
+    let (ga, gb) = (
+        weighted_sum(ya, 99).backward(),
+        weighted_sum(yb, 99).backward(),
+    );
+    let first = (aa.grad(&ga), ab.grad(&gb));
+    let second = (ba.grad(&ga), bb.grad(&gb));
+    for ((fused_grad, generic_grad), on, limit) in [
+        ((first.0.map(values), first.1.map(values)), a_on, tol.1),
+        ((second.0.map(values), second.1.map(values)), b_on, tol.2),
+    ] {
+        match (fused_grad, generic_grad) {
+            (Some(x), Some(y)) => {
+                assert!(on);
+                let d = max_diff(&x, &y);
+                assert!(d < limit, "gradient: {d}");
+            }
+            (None, None) => assert!(!on),
+            _ => panic!("the fused and generic operations disagree on which inputs get gradients"),
+        }
+    }
+}
+
 #[test]
 fn softmax_rows_matches_generic_values_and_gradients() {
     for shape in [[7, 13], [64, 90], [1, 1]] {
@@ -73,35 +120,16 @@ fn softmax_rows_matches_generic_values_and_gradients() {
 #[test]
 fn rms_norm_rows_matches_generic_values_and_gradients() {
     for (shape, trainable_scale) in [([6, 32], true), ([40, 128], true), ([3, 16], false)] {
-        let x0: Tensor<Grad, 2> = random(shape, 4);
-        let w0: Tensor<Grad, 1> = random([shape[1]], 5);
-        let (xa, xb) = (x0.clone().require_grad(), x0.require_grad());
-        let (wa, wb) = if trainable_scale {
-            (w0.clone().require_grad(), w0.require_grad())
-        } else {
-            (w0.clone(), w0)
-        };
-        let ya = fused::rms_norm_rows(xa.clone(), wa.clone(), 1e-5);
-        let yb = generic::rms_norm_rows(xb.clone(), wb.clone(), 1e-5);
-        assert!(max_diff(&values(ya.clone()), &values(yb.clone())) < 1e-5);
-        let (ga, gb) = (
-            weighted_sum(ya, 6).backward(),
-            weighted_sum(yb, 6).backward(),
+        check_pair(
+            (
+                random::<Grad, 2>(shape, 4),
+                random::<Grad, 1>([shape[1]], 5),
+            ),
+            (true, trainable_scale),
+            |x, w| fused::rms_norm_rows(x, w, 1e-5),
+            |x, w| generic::rms_norm_rows(x, w, 1e-5),
+            Tolerances(1e-5, 1e-4, 1e-3),
         );
-        let d = max_diff(
-            &values(xa.grad(&ga).unwrap()),
-            &values(xb.grad(&gb).unwrap()),
-        );
-        assert!(d < 1e-4, "{shape:?} dx: {d}");
-        if trainable_scale {
-            let d = max_diff(
-                &values(wa.grad(&ga).unwrap()),
-                &values(wb.grad(&gb).unwrap()),
-            );
-            assert!(d < 1e-3, "{shape:?} dw: {d}");
-        } else {
-            assert!(wa.grad(&ga).is_none());
-        }
     }
     let (x, w): (Tensor<Flex, 2>, Tensor<Flex, 1>) = (random([4, 24], 7), random([24], 8));
     let d = max_diff(
@@ -113,28 +141,18 @@ fn rms_norm_rows_matches_generic_values_and_gradients() {
 
 #[test]
 fn swiglu_matches_generic_values_and_gradients() {
-    let g0: Tensor<Grad, 3> = random([2, 5, 48], 9);
-    let u0: Tensor<Grad, 3> = random([2, 5, 48], 10);
-    let (ga_in, gb_in) = (g0.clone().require_grad(), g0.require_grad());
-    let (ua_in, ub_in) = (u0.clone().require_grad(), u0.require_grad());
-    let ya = fused::swiglu(ga_in.clone(), ua_in.clone());
-    let yb = generic::swiglu(gb_in.clone(), ub_in.clone());
-    assert!(max_diff(&values(ya.clone()), &values(yb.clone())) < 1e-5);
-    let (ga, gb) = (
-        weighted_sum(ya, 11).backward(),
-        weighted_sum(yb, 11).backward(),
-    );
-    for (a, b) in [(&ga_in, &gb_in), (&ua_in, &ub_in)] {
-        let d = max_diff(&values(a.grad(&ga).unwrap()), &values(b.grad(&gb).unwrap()));
-        assert!(d < 1e-4, "{d}");
+    for tracked in [(true, true), (true, false), (false, true)] {
+        check_pair(
+            (
+                random::<Grad, 3>([2, 5, 48], 9),
+                random::<Grad, 3>([2, 5, 48], 10),
+            ),
+            tracked,
+            fused::swiglu,
+            generic::swiglu,
+            Tolerances(1e-5, 1e-4, 1e-4),
+        );
     }
-    // Only one input tracked: the other gets no gradient.
-    let (g, u) = (
-        random::<Grad, 2>([3, 8], 12).require_grad(),
-        random([3, 8], 13),
-    );
-    let grads = weighted_sum(fused::swiglu(g.clone(), u.clone()), 14).backward();
-    assert!(g.grad(&grads).is_some() && u.grad(&grads).is_none());
     let (g, u): (Tensor<Flex, 2>, Tensor<Flex, 2>) = (random([3, 8], 15), random([3, 8], 16));
     let d = max_diff(
         &values(fused::swiglu(g.clone(), u.clone())),
@@ -205,30 +223,16 @@ fn rope_token_major_matches_generic_values_and_gradients() {
 
 #[test]
 fn matmul_transposed_matches_generic_values_and_gradients() {
-    for (x_tracked, w_tracked) in [(true, true), (false, true), (true, false)] {
-        let x0: Tensor<Grad, 2> = random([9, 24], 28);
-        let w0: Tensor<Grad, 2> = random([17, 24], 29);
-        let track = |t: Tensor<Grad, 2>, on: bool| if on { t.require_grad() } else { t };
-        let (xa, xb) = (track(x0.clone(), x_tracked), track(x0, x_tracked));
-        let (wa, wb) = (track(w0.clone(), w_tracked), track(w0, w_tracked));
-        let ya = fused::matmul_transposed(xa.clone(), wa.clone());
-        let yb = generic::matmul_transposed(xb.clone(), wb.clone());
-        assert!(max_diff(&values(ya.clone()), &values(yb.clone())) < 1e-4);
-        let (ga, gb) = (
-            weighted_sum(ya, 30).backward(),
-            weighted_sum(yb, 30).backward(),
+    for tracked in [(true, true), (false, true), (true, false)] {
+        check_pair(
+            (
+                random::<Grad, 2>([9, 24], 28),
+                random::<Grad, 2>([17, 24], 29),
+            ),
+            tracked,
+            fused::matmul_transposed,
+            generic::matmul_transposed,
+            Tolerances(1e-4, 1e-4, 1e-4),
         );
-        for (a, b, on) in [(&xa, &xb, x_tracked), (&wa, &wb, w_tracked)] {
-            match (a.grad(&ga), b.grad(&gb)) {
-                (Some(da), Some(db)) => {
-                    assert!(on);
-                    assert!(max_diff(&values(da), &values(db)) < 1e-4);
-                }
-                (None, None) => assert!(!on),
-                _ => {
-                    panic!("the fused and generic products disagree on which inputs get gradients")
-                }
-            }
-        }
     }
 }
