@@ -1,14 +1,19 @@
-//! Fused operations of the decoder: softmax over rows, RMS normalisation, the SwiGLU gate and the
-//! cross-entropy's log-softmax, each one pass over its rows forward and one backward.
+//! Fused operations of the decoder: softmax over rows, RMS normalisation, the SwiGLU gate, the
+//! rotary embedding, the cross-entropy's log-softmax and the projections' `x W^T`, each one pass
+//! over its rows forward and one backward.
 //!
 //! burn's generic versions compose several tensor operations (softmax: max, subtract, exp, sum,
 //! divide; RMSNorm: square, mean, add, sqrt, reciprocal, two products; SwiGLU: sigmoid and two
-//! products; cross-entropy: log-softmax, gather, weighting), and on an autodiff backend every one of them records its own backward step, which
-//! re-reads its operands and allocates its result. On the default CPU backend (burn-flex, f32),
-//! with or without autodiff, these functions run one kernel over the rows instead, with a
-//! hand-derived backward step (`crate` feature `flex`, on by default); every other backend,
-//! dtype and checkpointing strategy takes the generic composition, which is also what the fused
-//! kernels are tested against, values and gradients.
+//! products; rotary: slices, negation, concatenation, two products and a sum; cross-entropy:
+//! log-softmax, gather, weighting), and on an autodiff backend every one of them records its
+//! own backward step, which re-reads its operands and allocates its result. On the default CPU
+//! backend (burn-flex, f32), with or without autodiff, these functions run one kernel over the
+//! rows instead, with a hand-derived backward step (cargo feature `flex`, on by default); every
+//! other backend, dtype and checkpointing strategy takes the generic composition ([`generic`]),
+//! which is also what the fused kernels are tested against, values and gradients.
+//!
+//! The backend is recognised at run time (its `TypeId`, then a downcast of the tensor primitive
+//! through `Any`), so the layers calling these functions stay generic over `B: Backend`.
 //!
 //! ```
 //! use burn::backend::{Autodiff, Flex};
