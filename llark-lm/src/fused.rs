@@ -456,14 +456,8 @@ mod flex {
     }
 
     pub(super) fn softmax_rows<B: Backend>(x: Tensor<B, 2>) -> Result<Tensor<B, 2>, Tensor<B, 2>> {
+        // Without autodiff, burn's softmax already runs burn-flex's fused kernel.
         match target::<B>() {
-            Target::Plain => {
-                let p = primitive::<B, Flex, 2>(x)?;
-                if !is_f32(&p) {
-                    return Err(tensor::<B, Flex, 2>(p));
-                }
-                Ok(tensor::<B, Flex, 2>(softmax_forward(p)))
-            }
             Target::Grad => {
                 let p: GradTensor = primitive::<B, FlexGrad, 2>(x)?;
                 if !is_f32(&p.primitive) {
@@ -482,17 +476,17 @@ mod flex {
                 };
                 Ok(tensor::<B, FlexGrad, 2>(out))
             }
-            Target::Other => Err(x),
+            Target::Plain | Target::Other => Err(x),
         }
     }
 
     // ---------------------------------------------------------------- RMSNorm
 
+    /// RMSNorm forward of contiguous `x` and `w`.
     fn rms_forward(x: &FlexTensor, w: &FlexTensor, eps: f64) -> FlexTensor {
-        let (x, w) = (values(x), values(w));
         let d = *x.shape().as_slice().last().unwrap_or(&1);
         let weight = w.storage::<f32>();
-        map_rows(&[&x], d, x.shape(), |r, o| {
+        map_rows(&[x], d, x.shape(), |r, o| {
             kernels::rms_norm(r[0], weight, eps, o)
         })
     }
@@ -503,12 +497,12 @@ mod flex {
     }
 
     impl Backward<Flex, 2> for RmsNormRows {
-        /// The input rows and the scale.
+        /// The input rows and the scale, contiguous.
         type State = (FlexTensor, FlexTensor);
 
         fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
             let dy = values(&grads.consume::<Flex>(&ops.node));
-            let (x, w) = (values(&ops.state.0), values(&ops.state.1));
+            let (x, w) = ops.state;
             let [x_parent, w_parent] = ops.parents;
             let shape = x.shape();
             let d = *shape.as_slice().last().unwrap_or(&1);
@@ -565,20 +559,25 @@ mod flex {
                 if !(is_f32(&x) && is_f32(&w)) {
                     return Err((tensor::<B, Flex, 2>(x), tensor::<B, Flex, 1>(w)));
                 }
-                Ok(tensor::<B, Flex, 2>(rms_forward(&x, &w, eps)))
+                Ok(tensor::<B, Flex, 2>(rms_forward(
+                    &values(&x),
+                    &values(&w),
+                    eps,
+                )))
             }
             Target::Grad => {
                 let (x, w): (GradTensor, GradTensor) = primitives::<B, FlexGrad, 2, 1>(x, weight)?;
                 if !(is_f32(&x.primitive) && is_f32(&w.primitive)) {
                     return Err((tensor::<B, FlexGrad, 2>(x), tensor::<B, FlexGrad, 1>(w)));
                 }
-                let y = rms_forward(&x.primitive, &w.primitive, eps);
+                let (xs, ws) = (values(&x.primitive), values(&w.primitive));
+                let y = rms_forward(&xs, &ws, eps);
                 let out = match (RmsNormRows { eps })
                     .prepare::<NoCheckpointing>([x.node.clone(), w.node.clone()])
                     .compute_bound()
                     .stateful()
                 {
-                    OpsKind::Tracked(prep) => prep.finish((x.primitive, w.primitive), y),
+                    OpsKind::Tracked(prep) => prep.finish((xs, ws), y),
                     OpsKind::UnTracked(prep) => prep.finish(y),
                 };
                 Ok(tensor::<B, FlexGrad, 2>(out))
@@ -853,10 +852,10 @@ mod flex {
 
     // ---------------------------------------------------------------- SwiGLU
 
+    /// SwiGLU forward of contiguous `gate` and `up`.
     fn swiglu_forward(gate: &FlexTensor, up: &FlexTensor) -> FlexTensor {
-        let (gate, up) = (values(gate), values(up));
         let len = gate.shape().num_elements();
-        map_rows(&[&gate, &up], len, gate.shape(), |r, o| {
+        map_rows(&[gate, up], len, gate.shape(), |r, o| {
             kernels::swiglu(r[0], r[1], o)
         })
     }
@@ -865,12 +864,12 @@ mod flex {
     struct Swiglu;
 
     impl Backward<Flex, 2> for Swiglu {
-        /// The gate and up inputs.
+        /// The gate and up inputs, contiguous.
         type State = (FlexTensor, FlexTensor);
 
         fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
             let dy = values(&grads.consume::<Flex>(&ops.node));
-            let (gate, up) = (values(&ops.state.0), values(&ops.state.1));
+            let (gate, up) = ops.state;
             let [g_parent, u_parent] = ops.parents;
             let n = gate.shape().num_elements();
             let mut dg = g_parent.as_ref().map(|_| vec![0f32; n]);
@@ -904,20 +903,24 @@ mod flex {
                 if !(is_f32(&g) && is_f32(&u)) {
                     return Err((tensor::<B, Flex, D>(g), tensor::<B, Flex, D>(u)));
                 }
-                Ok(tensor::<B, Flex, D>(swiglu_forward(&g, &u)))
+                Ok(tensor::<B, Flex, D>(swiglu_forward(
+                    &values(&g),
+                    &values(&u),
+                )))
             }
             Target::Grad => {
                 let (g, u): (GradTensor, GradTensor) = primitives::<B, FlexGrad, D, D>(gate, up)?;
                 if !(is_f32(&g.primitive) && is_f32(&u.primitive)) {
                     return Err((tensor::<B, FlexGrad, D>(g), tensor::<B, FlexGrad, D>(u)));
                 }
-                let y = swiglu_forward(&g.primitive, &u.primitive);
+                let (gs, us) = (values(&g.primitive), values(&u.primitive));
+                let y = swiglu_forward(&gs, &us);
                 let out = match Swiglu
                     .prepare::<NoCheckpointing>([g.node.clone(), u.node.clone()])
                     .compute_bound()
                     .stateful()
                 {
-                    OpsKind::Tracked(prep) => prep.finish((g.primitive, u.primitive), y),
+                    OpsKind::Tracked(prep) => prep.finish((gs, us), y),
                     OpsKind::UnTracked(prep) => prep.finish(y),
                 };
                 Ok(tensor::<B, FlexGrad, D>(out))
